@@ -1,0 +1,205 @@
+//! Opaque, versioned page cursors bound to the query that produced them.
+//!
+//! A cursor is `base64url(JSON)` of
+//! `{"v":1,"p":<provider>,"r":<resource>,"q":<query fingerprint>,"s":<adapter state>,"c":<checksum>}`.
+//!
+//! - `s` is whatever the adapter needs to resume (a page number, a provider cursor). It never
+//!   holds a URL: adapters rebuild requests from their configured base URL, so a forged
+//!   cursor cannot point the credential at another host. Encoding and decoding both refuse
+//!   state that contains a URL.
+//! - `q` fingerprints the filters and the scope (for example the group whose members are
+//!   listed), so a cursor replayed against another query fails with `InvalidCursor` instead
+//!   of silently returning the wrong rows.
+//! - `c` is a checksum over the rest, so corrupted or hand-edited cursors are rejected. It is
+//!   not a signature: cursors are not secret and carry nothing a caller may not see.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::capabilities::Resource;
+use crate::error::{Error, Result};
+use crate::page::Filters;
+
+/// The cursor format version this build writes and reads.
+pub const CURSOR_VERSION: u64 = 1;
+
+/// Longest cursor accepted, so a hostile cursor cannot make us decode megabytes.
+pub const MAX_CURSOR_LEN: usize = 4096;
+
+/// An opaque page cursor. Treat it as a string to store and pass back; its content is not
+/// part of the API.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Cursor(String);
+
+impl Cursor {
+    /// Wraps a cursor string received from a caller (validated when it is used).
+    pub fn new(raw: impl Into<String>) -> Self {
+        Self(raw.into())
+    }
+
+    /// The cursor string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Cursor({})", self.0)
+    }
+}
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for Cursor {
+    fn from(raw: String) -> Self {
+        Self(raw)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    v: u64,
+    p: String,
+    r: String,
+    q: String,
+    s: Value,
+    c: String,
+}
+
+/// What a cursor is bound to: provider, resource and query fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CursorBinding {
+    provider: String,
+    resource: Resource,
+    fingerprint: String,
+}
+
+impl CursorBinding {
+    /// Binds cursors to `provider`, `resource`, the `filters` and any extra `scope` values
+    /// that select the list (for example the group id of a member list).
+    pub fn new(provider: &str, resource: Resource, filters: &Filters, scope: &[&str]) -> Self {
+        let material = json!({ "filters": filters, "scope": scope });
+        Self {
+            provider: provider.to_owned(),
+            resource,
+            fingerprint: short_hash(material.to_string().as_bytes()),
+        }
+    }
+
+    /// Encodes adapter `state` into a cursor bound to this query.
+    pub fn encode<S: Serialize>(&self, state: &S) -> Result<Cursor> {
+        let state = serde_json::to_value(state)
+            .map_err(|e| Error::contract(format!("cursor state does not serialise: {e}")))?;
+        if holds_url(&state) {
+            return Err(Error::contract("refusing to put a URL into a cursor"));
+        }
+        let checksum = self.checksum(&state);
+        let wire = Wire {
+            v: CURSOR_VERSION,
+            p: self.provider.clone(),
+            r: self.resource.as_str().to_owned(),
+            q: self.fingerprint.clone(),
+            s: state,
+            c: checksum,
+        };
+        let bytes = serde_json::to_vec(&wire)
+            .map_err(|e| Error::contract(format!("cursor does not serialise: {e}")))?;
+        Ok(Cursor(URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    /// Decodes a cursor, checking version, binding and checksum.
+    pub fn decode<S: DeserializeOwned>(&self, cursor: &Cursor) -> Result<S> {
+        let raw = cursor.as_str();
+        if raw.is_empty() || raw.len() > MAX_CURSOR_LEN {
+            return Err(Error::invalid_cursor(format!(
+                "cursor must be 1 to {MAX_CURSOR_LEN} characters long"
+            )));
+        }
+        let bytes = URL_SAFE_NO_PAD
+            .decode(raw)
+            .map_err(|_| Error::invalid_cursor("cursor is not valid base64url"))?;
+        let value: Value = serde_json::from_slice(&bytes)
+            .map_err(|_| Error::invalid_cursor("cursor is not a unidir cursor"))?;
+        match value.get("v").and_then(Value::as_u64) {
+            Some(CURSOR_VERSION) => {}
+            Some(other) => {
+                return Err(Error::invalid_cursor(format!(
+                    "cursor version {other} is not supported (this build reads version {CURSOR_VERSION})"
+                )));
+            }
+            None => return Err(Error::invalid_cursor("cursor is not a unidir cursor")),
+        }
+        let wire: Wire = serde_json::from_value(value)
+            .map_err(|_| Error::invalid_cursor("cursor is not a unidir cursor"))?;
+        if wire.c != checksum_of(&wire.p, &wire.r, &wire.q, &wire.s) {
+            return Err(Error::invalid_cursor(
+                "cursor checksum does not match: it was altered or corrupted",
+            ));
+        }
+        if wire.p != self.provider {
+            return Err(Error::invalid_cursor(format!(
+                "cursor was issued by the {} provider, not {}",
+                wire.p, self.provider
+            )));
+        }
+        if wire.r != self.resource.as_str() {
+            return Err(Error::invalid_cursor(format!(
+                "cursor was issued for {}, not {}",
+                wire.r,
+                self.resource.as_str()
+            )));
+        }
+        if wire.q != self.fingerprint {
+            return Err(Error::invalid_cursor(
+                "cursor was issued for a different query: keep filters and scope unchanged while paging",
+            ));
+        }
+        if holds_url(&wire.s) {
+            return Err(Error::invalid_cursor("cursor must not contain a URL"));
+        }
+        serde_json::from_value(wire.s)
+            .map_err(|_| Error::invalid_cursor("cursor state is not valid for this adapter"))
+    }
+
+    fn checksum(&self, state: &Value) -> String {
+        checksum_of(
+            &self.provider,
+            self.resource.as_str(),
+            &self.fingerprint,
+            state,
+        )
+    }
+}
+
+fn checksum_of(provider: &str, resource: &str, fingerprint: &str, state: &Value) -> String {
+    let material = json!([CURSOR_VERSION, provider, resource, fingerprint, state]);
+    short_hash(material.to_string().as_bytes())
+}
+
+fn short_hash(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether any string inside `value` looks like a URL (absolute or scheme-relative).
+fn holds_url(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains("://") || s.starts_with("//") || s.contains(":\\\\"),
+        Value::Array(items) => items.iter().any(holds_url),
+        Value::Object(map) => map.values().any(holds_url),
+        _ => false,
+    }
+}

@@ -1,0 +1,153 @@
+//! The provider-neutral trait every adapter implements, and its convenience extension.
+
+use async_trait::async_trait;
+use futures::stream::{BoxStream, TryStreamExt};
+
+use crate::capabilities::Capabilities;
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{Group, GroupMembership, Me, Organization, Role, User};
+use crate::page::{GetOptions, ListQuery, Page};
+use crate::stream::paginate;
+
+/// A user directory: organizations, users, groups, roles and group memberships of one
+/// provider connection.
+///
+/// Object-safe, so embedders can hold one `Arc<dyn Directory>` per tenant connection.
+/// The required surface is the five list operations plus [`Directory::capabilities`]; every
+/// other method defaults to an [`ErrorKind::Unsupported`] error, and
+/// [`Directory::capabilities`] says which ones an adapter overrides.
+///
+/// List operations return one [`Page`]; use [`DirectoryExt`] to stream all pages.
+#[async_trait]
+pub trait Directory: std::fmt::Debug + Send + Sync + 'static {
+    /// Stable provider name (`buildkite`, `memory`, ...), also written into cursors.
+    fn provider(&self) -> &'static str;
+
+    /// What this adapter, with its credential, supports.
+    async fn capabilities(&self) -> Result<Capabilities>;
+
+    /// The credential's own user, scopes and organizations.
+    async fn me(&self, _options: &GetOptions) -> Result<Me> {
+        Err(Error::unsupported(self.provider(), "me"))
+    }
+
+    /// One page of organizations.
+    async fn list_organizations(&self, query: &ListQuery) -> Result<Page<Organization>>;
+
+    /// One organization by id (or slug, where the provider addresses organizations by slug).
+    async fn get_organization(&self, _id: &str, _options: &GetOptions) -> Result<Organization> {
+        Err(Error::unsupported(self.provider(), "get_organization"))
+    }
+
+    /// One page of users.
+    async fn list_users(&self, query: &ListQuery) -> Result<Page<User>>;
+
+    /// One user by id.
+    async fn get_user(&self, _id: &str, _options: &GetOptions) -> Result<User> {
+        Err(Error::unsupported(self.provider(), "get_user"))
+    }
+
+    /// One page of groups.
+    async fn list_groups(&self, query: &ListQuery) -> Result<Page<Group>>;
+
+    /// One group by id.
+    async fn get_group(&self, _id: &str, _options: &GetOptions) -> Result<Group> {
+        Err(Error::unsupported(self.provider(), "get_group"))
+    }
+
+    /// One page of roles.
+    async fn list_roles(&self, query: &ListQuery) -> Result<Page<Role>>;
+
+    /// One role by id.
+    async fn get_role(&self, _id: &str, _options: &GetOptions) -> Result<Role> {
+        Err(Error::unsupported(self.provider(), "get_role"))
+    }
+
+    /// One page of the memberships of group `group_id`.
+    async fn list_group_members(
+        &self,
+        group_id: &str,
+        query: &ListQuery,
+    ) -> Result<Page<GroupMembership>>;
+
+    /// One page of the groups user `user_id` belongs to.
+    async fn list_user_groups(&self, _user_id: &str, _query: &ListQuery) -> Result<Page<Group>> {
+        Err(Error::unsupported(self.provider(), "list_user_groups"))
+    }
+}
+
+/// Streams and lookups built on [`Directory`]. Implemented for every directory; do not
+/// implement it yourself.
+pub trait DirectoryExt: Directory {
+    /// Every organization matching `query`, across all pages.
+    fn organizations(&self, query: ListQuery) -> BoxStream<'_, Result<Organization>> {
+        paginate(
+            query,
+            move |q| async move { self.list_organizations(&q).await },
+        )
+    }
+
+    /// Every user matching `query`, across all pages.
+    fn users(&self, query: ListQuery) -> BoxStream<'_, Result<User>> {
+        paginate(query, move |q| async move { self.list_users(&q).await })
+    }
+
+    /// Every group matching `query`, across all pages.
+    fn groups(&self, query: ListQuery) -> BoxStream<'_, Result<Group>> {
+        paginate(query, move |q| async move { self.list_groups(&q).await })
+    }
+
+    /// Every role, across all pages.
+    fn roles(&self, query: ListQuery) -> BoxStream<'_, Result<Role>> {
+        paginate(query, move |q| async move { self.list_roles(&q).await })
+    }
+
+    /// Every membership of `group_id`, across all pages.
+    fn group_members<'a>(
+        &'a self,
+        group_id: &'a str,
+        query: ListQuery,
+    ) -> BoxStream<'a, Result<GroupMembership>> {
+        paginate(query, move |q| async move {
+            self.list_group_members(group_id, &q).await
+        })
+    }
+
+    /// Every group of `user_id`, across all pages.
+    fn user_groups<'a>(
+        &'a self,
+        user_id: &'a str,
+        query: ListQuery,
+    ) -> BoxStream<'a, Result<Group>> {
+        paginate(query, move |q| async move {
+            self.list_user_groups(user_id, &q).await
+        })
+    }
+}
+
+impl<D: Directory + ?Sized> DirectoryExt for D {}
+
+/// Finds the user with e-mail `email` through the list filter; `Ok(None)` when nobody has it.
+///
+/// Fails with [`ErrorKind::Contract`](ErrorKind::ContractViolation) when the provider
+/// returns more than one user for one address, rather than picking one at random.
+pub async fn find_user_by_email<D: Directory + ?Sized>(
+    directory: &D,
+    email: &str,
+    include_remote_data: bool,
+) -> Result<Option<User>> {
+    let query = ListQuery::new()
+        .with_email(email)
+        .with_remote_data(include_remote_data);
+    let mut found: Vec<User> = directory.users(query).try_collect().await?;
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(found.pop()),
+        n => Err(Error::new(
+            ErrorKind::ContractViolation,
+            format!("{n} users share the e-mail address being looked up"),
+        )
+        .with_provider(directory.provider())
+        .with_operation("find_user_by_email")),
+    }
+}

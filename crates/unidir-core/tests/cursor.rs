@@ -1,0 +1,146 @@
+//! Cursors: opaque, versioned, bound to provider, resource and query; tampering rejected.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use unidir_core::{Cursor, CursorBinding, ErrorKind, Filters, Resource};
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct State {
+    page: u32,
+}
+
+fn users_binding() -> CursorBinding {
+    CursorBinding::new("buildkite", Resource::Users, &Filters::default(), &[])
+}
+
+fn raw_json(cursor: &Cursor) -> Value {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor.as_str()).expect("base64url");
+    serde_json::from_slice(&bytes).expect("json")
+}
+
+fn reencode(value: &Value) -> Cursor {
+    Cursor::new(URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).expect("json")))
+}
+
+#[test]
+fn round_trip_and_shape() {
+    let binding = users_binding();
+    let cursor = binding.encode(&State { page: 3 }).expect("encode");
+    // Opaque text: URL-safe alphabet only, so it can travel in a query string untouched.
+    assert!(
+        cursor
+            .as_str()
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    );
+    let decoded: State = binding.decode(&cursor).expect("decode");
+    assert_eq!(decoded, State { page: 3 });
+    let wire = raw_json(&cursor);
+    assert_eq!(wire["v"], 1);
+    assert_eq!(wire["p"], "buildkite");
+    assert_eq!(wire["r"], "users");
+}
+
+#[test]
+fn rejects_other_resource_provider_and_query() {
+    let cursor = users_binding().encode(&State { page: 2 }).expect("encode");
+
+    let groups = CursorBinding::new("buildkite", Resource::Groups, &Filters::default(), &[]);
+    let err = groups.decode::<State>(&cursor).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidCursor);
+    assert!(err.message().contains("issued for users"), "{err}");
+
+    let memory = CursorBinding::new("memory", Resource::Users, &Filters::default(), &[]);
+    assert_eq!(
+        memory.decode::<State>(&cursor).unwrap_err().kind(),
+        ErrorKind::InvalidCursor
+    );
+
+    let filtered = Filters {
+        email: Some("a@example.test".into()),
+        ..Filters::default()
+    };
+    let other_query = CursorBinding::new("buildkite", Resource::Users, &filtered, &[]);
+    let err = other_query.decode::<State>(&cursor).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidCursor);
+    assert!(err.message().contains("different query"), "{err}");
+
+    // Same resource, different scope (another group's member list).
+    let g1 = CursorBinding::new(
+        "buildkite",
+        Resource::GroupMembers,
+        &Filters::default(),
+        &["g1"],
+    );
+    let g2 = CursorBinding::new(
+        "buildkite",
+        Resource::GroupMembers,
+        &Filters::default(),
+        &["g2"],
+    );
+    let c = g1.encode(&State { page: 2 }).expect("encode");
+    assert_eq!(
+        g2.decode::<State>(&c).unwrap_err().kind(),
+        ErrorKind::InvalidCursor
+    );
+}
+
+#[test]
+fn rejects_tampering_garbage_and_versions() {
+    let binding = users_binding();
+    let cursor = binding.encode(&State { page: 2 }).expect("encode");
+
+    // Edited state with the old checksum.
+    let mut wire = raw_json(&cursor);
+    wire["s"]["page"] = json!(9);
+    let err = binding.decode::<State>(&reencode(&wire)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidCursor);
+    assert!(err.message().contains("altered"), "{err}");
+
+    // A flipped character in the encoded text.
+    let mut bytes = cursor.as_str().as_bytes().to_vec();
+    let mid = bytes.len() / 2;
+    bytes[mid] = if bytes[mid] == b'A' { b'B' } else { b'A' };
+    let flipped = Cursor::new(String::from_utf8(bytes).expect("ascii"));
+    assert_eq!(
+        binding.decode::<State>(&flipped).unwrap_err().kind(),
+        ErrorKind::InvalidCursor
+    );
+
+    for garbage in ["", "not base64!", "e30", "bnVsbA", &"A".repeat(5000)] {
+        let err = binding.decode::<State>(&Cursor::new(garbage)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidCursor, "{garbage:?}");
+    }
+
+    let mut future = raw_json(&cursor);
+    future["v"] = json!(2);
+    let err = binding.decode::<State>(&reencode(&future)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidCursor);
+    assert!(err.message().contains("version 2"), "{err}");
+}
+
+#[test]
+fn never_carries_a_url() {
+    let binding = users_binding();
+    let err = binding
+        .encode(&json!({ "next": "https://evil.example/v2/x" }))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ContractViolation);
+    assert!(
+        binding
+            .encode(&json!({ "next": "//evil.example/x" }))
+            .is_err()
+    );
+}
+
+#[test]
+fn wrong_state_type_is_invalid_cursor() {
+    let binding = users_binding();
+    let cursor = binding.encode(&json!({ "other": true })).expect("encode");
+    assert_eq!(
+        binding.decode::<State>(&cursor).unwrap_err().kind(),
+        ErrorKind::InvalidCursor
+    );
+}
