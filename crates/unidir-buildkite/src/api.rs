@@ -1,0 +1,430 @@
+//! Requests to Buildkite and the mapping of its answers to typed errors.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use unidir_core::{Error, ErrorKind, Result};
+use unidir_http::link::{self, Link};
+use unidir_http::{HttpClient, RawResponse, SecretToken};
+use url::Url;
+
+use crate::PROVIDER;
+
+/// A successful REST answer.
+#[derive(Debug)]
+pub(crate) struct Rest {
+    pub(crate) body: Value,
+    pub(crate) links: Vec<Link>,
+}
+
+impl Rest {
+    /// The page number `rel` points at, if the `Link` header has that relation.
+    pub(crate) fn page_of(&self, rel: &str, operation: &'static str) -> Result<Option<u32>> {
+        let Some(url) = link::find(&self.links, rel) else {
+            return Ok(None);
+        };
+        link::query_param(url, "page")
+            .and_then(|p| p.parse::<u32>().ok())
+            .filter(|p| *p >= 1)
+            .map(Some)
+            .ok_or_else(|| {
+                contract(
+                    operation,
+                    format!("the Link header's rel=\"{rel}\" has no valid page number"),
+                )
+            })
+    }
+}
+
+pub(crate) fn contract(operation: &'static str, message: impl Into<String>) -> Error {
+    Error::contract(message)
+        .with_provider(PROVIDER)
+        .with_operation(operation)
+}
+
+pub(crate) fn invalid(operation: &'static str, message: impl Into<String>) -> Error {
+    Error::invalid_input(message)
+        .with_provider(PROVIDER)
+        .with_operation(operation)
+}
+
+/// Buildkite UUIDs (users, teams) are hex and dashes; anything else never reaches a URL.
+pub(crate) fn check_id(operation: &'static str, what: &str, id: &str) -> Result<()> {
+    let ok = (1..=64).contains(&id.len()) && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            operation,
+            format!("{what} id must be a Buildkite UUID"),
+        ))
+    }
+}
+
+/// Organization slugs: lowercase letters, digits, `-` and `_`.
+pub(crate) fn check_slug(slug: &str) -> Result<()> {
+    let ok = (1..=100).contains(&slug.len())
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(
+            "organization slug may only hold letters, digits, '-' and '_'",
+        ))
+    }
+}
+
+pub(crate) struct Api {
+    http: HttpClient,
+    token: SecretToken,
+    rest: Url,
+    graphql: Url,
+    pub(crate) org: String,
+}
+
+impl fmt::Debug for Api {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Api")
+            .field("token", &self.token)
+            .field("rest", &self.rest.as_str())
+            .field("graphql", &self.graphql.as_str())
+            .field("org", &self.org)
+            .finish()
+    }
+}
+
+impl Api {
+    pub(crate) fn new(
+        http: HttpClient,
+        token: SecretToken,
+        rest: Url,
+        graphql: Url,
+        org: String,
+    ) -> Self {
+        Self {
+            http,
+            token,
+            rest,
+            graphql,
+            org,
+        }
+    }
+
+    /// `rest_root/v2/<segments...>?<query>`, each segment percent-encoded on its own.
+    pub(crate) fn rest_url(&self, segments: &[&str], query: &[(&str, String)]) -> Result<Url> {
+        let mut url = self.rest.clone();
+        url.path_segments_mut()
+            .map_err(|_| Error::invalid_input("the REST URL cannot take a path"))?
+            .pop_if_empty()
+            .push("v2")
+            .extend(segments);
+        if !query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in query {
+                pairs.append_pair(k, v);
+            }
+        }
+        Ok(url)
+    }
+
+    /// `GET /v2/...` that must answer 2xx with JSON.
+    pub(crate) async fn get(
+        &self,
+        operation: &'static str,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<Rest> {
+        let url = self.rest_url(segments, query)?;
+        let response = self
+            .http
+            .execute(operation, true, || {
+                self.http
+                    .reqwest()
+                    .get(url.clone())
+                    .header(reqwest::header::AUTHORIZATION, self.token.bearer_header())
+                    .header(reqwest::header::ACCEPT, "application/json")
+            })
+            .await?;
+        self.rest_result(operation, response)
+    }
+
+    pub(crate) fn rest_result(
+        &self,
+        operation: &'static str,
+        response: RawResponse,
+    ) -> Result<Rest> {
+        if !response.is_success() {
+            return Err(rest_error(operation, &response));
+        }
+        let links = response
+            .headers
+            .get_all(reqwest::header::LINK)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(link::parse)
+            .collect();
+        let body = if response.body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&response.body).map_err(|_| {
+                contract(
+                    operation,
+                    "Buildkite answered with a body that is not valid JSON",
+                )
+                .with_status(response.status)
+            })?
+        };
+        Ok(Rest { body, links })
+    }
+
+    /// Runs a GraphQL operation and returns its `data`. Any `errors` entry is a typed error:
+    /// partial data is never passed off as complete.
+    pub(crate) async fn graphql(
+        &self,
+        operation: &'static str,
+        document: &str,
+        operation_name: &str,
+        variables: Value,
+    ) -> Result<Value> {
+        let body =
+            json!({ "query": document, "operationName": operation_name, "variables": variables });
+        let url = self.graphql.clone();
+        // GraphQL reads are idempotent (all operations here are queries).
+        let response = self
+            .http
+            .execute(operation, true, || {
+                self.http
+                    .reqwest()
+                    .post(url.clone())
+                    .header(reqwest::header::AUTHORIZATION, self.token.bearer_header())
+                    .json(&body)
+            })
+            .await?;
+        let parsed: Option<Value> = serde_json::from_slice(&response.body).ok();
+        let messages = graphql_messages(parsed.as_ref());
+        if !response.is_success() {
+            return Err(graphql_status_error(operation, &response, &messages));
+        }
+        let parsed = parsed.ok_or_else(|| {
+            contract(
+                operation,
+                "Buildkite GraphQL answered with a body that is not valid JSON",
+            )
+            .with_status(response.status)
+        })?;
+        if !messages.is_empty() {
+            return Err(graphql_body_error(operation, &messages));
+        }
+        match parsed.get("data") {
+            Some(data) if !data.is_null() => Ok(data.clone()),
+            _ => Err(contract(
+                operation,
+                "Buildkite GraphQL answered without data or errors",
+            )),
+        }
+    }
+}
+
+/// Buildkite's `{"message": "..."}`, cleaned for inclusion in an error message.
+fn rest_message(response: &RawResponse) -> Option<String> {
+    let value: Value = serde_json::from_slice(&response.body).ok()?;
+    value.get("message")?.as_str().map(clean)
+}
+
+fn graphql_messages(body: Option<&Value>) -> Vec<String> {
+    body.and_then(|b| b.get("errors"))
+        .and_then(Value::as_array)
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e.get("message").and_then(Value::as_str).map(clean))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Keeps provider text short and printable.
+fn clean(text: &str) -> String {
+    let mut out: String = text.chars().filter(|c| !c.is_control()).take(300).collect();
+    if text.chars().count() > 300 {
+        out.push('…');
+    }
+    out
+}
+
+/// The scope named in "Your access token doesn't have the <scope> scope".
+fn scope_in(message: &str) -> Option<String> {
+    let rest = message.split("doesn't have the ").nth(1)?;
+    let scope = rest.split(" scope").next()?.trim();
+    (!scope.is_empty() && scope.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then(|| scope.to_owned())
+}
+
+/// "... Please try again in 187 seconds." / "Please wait 42 seconds ..."
+fn seconds_in(message: &str) -> Option<Duration> {
+    let words: Vec<&str> = message.split_whitespace().collect();
+    words.windows(2).find_map(|w| {
+        (w[1].starts_with("second"))
+            .then(|| w[0].parse::<u64>().ok())
+            .flatten()
+            .map(Duration::from_secs)
+    })
+}
+
+fn status_error(
+    operation: &'static str,
+    status: u16,
+    message: Option<String>,
+    retry_after: Option<Duration>,
+) -> Error {
+    let (kind, default) = match status {
+        401 => (
+            ErrorKind::Unauthenticated,
+            "Buildkite rejected the token (missing, invalid, expired or revoked)",
+        ),
+        403 => (
+            ErrorKind::PermissionDenied,
+            "the token or its user may not do this",
+        ),
+        404 => (
+            ErrorKind::NotFound,
+            "not found (Buildkite also answers 404 for an organization the token cannot see)",
+        ),
+        400 | 422 => (ErrorKind::InvalidInput, "Buildkite refused the request"),
+        429 => (
+            ErrorKind::RateLimited,
+            "Buildkite's rate limit is exhausted",
+        ),
+        300..=399 => (
+            ErrorKind::Upstream,
+            "Buildkite answered with a redirect, which is not followed",
+        ),
+        500..=599 => (ErrorKind::Upstream, "Buildkite failed to answer"),
+        _ => (
+            ErrorKind::Upstream,
+            "Buildkite answered with an unexpected status",
+        ),
+    };
+    let text = match (&message, status) {
+        (Some(m), 404) => format!("{m} (the object may not exist, or the token cannot see it)"),
+        (Some(m), _) if status < 500 => m.clone(),
+        _ => default.to_owned(),
+    };
+    let mut error = Error::new(kind, text)
+        .with_provider(PROVIDER)
+        .with_operation(operation)
+        .with_status(status);
+    if kind == ErrorKind::PermissionDenied
+        && let Some(scope) = message.as_deref().and_then(scope_in)
+    {
+        error = error.with_missing_scope(scope);
+    }
+    if kind == ErrorKind::RateLimited {
+        let wait = retry_after
+            .or_else(|| message.as_deref().and_then(seconds_in))
+            .unwrap_or(Duration::from_secs(60));
+        error = error.with_retry_after(wait);
+    }
+    error
+}
+
+pub(crate) fn rest_error(operation: &'static str, response: &RawResponse) -> Error {
+    status_error(
+        operation,
+        response.status,
+        rest_message(response),
+        response.retry_after(),
+    )
+}
+
+fn graphql_status_error(
+    operation: &'static str,
+    response: &RawResponse,
+    messages: &[String],
+) -> Error {
+    let message = messages.first().cloned().or_else(|| rest_message(response));
+    status_error(operation, response.status, message, response.retry_after())
+}
+
+fn graphql_body_error(operation: &'static str, messages: &[String]) -> Error {
+    let first = &messages[0];
+    let lower = first.to_ascii_lowercase();
+    let error = if lower.contains("exceeds max complexity") {
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!("{first} (ask for a smaller page with a lower limit)"),
+        )
+    } else if lower.contains("complexity points") || lower.contains("rate limit") {
+        let wait = seconds_in(first).unwrap_or(Duration::from_secs(300));
+        Error::new(ErrorKind::RateLimited, first.clone()).with_retry_after(wait)
+    } else if lower.starts_with("no ") && lower.contains(" found") || lower.contains("not found") {
+        Error::new(ErrorKind::NotFound, first.clone())
+    } else if let Some(scope) = scope_in(first) {
+        Error::new(ErrorKind::PermissionDenied, first.clone()).with_missing_scope(scope)
+    } else {
+        Error::new(
+            ErrorKind::Upstream,
+            format!("Buildkite GraphQL error: {first}"),
+        )
+    };
+    error.with_provider(PROVIDER).with_operation(operation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_scope_and_seconds() {
+        assert_eq!(
+            scope_in("Your access token doesn't have the read_teams scope").as_deref(),
+            Some("read_teams")
+        );
+        assert_eq!(scope_in("Forbidden"), None);
+        assert_eq!(
+            seconds_in("Please try again in 187 seconds."),
+            Some(Duration::from_secs(187))
+        );
+        assert_eq!(
+            seconds_in("Please wait 1 second"),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(seconds_in("soon"), None);
+    }
+
+    #[test]
+    fn status_table() {
+        let cases = [
+            (401, ErrorKind::Unauthenticated),
+            (403, ErrorKind::PermissionDenied),
+            (404, ErrorKind::NotFound),
+            (400, ErrorKind::InvalidInput),
+            (422, ErrorKind::InvalidInput),
+            (429, ErrorKind::RateLimited),
+            (302, ErrorKind::Upstream),
+            (500, ErrorKind::Upstream),
+            (503, ErrorKind::Upstream),
+            (418, ErrorKind::Upstream),
+        ];
+        for (status, kind) in cases {
+            let e = status_error("op", status, Some("m".into()), None);
+            assert_eq!(e.kind(), kind, "{status}");
+            assert_eq!(e.status(), Some(status));
+        }
+        let e = status_error("op", 429, None, None);
+        assert!(
+            e.retry_after().is_some(),
+            "a rate-limit error always says when to retry"
+        );
+    }
+
+    #[test]
+    fn long_messages_are_cut() {
+        let m = clean(&"x".repeat(1000));
+        assert!(m.chars().count() <= 301);
+        assert_eq!(clean("a\r\nb"), "ab");
+    }
+}

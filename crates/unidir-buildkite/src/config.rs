@@ -1,0 +1,220 @@
+//! Configuration: a validated builder that does no I/O.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use unidir_core::{Error, Result};
+use unidir_http::{HttpClientBuilder, RetryPolicy, SecretToken, Sleeper};
+use url::Url;
+
+use crate::api::Api;
+use crate::directory::Buildkite;
+
+/// Public Buildkite REST root.
+pub const DEFAULT_REST_URL: &str = "https://api.buildkite.com";
+/// Public Buildkite GraphQL endpoint.
+pub const DEFAULT_GRAPHQL_URL: &str = "https://graphql.buildkite.com/v1";
+
+/// Whether to use GraphQL where it has richer data (org role details, join dates, 2FA, SSO,
+/// e-mail lookup, members with their teams in one query).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GraphqlMode {
+    /// Use GraphQL, and fall back to REST for good if the token turns out to lack GraphQL
+    /// access (Buildkite answers 403 "doesn't have the graphql scope").
+    #[default]
+    Auto,
+    /// Always use GraphQL; a token without GraphQL access gets a `PermissionDenied` error.
+    Required,
+    /// Never use GraphQL.
+    Disabled,
+}
+
+/// Builds a [`Buildkite`] directory.
+///
+/// ```
+/// use unidir_buildkite::Buildkite;
+/// let directory = Buildkite::builder()
+///     .with_token("bkua_example")
+///     .with_organization("acme-inc")
+///     .build()
+///     .expect("valid configuration");
+/// assert!(!format!("{directory:?}").contains("bkua_example"));
+/// ```
+pub struct BuildkiteBuilder {
+    token: Option<String>,
+    organization: Option<String>,
+    rest_url: String,
+    graphql_url: String,
+    timeout: Duration,
+    connect_timeout: Duration,
+    retry: RetryPolicy,
+    sleeper: Option<Arc<dyn Sleeper>>,
+    client: Option<reqwest::Client>,
+    graphql: GraphqlMode,
+    nested_page_size: u32,
+    max_body_bytes: usize,
+}
+
+impl fmt::Debug for BuildkiteBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BuildkiteBuilder")
+            .field("token", &self.token.as_ref().map(|_| "[REDACTED]"))
+            .field("organization", &self.organization)
+            .field("rest_url", &self.rest_url)
+            .field("graphql_url", &self.graphql_url)
+            .field("graphql", &self.graphql)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for BuildkiteBuilder {
+    fn default() -> Self {
+        Self {
+            token: None,
+            organization: None,
+            rest_url: DEFAULT_REST_URL.to_owned(),
+            graphql_url: DEFAULT_GRAPHQL_URL.to_owned(),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            sleeper: None,
+            client: None,
+            graphql: GraphqlMode::Auto,
+            nested_page_size: 50,
+            max_body_bytes: unidir_http::DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+impl BuildkiteBuilder {
+    /// The API access token (`bkua_...`). Kept in a secret type from here on.
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// The organization slug the directory reads (e.g. `acme-inc`).
+    pub fn with_organization(mut self, slug: impl Into<String>) -> Self {
+        self.organization = Some(slug.into());
+        self
+    }
+
+    /// REST root (default `https://api.buildkite.com`); for the simulator and tests.
+    pub fn with_rest_url(mut self, url: impl Into<String>) -> Self {
+        self.rest_url = url.into();
+        self
+    }
+
+    /// GraphQL endpoint (default `https://graphql.buildkite.com/v1`).
+    pub fn with_graphql_url(mut self, url: impl Into<String>) -> Self {
+        self.graphql_url = url.into();
+        self
+    }
+
+    /// Deadline of one HTTP attempt.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Deadline of a connect.
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Retry and rate-limit settings.
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// What waits between attempts (tests inject one that does not sleep).
+    pub fn with_sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
+        self.sleeper = Some(sleeper);
+        self
+    }
+
+    /// Uses this reqwest client (configure it with no redirects and timeouts).
+    pub fn with_client(mut self, client: reqwest::Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// When to use GraphQL.
+    pub fn with_graphql(mut self, mode: GraphqlMode) -> Self {
+        self.graphql = mode;
+        self
+    }
+
+    /// Page size of the nested team lists inside GraphQL member pages (1..=100, default 50).
+    /// Members with more teams get follow-up requests, never a truncated list.
+    pub fn with_nested_page_size(mut self, size: u32) -> Self {
+        self.nested_page_size = size;
+        self
+    }
+
+    /// Largest response body accepted.
+    pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// Validates the configuration and builds the directory. No request is sent.
+    pub fn build(self) -> Result<Buildkite> {
+        let tag = |e: Error| e.with_provider(crate::PROVIDER).with_operation("build");
+        let token = SecretToken::new(
+            self.token
+                .ok_or_else(|| Error::invalid_input("a Buildkite API token is required"))
+                .map_err(tag)?,
+        )
+        .map_err(tag)?;
+        let organization = self
+            .organization
+            .ok_or_else(|| Error::invalid_input("a Buildkite organization slug is required"))
+            .map_err(tag)?;
+        crate::api::check_slug(&organization).map_err(tag)?;
+        let rest = parse_base(&self.rest_url, "REST URL").map_err(tag)?;
+        let graphql = parse_base(&self.graphql_url, "GraphQL URL").map_err(tag)?;
+        if !(1..=100).contains(&self.nested_page_size) {
+            return Err(tag(Error::invalid_input(
+                "nested page size must be 1..=100",
+            )));
+        }
+        let mut http = HttpClientBuilder::new(crate::PROVIDER)
+            .with_timeout(self.timeout)
+            .with_connect_timeout(self.connect_timeout)
+            .with_retry_policy(self.retry)
+            .with_max_body_bytes(self.max_body_bytes);
+        if let Some(sleeper) = self.sleeper {
+            http = http.with_sleeper(sleeper);
+        }
+        if let Some(client) = self.client {
+            http = http.with_client(client);
+        }
+        let api = Api::new(http.build()?, token, rest, graphql, organization);
+        Ok(Buildkite::new(api, self.graphql, self.nested_page_size))
+    }
+}
+
+fn parse_base(raw: &str, what: &str) -> Result<Url> {
+    let url = Url::parse(raw)
+        .map_err(|_| Error::invalid_input(format!("the {what} is not a valid URL")))?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(Error::invalid_input(format!(
+            "the {what} must be http or https"
+        )));
+    }
+    if url.host_str().is_none() || !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid_input(format!(
+            "the {what} must name a host and carry no credentials"
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::invalid_input(format!(
+            "the {what} must not have a query or fragment"
+        )));
+    }
+    Ok(url)
+}

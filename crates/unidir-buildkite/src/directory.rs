@@ -1,0 +1,962 @@
+//! The Buildkite [`Directory`].
+//!
+//! Requests per call (`n` = page size, at most 100; "walk" = every page of a list):
+//!
+//! | Operation | GraphQL available | REST only |
+//! |---|---|---|
+//! | `me` | `GET /v2/access-token` + `GET /v2/user` + walk `GET /v2/organizations` | same |
+//! | `list_organizations` | 1 × `GET /v2/organizations` | same |
+//! | `get_organization` | 1 × `GET /v2/organizations/{slug}` | same |
+//! | `list_users` | 1 × `UnidirMembers` (members with role, join date, 2FA, SSO mode and their first teams), + 1 × `UnidirMemberTeams` per member with more teams than the nested page; + 1 × `GET /teams/{id}` with a `group_id` filter | 1 × `GET /members` + walk `GET /teams` + walk `GET /teams/{id}/members` for every team (team roles exist only there) |
+//! | `list_users` with `email` | 1 × `UnidirMembers(email:)` | walk `GET /members`, matched locally |
+//! | `get_user` | `GET /members/{id}` + `UnidirMembers(email:)` | `GET /members/{id}` + walk `GET /teams?user_id=` + 1 × `GET /teams/{t}/members/{id}` per team |
+//! | `list_groups` / `get_group` | 1 × `GET /teams` / `GET /teams/{id}` | same |
+//! | `list_group_members` | 1 × `GET /teams/{id}/members` | same |
+//! | `list_user_groups` | 1 × `GET /teams?user_id=` | same |
+//! | `list_roles` / `get_role` | none (the four roles are fixed) | same |
+//! | `capabilities` | 1 × `GET /v2/access-token` | same |
+//!
+//! REST pages through `page`/`per_page` and the `Link` header; GraphQL through
+//! `first`/`after` and `pageInfo`. Both become one opaque unified cursor that also records the
+//! page size, so changing `limit` mid-walk cannot skip or repeat rows. A provider that claims
+//! a next page without a cursor, or points back to a page already read, is a
+//! `ContractViolation` error, never a short list.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use unidir_core::{
+    Capabilities, Credential, CursorBinding, Directory, Error, ErrorKind, FilterField, GetOptions,
+    Group, GroupAssignment, GroupMembership, ListQuery, Me, Operation, Organization,
+    OrganizationRef, Page, Resource, ResourceSupport, Result, Role, User, UserStatus,
+    ensure_filters,
+};
+
+use crate::api::{Api, check_id, check_slug, contract, invalid};
+use crate::config::{BuildkiteBuilder, GraphqlMode};
+use crate::wire::{
+    GqlMember, GqlTeamMembership, PageInfo, RestAccessToken, RestMember, RestOrganization,
+    RestTeam, RestTeamMember, RestUser,
+};
+use crate::{PROVIDER, map, roles};
+
+const MEMBERS_QUERY: &str = include_str!("graphql/members.graphql");
+const MEMBER_TEAMS_QUERY: &str = include_str!("graphql/member_teams.graphql");
+
+/// Buildkite's REST `per_page` maximum; also the GraphQL page size cap unidir uses, to stay
+/// far below the 50,000-point per-query complexity limit with nested teams.
+const MAX_PAGE: u32 = 100;
+const MAX_WALK_PAGES: u32 = 10_000;
+
+/// Where a unified cursor resumes.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "m")]
+enum Position {
+    /// REST page `p` of size `n`.
+    #[serde(rename = "rest")]
+    Rest { p: u32, n: u32 },
+    /// GraphQL connection cursor: forward from `a` or backward from `b`.
+    #[serde(rename = "gql")]
+    Gql {
+        a: Option<String>,
+        b: Option<String>,
+    },
+    /// Offset into a fixed list.
+    #[serde(rename = "off")]
+    Offset { o: usize },
+}
+
+/// The Buildkite adapter. Build it with [`Buildkite::builder`].
+#[derive(Debug)]
+pub struct Buildkite {
+    api: Api,
+    mode: GraphqlMode,
+    graphql_unavailable: AtomicBool,
+    nested_page_size: u32,
+}
+
+fn tag(operation: &'static str) -> impl Fn(Error) -> Error {
+    move |e| e.with_provider(PROVIDER).with_operation(operation)
+}
+
+fn binding(resource: Resource, query: &ListQuery, scope: &[&str]) -> CursorBinding {
+    CursorBinding::new(PROVIDER, resource, &query.filters, scope)
+}
+
+impl Buildkite {
+    /// Starts a builder.
+    pub fn builder() -> BuildkiteBuilder {
+        BuildkiteBuilder::default()
+    }
+
+    pub(crate) fn new(api: Api, mode: GraphqlMode, nested_page_size: u32) -> Self {
+        Self {
+            api,
+            mode,
+            graphql_unavailable: AtomicBool::new(false),
+            nested_page_size,
+        }
+    }
+
+    /// The organization slug this directory reads.
+    pub fn organization(&self) -> &str {
+        &self.api.org
+    }
+
+    fn graphql_enabled(&self) -> bool {
+        match self.mode {
+            GraphqlMode::Disabled => false,
+            GraphqlMode::Required => true,
+            GraphqlMode::Auto => !self.graphql_unavailable.load(Ordering::Relaxed),
+        }
+    }
+
+    /// In `Auto` mode, a token without GraphQL access switches this directory to REST.
+    fn falls_back(&self, error: &Error) -> bool {
+        let no_graphql =
+            error.kind() == ErrorKind::PermissionDenied && error.missing_scope() == Some("graphql");
+        if no_graphql && self.mode == GraphqlMode::Auto {
+            tracing::info!("token has no GraphQL access; using REST from now on");
+            self.graphql_unavailable.store(true, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+
+    fn org_path<'a>(&'a self, rest: &[&'a str]) -> Vec<&'a str> {
+        let mut segments = vec!["organizations", self.api.org.as_str()];
+        segments.extend_from_slice(rest);
+        segments
+    }
+
+    /// One REST page: returns its items and the unified next/prev cursors.
+    async fn rest_page(
+        &self,
+        operation: &'static str,
+        segments: &[&str],
+        extra: &[(&str, String)],
+        query: &ListQuery,
+        binding: &CursorBinding,
+    ) -> Result<Page<Value>> {
+        let (page, size) = match &query.cursor {
+            None => (
+                1,
+                query
+                    .page_size(MAX_PAGE, MAX_PAGE)
+                    .map_err(tag(operation))?,
+            ),
+            Some(cursor) => match binding.decode::<Position>(cursor).map_err(tag(operation))? {
+                Position::Rest { p, n } if p >= 1 && (1..=MAX_PAGE).contains(&n) => (p, n),
+                _ => {
+                    return Err(tag(operation)(Error::invalid_cursor(
+                        "cursor is not a page of this list",
+                    )));
+                }
+            },
+        };
+        let mut params = vec![("page", page.to_string()), ("per_page", size.to_string())];
+        params.extend(extra.iter().cloned());
+        let rest = self.api.get(operation, segments, &params).await?;
+        let items = map::array(operation, &rest.body)?.clone();
+        let next = match rest.page_of("next", operation)? {
+            // Past the last page Buildkite answers `[]`; an empty page ends the walk too.
+            _ if items.is_empty() => None,
+            Some(n) if n <= page => {
+                return Err(contract(
+                    operation,
+                    format!("the Link header's next page ({n}) does not come after page {page}"),
+                ));
+            }
+            Some(n) => Some(
+                binding
+                    .encode(&Position::Rest { p: n, n: size })
+                    .map_err(tag(operation))?,
+            ),
+            None => None,
+        };
+        let prev = if page > 1 {
+            Some(
+                binding
+                    .encode(&Position::Rest {
+                        p: page - 1,
+                        n: size,
+                    })
+                    .map_err(tag(operation))?,
+            )
+        } else {
+            None
+        };
+        Ok(Page::new(items, next, prev))
+    }
+
+    /// Every item of a REST list, page after page (100 per page).
+    async fn rest_walk(
+        &self,
+        operation: &'static str,
+        segments: &[&str],
+        extra: &[(&str, String)],
+    ) -> Result<Vec<Value>> {
+        let mut all = Vec::new();
+        let mut page = 1u32;
+        loop {
+            let mut params = vec![
+                ("page", page.to_string()),
+                ("per_page", MAX_PAGE.to_string()),
+            ];
+            params.extend(extra.iter().cloned());
+            let rest = self.api.get(operation, segments, &params).await?;
+            let items = map::array(operation, &rest.body)?;
+            let empty = items.is_empty();
+            all.extend(items.iter().cloned());
+            match rest.page_of("next", operation)? {
+                Some(_) if empty => return Ok(all),
+                Some(n) if n <= page || n > MAX_WALK_PAGES => {
+                    return Err(contract(
+                        operation,
+                        format!(
+                            "the Link header's next page ({n}) does not come after page {page}"
+                        ),
+                    ));
+                }
+                Some(n) => page = n,
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// Team memberships of every user: `user id → groups`, by walking teams and their members.
+    async fn team_index(
+        &self,
+        operation: &'static str,
+    ) -> Result<HashMap<String, Vec<GroupAssignment>>> {
+        let teams = self
+            .rest_walk(operation, &self.org_path(&["teams"]), &[])
+            .await?;
+        let mut index: HashMap<String, Vec<GroupAssignment>> = HashMap::new();
+        for raw in &teams {
+            let team: RestTeam = map::decode(operation, "team", raw)?;
+            let members = self
+                .rest_walk(
+                    operation,
+                    &self.org_path(&["teams", &team.id, "members"]),
+                    &[],
+                )
+                .await?;
+            for raw in &members {
+                let m: RestTeamMember = map::decode(operation, "team member", raw)?;
+                index.entry(m.user_id).or_default().push(GroupAssignment {
+                    id: team.id.clone(),
+                    name: Some(team.name.clone()),
+                    slug: team.slug.clone(),
+                    role_id: m.role.map(|r| roles::team_role_id(&r)),
+                    joined_at: map::time(m.created_at.as_deref()),
+                });
+            }
+        }
+        Ok(index)
+    }
+
+    /// All team memberships of a GraphQL member node, following the nested connection past
+    /// its first page. Returns them with the node rewritten to hold them all.
+    async fn member_teams(
+        &self,
+        operation: &'static str,
+        node: &Value,
+    ) -> Result<(Vec<GroupAssignment>, Value)> {
+        let mut node = node.clone();
+        let Some(teams) = node.get("teams") else {
+            return Ok((Vec::new(), node));
+        };
+        let mut edges: Vec<Value> = teams
+            .get("edges")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let mut info: PageInfo = match teams.get("pageInfo") {
+            Some(v) if !v.is_null() => map::decode(operation, "pageInfo", v)?,
+            _ => return Err(contract(operation, "a member's team list has no pageInfo")),
+        };
+        let membership = node
+            .get("uuid")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let mut seen = HashSet::new();
+        while info.has_next_page {
+            let after = info.end_cursor.clone().ok_or_else(|| {
+                contract(
+                    operation,
+                    "a member's team list has a next page but no endCursor",
+                )
+            })?;
+            if !seen.insert(after.clone()) {
+                return Err(contract(
+                    operation,
+                    "a member's team list repeated its endCursor",
+                ));
+            }
+            let data = self
+                .api
+                .graphql(
+                    operation,
+                    MEMBER_TEAMS_QUERY,
+                    "UnidirMemberTeams",
+                    json!({ "slug": format!("{}/{}", self.api.org, membership), "first": self.nested_page_size, "after": after }),
+                )
+                .await?;
+            let conn = data
+                .pointer("/organizationMember/teams")
+                .filter(|v| !v.is_null())
+                .ok_or_else(|| contract(operation, "organizationMember.teams is missing"))?;
+            edges.extend(
+                conn.get("edges")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+            info = match conn.get("pageInfo") {
+                Some(v) if !v.is_null() => map::decode(operation, "pageInfo", v)?,
+                _ => return Err(contract(operation, "a member's team list has no pageInfo")),
+            };
+        }
+        let mut groups = Vec::new();
+        for edge in &edges {
+            let Some(raw) = edge.get("node").filter(|n| !n.is_null()) else {
+                continue;
+            };
+            let team: GqlTeamMembership = map::decode(operation, "team membership", raw)?;
+            groups.extend(map::team_assignment(&team));
+        }
+        if let Some(teams) = node.get_mut("teams") {
+            teams["edges"] = Value::Array(edges);
+            teams["pageInfo"] = json!({ "hasNextPage": false, "endCursor": info.end_cursor });
+        }
+        Ok((groups, node))
+    }
+
+    /// Users through GraphQL (`UnidirMembers`).
+    async fn users_graphql(
+        &self,
+        query: &ListQuery,
+        binding: &CursorBinding,
+        after: Option<String>,
+        before: Option<String>,
+    ) -> Result<Page<User>> {
+        const OP: &str = "list_users";
+        // A primary e-mail names at most one member (Buildkite's own clients ask for one).
+        let size = match query.filters.email {
+            Some(_) => 1,
+            None => query.page_size(MAX_PAGE, MAX_PAGE).map_err(tag(OP))?,
+        };
+        let role = match query.filters.role_id.as_deref() {
+            Some(roles::ORG_ADMIN) => json!(["ADMIN"]),
+            Some(roles::ORG_MEMBER) => json!(["MEMBER"]),
+            _ => Value::Null,
+        };
+        let team = match &query.filters.group_id {
+            Some(id) => json!(self.team_slug(OP, id).await?),
+            None => Value::Null,
+        };
+        let backward = before.is_some();
+        let variables = json!({
+            "slug": self.api.org,
+            "first": if backward { Value::Null } else { json!(size) },
+            "after": after,
+            "last": if backward { json!(size) } else { Value::Null },
+            "before": before,
+            "email": query.filters.email,
+            "role": role,
+            "team": team,
+            "teamsFirst": self.nested_page_size,
+        });
+        let data = self
+            .api
+            .graphql(OP, MEMBERS_QUERY, "UnidirMembers", variables)
+            .await?;
+        let organization = data.get("organization").filter(|o| !o.is_null()).ok_or_else(|| {
+            Error::new(ErrorKind::NotFound, "No organization found (the organization may not exist, or the token cannot see it)")
+                .with_provider(PROVIDER)
+                .with_operation(OP)
+        })?;
+        let members = organization
+            .get("members")
+            .filter(|m| !m.is_null())
+            .ok_or_else(|| contract(OP, "organization.members is missing"))?;
+        let info: PageInfo = match members.get("pageInfo") {
+            Some(v) if !v.is_null() => map::decode(OP, "pageInfo", v)?,
+            _ => return Err(contract(OP, "the members connection has no pageInfo")),
+        };
+        let edges = members
+            .get("edges")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let mut users = Vec::with_capacity(edges.len());
+        for edge in &edges {
+            let Some(node) = edge.get("node").filter(|n| !n.is_null()) else {
+                return Err(contract(OP, "a members edge has no node"));
+            };
+            let member: GqlMember = map::decode(OP, "organization member", node)?;
+            let (groups, raw) = self.member_teams(OP, node).await?;
+            users.push(map::graphql_user(
+                member,
+                groups,
+                &raw,
+                query.include_remote_data,
+            ));
+        }
+        retain_team_role(&mut users, query);
+        let next = if info.has_next_page || backward {
+            match info.end_cursor {
+                Some(end) if Some(&end) == after.as_ref() => {
+                    return Err(contract(
+                        OP,
+                        "Buildkite returned the same endCursor it was given; stopping instead of looping",
+                    ));
+                }
+                Some(end) => Some(
+                    binding
+                        .encode(&Position::Gql {
+                            a: Some(end),
+                            b: None,
+                        })
+                        .map_err(tag(OP))?,
+                ),
+                None if backward => None,
+                None => {
+                    return Err(contract(
+                        OP,
+                        "Buildkite says there is a next page but gives no endCursor",
+                    ));
+                }
+            }
+        } else {
+            None
+        };
+        let prev = match (info.has_previous_page, info.start_cursor) {
+            (true, Some(start)) => Some(
+                binding
+                    .encode(&Position::Gql {
+                        a: None,
+                        b: Some(start),
+                    })
+                    .map_err(tag(OP))?,
+            ),
+            _ => None,
+        };
+        Ok(Page::new(users, next, prev))
+    }
+
+    /// Users through REST: member rows joined with a walk of every team's members.
+    async fn users_rest(&self, query: &ListQuery, binding: &CursorBinding) -> Result<Page<User>> {
+        const OP: &str = "list_users";
+        let members_path = self.org_path(&["members"]);
+        let page = if query.filters.email.is_some() {
+            // REST has no e-mail filter: read every member and match here (one complete page).
+            let all = self.rest_walk(OP, &members_path, &[]).await?;
+            Page::complete(all)
+        } else {
+            self.rest_page(OP, &members_path, &[], query, binding)
+                .await?
+        };
+        let index = self.team_index(OP).await?;
+        if let Some(group) = &query.filters.group_id {
+            check_id(OP, "group", group)?;
+            if !index.values().flatten().any(|g| &g.id == group) {
+                // Distinguish "empty team" from "no such team".
+                self.api
+                    .get(OP, &self.org_path(&["teams", group]), &[])
+                    .await?;
+            }
+        }
+        let mut users = Vec::new();
+        for raw in &page.result {
+            let member: RestMember = map::decode(OP, "member", raw)?;
+            if let Some(email) = &query.filters.email
+                && !member
+                    .email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(email))
+            {
+                continue;
+            }
+            let groups = index.get(&member.id).cloned().unwrap_or_default();
+            if let Some(group) = &query.filters.group_id
+                && !groups.iter().any(|g| &g.id == group)
+            {
+                continue;
+            }
+            users.push(map::rest_user(
+                member,
+                raw,
+                query.include_remote_data,
+                groups,
+            ));
+        }
+        if let Some(role) = query.filters.role_id.as_deref()
+            && role.starts_with("org:")
+        {
+            users.retain(|u| u.roles.iter().any(|r| r.id == role && r.group_id.is_none()));
+        }
+        retain_team_role(&mut users, query);
+        Ok(Page::new(users, page.next_cursor, page.prev_cursor))
+    }
+
+    async fn team_slug(&self, operation: &'static str, id: &str) -> Result<String> {
+        check_id(operation, "group", id)?;
+        let rest = self
+            .api
+            .get(operation, &self.org_path(&["teams", id]), &[])
+            .await?;
+        let team: RestTeam = map::decode(operation, "team", &rest.body)?;
+        team.slug
+            .ok_or_else(|| contract(operation, "the team has no slug"))
+    }
+
+    async fn access_token(&self, operation: &'static str) -> Result<(RestAccessToken, Value)> {
+        let rest = self.api.get(operation, &["access-token"], &[]).await?;
+        let token = map::decode(operation, "access token", &rest.body)?;
+        Ok((token, rest.body))
+    }
+
+    async fn user_rest(
+        &self,
+        id: &str,
+        member: RestMember,
+        raw: &Value,
+        keep: bool,
+    ) -> Result<User> {
+        const OP: &str = "get_user";
+        let teams = self
+            .rest_walk(
+                OP,
+                &self.org_path(&["teams"]),
+                &[("user_id", id.to_owned())],
+            )
+            .await?;
+        let mut groups = Vec::new();
+        for raw_team in &teams {
+            let team: RestTeam = map::decode(OP, "team", raw_team)?;
+            let rest = self
+                .api
+                .get(OP, &self.org_path(&["teams", &team.id, "members", id]), &[])
+                .await?;
+            let m: RestTeamMember = map::decode(OP, "team member", &rest.body)?;
+            groups.push(GroupAssignment {
+                id: team.id,
+                name: Some(team.name),
+                slug: team.slug,
+                role_id: m.role.map(|r| roles::team_role_id(&r)),
+                joined_at: map::time(m.created_at.as_deref()),
+            });
+        }
+        Ok(map::rest_user(member, raw, keep, groups))
+    }
+}
+
+/// Keeps users holding the team role of a `team:*` role filter (GraphQL and REST have no
+/// server-side filter for it). A page may then hold fewer than `limit` users; the cursor
+/// still continues the walk, so nobody is skipped.
+fn retain_team_role(users: &mut Vec<User>, query: &ListQuery) {
+    if let Some(role) = query.filters.role_id.as_deref()
+        && role.starts_with("team:")
+    {
+        users.retain(|u| u.groups.iter().any(|g| g.role_id.as_deref() == Some(role)));
+    }
+}
+
+fn check_role_filter(operation: &'static str, query: &ListQuery, allowed: &[&str]) -> Result<()> {
+    match query.filters.role_id.as_deref() {
+        Some(role) if !allowed.contains(&role) => Err(invalid(
+            operation,
+            format!("unknown role id {role:?}; expected one of {allowed:?}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[async_trait]
+impl Directory for Buildkite {
+    fn provider(&self) -> &'static str {
+        PROVIDER
+    }
+
+    /// Reads the token's scopes (`GET /v2/access-token`) and reports what works with them.
+    async fn capabilities(&self) -> Result<Capabilities> {
+        use Operation::{Get, List};
+        let (token, _) = self.access_token("capabilities").await?;
+        let has = |s: &str| token.scopes.iter().any(|t| t == s);
+        let lacking = |needed: &[&str]| -> Vec<String> {
+            needed
+                .iter()
+                .filter(|s| !has(s))
+                .map(|s| (*s).to_owned())
+                .collect()
+        };
+        let graphql = match self.mode {
+            GraphqlMode::Disabled => false,
+            _ => has("graphql"),
+        };
+        let mut notes = Vec::new();
+        let users_via = if graphql {
+            "GraphQL organization.members (+ REST for e-mail of a single user)"
+        } else {
+            notes.push(
+                "GraphQL is not available to this token (or disabled): users are read over REST, without join date, last activity, 2FA or bot flags; team roles come from walking every team; e-mail lookup reads every member".to_owned(),
+            );
+            "REST /members + /teams walk"
+        };
+        let user_scopes: &[&str] = if graphql {
+            &["read_organizations", "graphql"]
+        } else {
+            &["read_organizations", "read_teams"]
+        };
+        notes.push("Buildkite members are always active; a status filter other than active returns nothing".to_owned());
+        let resources = vec![
+            ResourceSupport::new(Resource::Me, &[Get])
+                .via("REST /v2/access-token, /v2/user, /v2/organizations")
+                .missing(lacking(&["read_user", "read_organizations"])),
+            ResourceSupport::new(Resource::Organizations, &[List, Get])
+                .via("REST /v2/organizations")
+                .missing(lacking(&["read_organizations"])),
+            ResourceSupport::new(Resource::Users, &[List, Get])
+                .with_filters(&[
+                    FilterField::Email,
+                    FilterField::GroupId,
+                    FilterField::RoleId,
+                    FilterField::Status,
+                ])
+                .via(users_via)
+                .missing(lacking(user_scopes)),
+            ResourceSupport::new(Resource::Groups, &[List, Get])
+                .via("REST /teams")
+                .missing(lacking(&["read_teams"])),
+            ResourceSupport::new(Resource::Roles, &[List, Get])
+                .via("fixed: org admin/member, team maintainer/member"),
+            ResourceSupport::new(Resource::GroupMembers, &[List])
+                .with_filters(&[FilterField::RoleId])
+                .via("REST /teams/{id}/members")
+                .missing(lacking(&["read_teams"])),
+            ResourceSupport::new(Resource::UserGroups, &[List])
+                .via("REST /teams?user_id=")
+                .missing(lacking(&["read_teams"])),
+        ];
+        Ok(Capabilities {
+            provider: PROVIDER.to_owned(),
+            resources,
+            notes,
+        })
+    }
+
+    async fn me(&self, options: &GetOptions) -> Result<Me> {
+        const OP: &str = "me";
+        let keep = options.include_remote_data;
+        let (token, token_raw) = self.access_token(OP).await?;
+        let user_rest = self.api.get(OP, &["user"], &[]).await?;
+        let user: RestUser = map::decode(OP, "user", &user_rest.body)?;
+        let orgs = self.rest_walk(OP, &["organizations"], &[]).await?;
+        let mut organizations = Vec::new();
+        for raw in &orgs {
+            let org: RestOrganization = map::decode(OP, "organization", raw)?;
+            organizations.push(OrganizationRef {
+                id: org.id,
+                name: org.name,
+                slug: org.slug,
+            });
+        }
+        let unified_user = User {
+            id: user.id,
+            username: None,
+            name: user.name,
+            first_name: None,
+            last_name: None,
+            emails: user
+                .email
+                .map(|email| unidir_core::Email {
+                    email,
+                    email_type: None,
+                    is_primary: true,
+                })
+                .into_iter()
+                .collect(),
+            status: UserStatus::Active,
+            roles: Vec::new(),
+            groups: Vec::new(),
+            avatar_url: user.avatar_url,
+            is_bot: None,
+            is_2fa_enabled: None,
+            is_sso_required: None,
+            organization_id: None,
+            created_at: map::time(user.created_at.as_deref()),
+            updated_at: None,
+            last_sign_in_at: None,
+            last_active_at: None,
+            remote_data: keep.then(|| user_rest.body.clone()),
+        };
+        Ok(Me {
+            user: unified_user,
+            scopes: token.scopes,
+            organizations,
+            credential: Some(Credential {
+                id: token.uuid,
+                description: token.description,
+                created_at: map::time(token.created_at.as_deref()),
+                expires_at: map::time(token.expires_at.as_deref()),
+            }),
+            remote_data: keep.then(|| json!({ "access_token": token_raw, "user": user_rest.body })),
+        })
+    }
+
+    async fn list_organizations(&self, query: &ListQuery) -> Result<Page<Organization>> {
+        const OP: &str = "list_organizations";
+        ensure_filters(PROVIDER, OP, &query.filters, &[])?;
+        let binding = binding(Resource::Organizations, query, &[]);
+        let page = self
+            .rest_page(OP, &["organizations"], &[], query, &binding)
+            .await?;
+        let mut out = Vec::with_capacity(page.result.len());
+        for raw in &page.result {
+            out.push(map::organization(
+                map::decode(OP, "organization", raw)?,
+                raw,
+                query.include_remote_data,
+            ));
+        }
+        Ok(Page::new(out, page.next_cursor, page.prev_cursor))
+    }
+
+    /// `id` is the organization slug (Buildkite addresses organizations by slug).
+    async fn get_organization(&self, id: &str, options: &GetOptions) -> Result<Organization> {
+        const OP: &str = "get_organization";
+        check_slug(id).map_err(tag(OP))?;
+        let rest = self.api.get(OP, &["organizations", id], &[]).await?;
+        Ok(map::organization(
+            map::decode(OP, "organization", &rest.body)?,
+            &rest.body,
+            options.include_remote_data,
+        ))
+    }
+
+    async fn list_users(&self, query: &ListQuery) -> Result<Page<User>> {
+        const OP: &str = "list_users";
+        check_role_filter(
+            OP,
+            query,
+            &[
+                roles::ORG_ADMIN,
+                roles::ORG_MEMBER,
+                roles::TEAM_MAINTAINER,
+                roles::TEAM_MEMBER,
+            ],
+        )?;
+        let binding = binding(Resource::Users, query, &[]);
+        if query
+            .filters
+            .status
+            .as_ref()
+            .is_some_and(|s| *s != UserStatus::Active)
+        {
+            // Every Buildkite organization member is active.
+            return Ok(Page::complete(Vec::new()));
+        }
+        let position = match &query.cursor {
+            Some(cursor) => Some(binding.decode::<Position>(cursor).map_err(tag(OP))?),
+            None => None,
+        };
+        match position {
+            Some(Position::Rest { .. }) => self.users_rest(query, &binding).await,
+            Some(Position::Gql { a, b }) => self.users_graphql(query, &binding, a, b).await,
+            Some(Position::Offset { .. }) => Err(tag(OP)(Error::invalid_cursor(
+                "cursor is not a page of this list",
+            ))),
+            None if self.graphql_enabled() => {
+                match self.users_graphql(query, &binding, None, None).await {
+                    Err(e) if self.falls_back(&e) => self.users_rest(query, &binding).await,
+                    other => other,
+                }
+            }
+            None => self.users_rest(query, &binding).await,
+        }
+    }
+
+    async fn get_user(&self, id: &str, options: &GetOptions) -> Result<User> {
+        const OP: &str = "get_user";
+        check_id(OP, "user", id)?;
+        let keep = options.include_remote_data;
+        let rest = self
+            .api
+            .get(OP, &self.org_path(&["members", id]), &[])
+            .await?;
+        let member: RestMember = map::decode(OP, "member", &rest.body)?;
+        if self.graphql_enabled()
+            && let Some(email) = member.email.clone()
+        {
+            let query = ListQuery::new()
+                .with_email(email)
+                .with_limit(1)
+                .with_remote_data(keep);
+            let binding = binding(Resource::Users, &query, &[]);
+            match self.users_graphql(&query, &binding, None, None).await {
+                Ok(page) => {
+                    if let Some(user) = page.result.into_iter().find(|u| u.id == id) {
+                        return Ok(user);
+                    }
+                    // The e-mail index disagreed with the member row: fall through to REST.
+                }
+                Err(e) if self.falls_back(&e) => {}
+                Err(e) => return Err(e.with_operation(OP)),
+            }
+        }
+        self.user_rest(id, member, &rest.body, keep).await
+    }
+
+    async fn list_groups(&self, query: &ListQuery) -> Result<Page<Group>> {
+        const OP: &str = "list_groups";
+        ensure_filters(PROVIDER, OP, &query.filters, &[])?;
+        let binding = binding(Resource::Groups, query, &[]);
+        let page = self
+            .rest_page(OP, &self.org_path(&["teams"]), &[], query, &binding)
+            .await?;
+        let mut out = Vec::with_capacity(page.result.len());
+        for raw in &page.result {
+            out.push(map::group(
+                map::decode(OP, "team", raw)?,
+                raw,
+                query.include_remote_data,
+            ));
+        }
+        Ok(Page::new(out, page.next_cursor, page.prev_cursor))
+    }
+
+    async fn get_group(&self, id: &str, options: &GetOptions) -> Result<Group> {
+        const OP: &str = "get_group";
+        check_id(OP, "group", id)?;
+        let rest = self
+            .api
+            .get(OP, &self.org_path(&["teams", id]), &[])
+            .await?;
+        Ok(map::group(
+            map::decode(OP, "team", &rest.body)?,
+            &rest.body,
+            options.include_remote_data,
+        ))
+    }
+
+    async fn list_roles(&self, query: &ListQuery) -> Result<Page<Role>> {
+        const OP: &str = "list_roles";
+        ensure_filters(PROVIDER, OP, &query.filters, &[])?;
+        let binding = binding(Resource::Roles, query, &[]);
+        let all = roles::all();
+        let size = query.page_size(MAX_PAGE, MAX_PAGE).map_err(tag(OP))? as usize;
+        let start = match &query.cursor {
+            None => 0,
+            Some(c) => match binding.decode::<Position>(c).map_err(tag(OP))? {
+                Position::Offset { o } if o <= all.len() => o,
+                _ => {
+                    return Err(tag(OP)(Error::invalid_cursor(
+                        "cursor is not a page of this list",
+                    )));
+                }
+            },
+        };
+        let end = (start + size).min(all.len());
+        let next = (end < all.len())
+            .then(|| binding.encode(&Position::Offset { o: end }))
+            .transpose()
+            .map_err(tag(OP))?;
+        let prev = (start > 0)
+            .then(|| {
+                binding.encode(&Position::Offset {
+                    o: start.saturating_sub(size),
+                })
+            })
+            .transpose()
+            .map_err(tag(OP))?;
+        let keep = query.include_remote_data;
+        let items = all[start..end]
+            .iter()
+            .cloned()
+            .map(|mut r| {
+                if !keep {
+                    r.remote_data = None;
+                }
+                r
+            })
+            .collect();
+        Ok(Page::new(items, next, prev))
+    }
+
+    async fn get_role(&self, id: &str, options: &GetOptions) -> Result<Role> {
+        let mut role = roles::role(id).ok_or_else(|| {
+            Error::new(ErrorKind::NotFound, format!("no Buildkite role {id:?}"))
+                .with_provider(PROVIDER)
+                .with_operation("get_role")
+        })?;
+        if !options.include_remote_data {
+            role.remote_data = None;
+        }
+        Ok(role)
+    }
+
+    async fn list_group_members(
+        &self,
+        group_id: &str,
+        query: &ListQuery,
+    ) -> Result<Page<GroupMembership>> {
+        const OP: &str = "list_group_members";
+        ensure_filters(PROVIDER, OP, &query.filters, &[FilterField::RoleId])?;
+        check_role_filter(OP, query, &[roles::TEAM_MAINTAINER, roles::TEAM_MEMBER])?;
+        check_id(OP, "group", group_id)?;
+        let binding = binding(Resource::GroupMembers, query, &[group_id]);
+        let page = self
+            .rest_page(
+                OP,
+                &self.org_path(&["teams", group_id, "members"]),
+                &[],
+                query,
+                &binding,
+            )
+            .await?;
+        let mut out = Vec::with_capacity(page.result.len());
+        for raw in &page.result {
+            let m = map::membership(
+                group_id,
+                map::decode(OP, "team member", raw)?,
+                raw,
+                query.include_remote_data,
+            );
+            if query.filters.role_id.is_none() || m.role_id == query.filters.role_id {
+                out.push(m);
+            }
+        }
+        Ok(Page::new(out, page.next_cursor, page.prev_cursor))
+    }
+
+    async fn list_user_groups(&self, user_id: &str, query: &ListQuery) -> Result<Page<Group>> {
+        const OP: &str = "list_user_groups";
+        ensure_filters(PROVIDER, OP, &query.filters, &[])?;
+        check_id(OP, "user", user_id)?;
+        let binding = binding(Resource::UserGroups, query, &[user_id]);
+        let page = self
+            .rest_page(
+                OP,
+                &self.org_path(&["teams"]),
+                &[("user_id", user_id.to_owned())],
+                query,
+                &binding,
+            )
+            .await?;
+        let mut out = Vec::with_capacity(page.result.len());
+        for raw in &page.result {
+            out.push(map::group(
+                map::decode(OP, "team", raw)?,
+                raw,
+                query.include_remote_data,
+            ));
+        }
+        Ok(Page::new(out, page.next_cursor, page.prev_cursor))
+    }
+}

@@ -1,0 +1,39 @@
+//! # unidir-buildkite
+//!
+//! The Buildkite adapter for unidir: organization members are users, teams are groups, and
+//! Buildkite's two role axes (organization admin/member, team maintainer/member) are four
+//! unified roles with their scope. Reads use REST v2, and GraphQL where only it has the data
+//! (join dates, 2FA, SSO mode, e-mail lookup, members with their teams in one query); a token
+//! without GraphQL access degrades to REST and [`Directory::capabilities`] says so.
+//!
+//! ```no_run
+//! use unidir_buildkite::Buildkite;
+//! use unidir_core::{Directory, ListQuery};
+//!
+//! # async fn run() -> unidir_core::Result<()> {
+//! let directory = Buildkite::builder()
+//!     .with_token(std::env::var("BUILDKITE_API_TOKEN").unwrap_or_default())
+//!     .with_organization("acme-inc")
+//!     .build()?;
+//! let page = directory.list_users(&ListQuery::new().with_limit(50)).await?;
+//! println!("{}", serde_json::to_string_pretty(&page).unwrap_or_default());
+//! # Ok(()) }
+//! ```
+//!
+//! [`Directory::capabilities`]: unidir_core::Directory::capabilities
+
+#![warn(clippy::unwrap_used)]
+
+mod api;
+mod config;
+mod directory;
+mod map;
+pub mod roles;
+mod wire;
+
+pub use config::{BuildkiteBuilder, DEFAULT_GRAPHQL_URL, DEFAULT_REST_URL, GraphqlMode};
+pub use directory::Buildkite;
+pub use unidir_http::{RetryPolicy, Sleeper};
+
+/// The provider name written into errors and cursors.
+pub const PROVIDER: &str = "buildkite";

@@ -1,0 +1,234 @@
+//! Buildkite objects → unified objects.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use unidir_core::{
+    Email, Group, GroupAssignment, GroupMembership, GroupPrivacy, GroupType, Organization, Result,
+    Timestamp, User, UserStatus,
+};
+
+use crate::api::contract;
+use crate::roles;
+use crate::wire::{
+    GqlMember, GqlTeamMembership, RestMember, RestOrganization, RestTeam, RestTeamMember,
+};
+
+/// Buildkite writes ISO 8601 (`2023-03-14T00:45:16.215Z`) almost everywhere and
+/// `2025-07-16 06:07:42 UTC` on access tokens; both are accepted.
+pub(crate) fn time(raw: Option<&str>) -> Option<Timestamp> {
+    let raw = raw?.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Some(t.with_timezone(&Utc));
+    }
+    if let Ok(t) = NaiveDateTime::parse_from_str(raw, "%Y-%m-%d %H:%M:%S UTC") {
+        return Some(t.and_utc());
+    }
+    tracing::warn!("unparseable Buildkite timestamp left null (kept in remote_data)");
+    None
+}
+
+/// Decodes one provider object, naming what broke instead of failing opaquely.
+pub(crate) fn decode<T: DeserializeOwned>(
+    operation: &'static str,
+    what: &str,
+    value: &Value,
+) -> Result<T> {
+    T::deserialize(value).map_err(|e| {
+        contract(
+            operation,
+            format!("unexpected {what} shape from Buildkite: {e}"),
+        )
+    })
+}
+
+/// The elements of a JSON array answer.
+pub(crate) fn array<'a>(operation: &'static str, body: &'a Value) -> Result<&'a Vec<Value>> {
+    body.as_array().ok_or_else(|| {
+        contract(
+            operation,
+            "Buildkite answered with an object where a list was expected",
+        )
+    })
+}
+
+fn remote(keep: bool, value: &Value) -> Option<Value> {
+    keep.then(|| value.clone())
+}
+
+fn non_empty(text: Option<String>) -> Option<String> {
+    text.filter(|t| !t.trim().is_empty())
+}
+
+pub(crate) fn organization(org: RestOrganization, raw: &Value, keep: bool) -> Organization {
+    Organization {
+        id: org.id,
+        name: org.name,
+        slug: org.slug,
+        web_url: org.web_url,
+        created_at: time(org.created_at.as_deref()),
+        remote_data: remote(keep, raw),
+    }
+}
+
+pub(crate) fn group(team: RestTeam, raw: &Value, keep: bool) -> Group {
+    Group {
+        id: team.id,
+        name: team.name,
+        slug: team.slug,
+        description: non_empty(team.description),
+        group_type: GroupType::Team,
+        privacy: team
+            .privacy
+            .map(|p| GroupPrivacy::parse(&p.to_ascii_lowercase())),
+        is_default: team.default,
+        default_role_id: team.default_member_role.map(|r| roles::team_role_id(&r)),
+        organization_id: None,
+        created_by: team.created_by.and_then(|c| c.id),
+        created_at: time(team.created_at.as_deref()),
+        updated_at: None,
+        member_count: None,
+        remote_data: remote(keep, raw),
+    }
+}
+
+pub(crate) fn membership(
+    group_id: &str,
+    member: RestTeamMember,
+    raw: &Value,
+    keep: bool,
+) -> GroupMembership {
+    GroupMembership {
+        group_id: group_id.to_owned(),
+        user_id: member.user_id,
+        role_id: member.role.map(|r| roles::team_role_id(&r)),
+        user_name: member.user_name,
+        user_email: None,
+        created_at: time(member.created_at.as_deref()),
+        remote_data: remote(keep, raw),
+    }
+}
+
+fn primary_email(email: Option<String>) -> Vec<Email> {
+    email
+        .map(|email| Email {
+            email,
+            email_type: None,
+            is_primary: true,
+        })
+        .into_iter()
+        .collect()
+}
+
+/// A user from a REST member row; `groups` are filled by the caller.
+pub(crate) fn rest_user(
+    member: RestMember,
+    raw: &Value,
+    keep: bool,
+    groups: Vec<GroupAssignment>,
+) -> User {
+    let mut roles_held: Vec<_> = member
+        .role
+        .as_deref()
+        .map(|r| roles::assignment(roles::org_role_id(r), None))
+        .into_iter()
+        .collect();
+    add_team_roles(&mut roles_held, &groups);
+    User {
+        id: member.id,
+        username: None,
+        name: member.name,
+        first_name: None,
+        last_name: None,
+        emails: primary_email(member.email),
+        status: UserStatus::Active,
+        roles: roles_held,
+        groups,
+        avatar_url: None,
+        is_bot: None,
+        is_2fa_enabled: None,
+        is_sso_required: member.sso_mode.map(|m| m.eq_ignore_ascii_case("required")),
+        organization_id: None,
+        created_at: None,
+        updated_at: None,
+        last_sign_in_at: None,
+        last_active_at: None,
+        remote_data: remote(keep, raw),
+    }
+}
+
+fn add_team_roles(roles_held: &mut Vec<unidir_core::RoleAssignment>, groups: &[GroupAssignment]) {
+    for g in groups {
+        if let Some(role) = &g.role_id {
+            roles_held.push(roles::assignment(role.clone(), Some(g.id.clone())));
+        }
+    }
+}
+
+pub(crate) fn team_assignment(team: &GqlTeamMembership) -> Option<GroupAssignment> {
+    let t = team.team.as_ref()?;
+    Some(GroupAssignment {
+        id: t.uuid.clone(),
+        name: t.name.clone(),
+        slug: t.slug.clone(),
+        role_id: Some(roles::team_role_id(&team.role)),
+        joined_at: time(team.created_at.as_deref()),
+    })
+}
+
+/// A user from a GraphQL `OrganizationMember` node and all its team memberships.
+pub(crate) fn graphql_user(
+    member: GqlMember,
+    groups: Vec<GroupAssignment>,
+    raw: &Value,
+    keep: bool,
+) -> User {
+    let mut roles_held = vec![roles::assignment(roles::org_role_id(&member.role), None)];
+    add_team_roles(&mut roles_held, &groups);
+    let bot = match (member.user.bot, member.user.machine_user) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(false) || b.unwrap_or(false)),
+    };
+    User {
+        id: member.user.uuid,
+        username: None,
+        name: member.user.name,
+        first_name: None,
+        last_name: None,
+        emails: primary_email(member.user.email),
+        status: UserStatus::Active,
+        roles: roles_held,
+        groups,
+        avatar_url: member.user.avatar.and_then(|a| a.url),
+        is_bot: bot,
+        is_2fa_enabled: member.security.and_then(|s| s.two_factor_enabled),
+        is_sso_required: member
+            .sso
+            .and_then(|s| s.mode)
+            .map(|m| m.eq_ignore_ascii_case("required")),
+        organization_id: None,
+        created_at: time(member.created_at.as_deref()),
+        updated_at: None,
+        last_sign_in_at: None,
+        last_active_at: time(member.last_seen_at.as_deref()),
+        remote_data: remote(keep, raw),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_timestamp_forms() {
+        let a = time(Some("2023-03-14T00:45:16.215Z")).expect("iso");
+        assert_eq!(a.to_rfc3339(), "2023-03-14T00:45:16.215+00:00");
+        let b = time(Some("2025-07-16 06:07:42 UTC")).expect("utc form");
+        assert_eq!(b.to_rfc3339(), "2025-07-16T06:07:42+00:00");
+        assert!(
+            time(Some("2012-03-04T56:07:08.910Z")).is_none(),
+            "hour 56 is not a time"
+        );
+        assert!(time(None).is_none());
+    }
+}

@@ -1,0 +1,132 @@
+//! Buildkite's JSON, as far as unidir reads it. Unknown fields are ignored here and kept in
+//! `remote_data`; optional fields are optional because older tenants and non-admin tokens
+//! omit them.
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RestOrganization {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) slug: Option<String>,
+    pub(crate) web_url: Option<String>,
+    pub(crate) created_at: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RestUser {
+    pub(crate) id: String,
+    pub(crate) name: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) avatar_url: Option<String>,
+    pub(crate) created_at: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RestAccessToken {
+    pub(crate) uuid: Option<String>,
+    #[serde(default)]
+    pub(crate) scopes: Vec<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) created_at: Option<String>,
+    pub(crate) expires_at: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RestMember {
+    pub(crate) id: String,
+    pub(crate) name: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) role: Option<String>,
+    pub(crate) sso_mode: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RestCreatedBy {
+    pub(crate) id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RestTeam {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) slug: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) privacy: Option<String>,
+    pub(crate) default: Option<bool>,
+    pub(crate) default_member_role: Option<String>,
+    pub(crate) created_at: Option<String>,
+    pub(crate) created_by: Option<RestCreatedBy>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RestTeamMember {
+    pub(crate) user_id: String,
+    pub(crate) user_name: Option<String>,
+    pub(crate) role: Option<String>,
+    pub(crate) created_at: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PageInfo {
+    #[serde(default)]
+    pub(crate) has_next_page: bool,
+    #[serde(default)]
+    pub(crate) has_previous_page: bool,
+    pub(crate) start_cursor: Option<String>,
+    pub(crate) end_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Url {
+    pub(crate) url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GqlUser {
+    pub(crate) uuid: String,
+    pub(crate) name: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) avatar: Option<Url>,
+    pub(crate) bot: Option<bool>,
+    pub(crate) machine_user: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct GqlSso {
+    pub(crate) mode: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GqlSecurity {
+    pub(crate) two_factor_enabled: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct GqlTeamRef {
+    pub(crate) uuid: String,
+    pub(crate) slug: Option<String>,
+    pub(crate) name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GqlTeamMembership {
+    pub(crate) role: String,
+    pub(crate) created_at: Option<String>,
+    pub(crate) team: Option<GqlTeamRef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GqlMember {
+    pub(crate) role: String,
+    pub(crate) created_at: Option<String>,
+    pub(crate) last_seen_at: Option<String>,
+    pub(crate) sso: Option<GqlSso>,
+    pub(crate) security: Option<GqlSecurity>,
+    pub(crate) user: GqlUser,
+}

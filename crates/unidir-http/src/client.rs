@@ -1,0 +1,405 @@
+//! The request loop: deadline, bounded retries, shared rate-limit cooldown, capped bodies.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http::HeaderMap;
+use tracing::{debug, warn};
+use unidir_core::{Error, ErrorKind, Result};
+
+use crate::ratelimit::RateLimitState;
+use crate::retry::{Backoff, RetryPolicy, Sleeper, TokioSleeper};
+
+/// Default cap on a response body (after decompression).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// A response whose status the caller still has to interpret.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// The whole body (already decompressed, within the size cap).
+    pub body: Vec<u8>,
+    /// The rate-limit state the response reported.
+    pub rate_limit: RateLimitState,
+    /// How many attempts the call took.
+    pub attempts: u32,
+}
+
+impl RawResponse {
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// How long a 429 asked the caller to wait.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.rate_limit.wait_after_429()
+    }
+}
+
+/// Builder for [`HttpClient`]; does no I/O.
+#[derive(Debug)]
+pub struct HttpClientBuilder {
+    provider: &'static str,
+    client: Option<reqwest::Client>,
+    timeout: Duration,
+    connect_timeout: Duration,
+    policy: RetryPolicy,
+    sleeper: Arc<dyn Sleeper>,
+    max_body_bytes: usize,
+}
+
+impl HttpClientBuilder {
+    /// Defaults: 30 s per attempt, 10 s to connect, [`RetryPolicy::default`], 16 MiB bodies.
+    pub fn new(provider: &'static str) -> Self {
+        Self {
+            provider,
+            client: None,
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            policy: RetryPolicy::default(),
+            sleeper: Arc::new(TokioSleeper),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+
+    /// Uses this reqwest client instead of building one. Configure it like the default:
+    /// no redirects (`Policy::none()`), no `Referer`, timeouts set.
+    pub fn with_client(mut self, client: reqwest::Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// Deadline of one attempt (connect, send, and read the whole body).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Deadline of the TCP/TLS connect.
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Retry and rate-limit behaviour.
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// What waits between attempts (tests inject a recording sleeper).
+    pub fn with_sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
+        self.sleeper = sleeper;
+        self
+    }
+
+    /// Largest response body accepted, counted after decompression.
+    pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<HttpClient> {
+        let client = match self.client {
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .referer(false)
+                .timeout(self.timeout)
+                .connect_timeout(self.connect_timeout)
+                .user_agent(concat!("unidir/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| {
+                    Error::new(ErrorKind::InvalidInput, "could not build the HTTP client")
+                        .with_provider(self.provider)
+                        .with_source(e.without_url())
+                })?,
+        };
+        Ok(HttpClient {
+            inner: Arc::new(Inner {
+                provider: self.provider,
+                client,
+                backoff: Backoff::new(self.policy.jitter_seed),
+                policy: self.policy,
+                sleeper: self.sleeper,
+                max_body_bytes: self.max_body_bytes,
+                cooldown_until: Mutex::new(None),
+            }),
+        })
+    }
+}
+
+/// Sends requests with retries and rate-limit discipline. Cheap to clone; clones share the
+/// rate-limit cooldown, so every request of one connection respects one budget.
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    provider: &'static str,
+    client: reqwest::Client,
+    policy: RetryPolicy,
+    backoff: Backoff,
+    sleeper: Arc<dyn Sleeper>,
+    max_body_bytes: usize,
+    cooldown_until: Mutex<Option<Instant>>,
+}
+
+impl fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("provider", &self.inner.provider)
+            .field("policy", &self.inner.policy)
+            .field("max_body_bytes", &self.inner.max_body_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+enum Failure {
+    /// The request never reached the server: always safe to retry.
+    NotSent(reqwest::Error),
+    /// The request may have been processed: retry only idempotent requests.
+    Ambiguous(reqwest::Error),
+}
+
+impl HttpClient {
+    /// The underlying reqwest client (to build requests with).
+    pub fn reqwest(&self) -> &reqwest::Client {
+        &self.inner.client
+    }
+
+    /// The retry policy in force.
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.inner.policy
+    }
+
+    fn error(&self, kind: ErrorKind, operation: &'static str, message: impl Into<String>) -> Error {
+        Error::new(kind, message)
+            .with_provider(self.inner.provider)
+            .with_operation(operation)
+    }
+
+    fn pause_for(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut cooldown = self
+            .inner
+            .cooldown_until
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if cooldown.is_none_or(|current| current < until) {
+            *cooldown = Some(until);
+        }
+    }
+
+    /// Waits out a shared cooldown, or fails at once when it is longer than the cap.
+    async fn wait_cooldown(&self, operation: &'static str) -> Result<()> {
+        let remaining = {
+            let cooldown = self
+                .inner
+                .cooldown_until
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            cooldown.and_then(|until| until.checked_duration_since(Instant::now()))
+        };
+        let Some(remaining) = remaining.filter(|d| !d.is_zero()) else {
+            return Ok(());
+        };
+        if remaining > self.inner.policy.max_rate_limit_wait {
+            return Err(self
+                .error(
+                    ErrorKind::RateLimited,
+                    operation,
+                    "the provider's rate-limit budget is exhausted",
+                )
+                .with_retry_after(remaining));
+        }
+        debug!(
+            operation,
+            wait_ms = remaining.as_millis() as u64,
+            "waiting for rate-limit reset"
+        );
+        self.inner.sleeper.sleep(remaining).await;
+        // The wait is served; clear it so a fake sleeper does not make us wait twice.
+        let mut cooldown = self
+            .inner
+            .cooldown_until
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if cooldown.is_some_and(|until| until <= Instant::now() + remaining) {
+            *cooldown = None;
+        }
+        Ok(())
+    }
+
+    /// Sends the request `build` makes (called again for each attempt) and returns the final
+    /// response, whatever its status, for the caller to interpret.
+    ///
+    /// - 429: waits for the reported reset (shared with every later request of this client)
+    ///   and retries, for any method: a 429 means the request was not processed. A wait
+    ///   longer than [`RetryPolicy::max_rate_limit_wait`] is not sat out: the 429 is returned.
+    /// - 5xx and 408, timeouts and broken connections: retried with jittered exponential
+    ///   backoff only when `idempotent` (a write that may have happened is never replayed
+    ///   blindly); connection failures before anything was sent are retried for any method.
+    /// - Everything else (2xx, 3xx, 4xx) is returned at once. Redirects are not followed.
+    pub async fn execute<F>(
+        &self,
+        operation: &'static str,
+        idempotent: bool,
+        build: F,
+    ) -> Result<RawResponse>
+    where
+        F: Fn() -> reqwest::RequestBuilder + Send + Sync,
+    {
+        let policy = &self.inner.policy;
+        let mut attempt: u32 = 0;
+        let mut slept = Duration::ZERO;
+        loop {
+            self.wait_cooldown(operation).await?;
+            let outcome = match build().send().await {
+                Ok(response) => self.read(operation, response, attempt + 1).await,
+                Err(e) if e.is_connect() => Err(Failure::NotSent(e)),
+                Err(e) => Err(Failure::Ambiguous(e)),
+            };
+            let retry_allowed = attempt < policy.max_retries;
+            match outcome {
+                Ok(Ok(response)) => {
+                    if let Some(wait) = response.rate_limit.wait_if_exhausted() {
+                        self.pause_for(wait);
+                    }
+                    if response.status == 429 {
+                        let wait = response
+                            .retry_after()
+                            .unwrap_or_else(|| self.inner.backoff.delay(policy, attempt));
+                        self.pause_for(wait);
+                        if retry_allowed && wait <= policy.max_rate_limit_wait {
+                            warn!(
+                                operation,
+                                attempt,
+                                wait_s = wait.as_secs(),
+                                "rate limited; waiting for reset"
+                            );
+                            attempt += 1;
+                            continue;
+                        }
+                        return Ok(response);
+                    }
+                    let transient = response.status >= 500 || response.status == 408;
+                    if transient && idempotent && retry_allowed {
+                        let delay = self.inner.backoff.delay(policy, attempt);
+                        if slept + delay <= policy.total_budget {
+                            warn!(
+                                operation,
+                                attempt,
+                                status = response.status,
+                                "transient failure; retrying"
+                            );
+                            self.inner.sleeper.sleep(delay).await;
+                            slept += delay;
+                            attempt += 1;
+                            continue;
+                        }
+                    }
+                    return Ok(response);
+                }
+                Ok(Err(limit_error)) => return Err(limit_error),
+                Err(failure) => {
+                    let (retryable, err) = match failure {
+                        Failure::NotSent(e) => (true, e),
+                        Failure::Ambiguous(e) => (idempotent, e),
+                    };
+                    if retryable && retry_allowed {
+                        let delay = self.inner.backoff.delay(policy, attempt);
+                        if slept + delay <= policy.total_budget {
+                            warn!(operation, attempt, "request failed; retrying");
+                            self.inner.sleeper.sleep(delay).await;
+                            slept += delay;
+                            attempt += 1;
+                            continue;
+                        }
+                    }
+                    return Err(self.transport_error(operation, err, attempt + 1));
+                }
+            }
+        }
+    }
+
+    fn transport_error(
+        &self,
+        operation: &'static str,
+        err: reqwest::Error,
+        attempts: u32,
+    ) -> Error {
+        let what = if err.is_timeout() {
+            "the request timed out"
+        } else if err.is_connect() {
+            "could not connect to the provider"
+        } else if err.is_body() || err.is_decode() {
+            "the response body was cut short"
+        } else {
+            "the request failed"
+        };
+        // `without_url` keeps the request URL (and any query) out of messages and logs.
+        self.error(
+            ErrorKind::Upstream,
+            operation,
+            format!("{what} (after {attempts} attempt(s))"),
+        )
+        .with_source(err.without_url())
+    }
+
+    /// Reads the whole body under the size cap. The outer `Result` is a transport failure
+    /// (retryable), the inner one a hard limit (not retryable).
+    async fn read(
+        &self,
+        operation: &'static str,
+        mut response: reqwest::Response,
+        attempts: u32,
+    ) -> std::result::Result<Result<RawResponse>, Failure> {
+        let max = self.inner.max_body_bytes;
+        let too_large = || {
+            self.error(
+                ErrorKind::ContractViolation,
+                operation,
+                format!("the response body exceeds the {max}-byte limit"),
+            )
+        };
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let rate_limit = RateLimitState::from_headers(&headers);
+        // A declared length is a fast path; the streamed count below is what enforces it
+        // (it also counts decompressed bytes).
+        if response
+            .content_length()
+            .is_some_and(|len| len > max as u64)
+        {
+            return Ok(Err(too_large().with_status(status)));
+        }
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > max {
+                        return Ok(Err(too_large().with_status(status)));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return Err(Failure::Ambiguous(e)),
+            }
+        }
+        Ok(Ok(RawResponse {
+            status,
+            headers,
+            body,
+            rate_limit,
+            attempts,
+        }))
+    }
+}

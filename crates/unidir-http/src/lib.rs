@@ -1,0 +1,25 @@
+//! # unidir-http
+//!
+//! HTTP plumbing shared by unidir adapters and the passthrough proxy:
+//!
+//! - [`SecretToken`]: the API token, redacted from `Debug` and marked sensitive in headers.
+//! - [`HttpClient`]: sends a request with a deadline, bounded retries (jittered exponential
+//!   backoff inside a total time budget), rate-limit waits shared per client, and a response
+//!   body read under a size cap. It never follows redirects and never sends `Referer`.
+//! - [`RateLimitState`]: the `RateLimit-*` / `RateLimit-User-*` headers of a response.
+//! - [`link`]: RFC 8288 `Link` header parsing.
+//!
+//! Classification ("may this be retried?") is generic HTTP here; mapping a final response to
+//! a typed [`unidir_core::Error`] is each provider's job, because only it can read its error
+//! bodies.
+
+mod client;
+pub mod link;
+mod ratelimit;
+mod retry;
+mod secret;
+
+pub use client::{DEFAULT_MAX_BODY_BYTES, HttpClient, HttpClientBuilder, RawResponse};
+pub use ratelimit::{Budget, RateLimitState};
+pub use retry::{RetryPolicy, Sleeper, TokioSleeper};
+pub use secret::SecretToken;
