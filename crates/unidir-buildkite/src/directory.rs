@@ -557,6 +557,20 @@ impl Buildkite {
     }
 }
 
+/// Decodes every raw item of a REST page as `W` and maps it, keeping the cursors.
+fn map_page<W: serde::de::DeserializeOwned, T>(
+    operation: &'static str,
+    what: &str,
+    page: Page<Value>,
+    mut convert: impl FnMut(W, &Value) -> T,
+) -> Result<Page<T>> {
+    let mut out = Vec::with_capacity(page.result.len());
+    for raw in &page.result {
+        out.push(convert(map::decode(operation, what, raw)?, raw));
+    }
+    Ok(Page::new(out, page.next_cursor, page.prev_cursor))
+}
+
 /// Keeps users holding the team role of a `team:*` role filter (GraphQL and REST have no
 /// server-side filter for it). A page may then hold fewer than `limit` users; the cursor
 /// still continues the walk, so nobody is skipped.
@@ -717,15 +731,10 @@ impl Directory for Buildkite {
         let page = self
             .rest_page(OP, &["organizations"], &[], query, &binding)
             .await?;
-        let mut out = Vec::with_capacity(page.result.len());
-        for raw in &page.result {
-            out.push(map::organization(
-                map::decode(OP, "organization", raw)?,
-                raw,
-                query.include_remote_data,
-            ));
-        }
-        Ok(Page::new(out, page.next_cursor, page.prev_cursor))
+        let keep = query.include_remote_data;
+        map_page(OP, "organization", page, |org, raw| {
+            map::organization(org, raw, keep)
+        })
     }
 
     /// `id` is the organization slug (Buildkite addresses organizations by slug).
@@ -820,15 +829,8 @@ impl Directory for Buildkite {
         let page = self
             .rest_page(OP, &self.org_path(&["teams"]), &[], query, &binding)
             .await?;
-        let mut out = Vec::with_capacity(page.result.len());
-        for raw in &page.result {
-            out.push(map::group(
-                map::decode(OP, "team", raw)?,
-                raw,
-                query.include_remote_data,
-            ));
-        }
-        Ok(Page::new(out, page.next_cursor, page.prev_cursor))
+        let keep = query.include_remote_data;
+        map_page(OP, "team", page, |team, raw| map::group(team, raw, keep))
     }
 
     async fn get_group(&self, id: &str, options: &GetOptions) -> Result<Group> {
@@ -920,19 +922,14 @@ impl Directory for Buildkite {
                 &binding,
             )
             .await?;
-        let mut out = Vec::with_capacity(page.result.len());
-        for raw in &page.result {
-            let m = map::membership(
-                group_id,
-                map::decode(OP, "team member", raw)?,
-                raw,
-                query.include_remote_data,
-            );
-            if query.filters.role_id.is_none() || m.role_id == query.filters.role_id {
-                out.push(m);
-            }
+        let keep = query.include_remote_data;
+        let mut page = map_page(OP, "team member", page, |m, raw| {
+            map::membership(group_id, m, raw, keep)
+        })?;
+        if let Some(role) = &query.filters.role_id {
+            page.result.retain(|m| m.role_id.as_ref() == Some(role));
         }
-        Ok(Page::new(out, page.next_cursor, page.prev_cursor))
+        Ok(page)
     }
 
     async fn list_user_groups(&self, user_id: &str, query: &ListQuery) -> Result<Page<Group>> {
@@ -949,14 +946,7 @@ impl Directory for Buildkite {
                 &binding,
             )
             .await?;
-        let mut out = Vec::with_capacity(page.result.len());
-        for raw in &page.result {
-            out.push(map::group(
-                map::decode(OP, "team", raw)?,
-                raw,
-                query.include_remote_data,
-            ));
-        }
-        Ok(Page::new(out, page.next_cursor, page.prev_cursor))
+        let keep = query.include_remote_data;
+        map_page(OP, "team", page, |team, raw| map::group(team, raw, keep))
     }
 }
