@@ -1,0 +1,467 @@
+//! GraphQL at `POST /v1`, answering the adapter's two operations by **operation name**.
+//!
+//! The simulator does not parse GraphQL documents: it recognises `UnidirMembers` and
+//! `UnidirMemberTeams` (from `operationName`, or the first named operation in the query
+//! text) and answers with exactly the fields those operations select
+//! (`crates/unidir-buildkite/src/graphql/*.graphql`). Anything else gets a GraphQL error.
+//!
+//! Connections use Relay paging over a list position: a cursor is the unpadded base64 of
+//! the 1-based position (`"Mg"` = 2). Complexity follows the cost rules of reference §8.2
+//! as the recorded fixtures count them (4 for the connection scaffolding, 8 per member,
+//! 2 per nested team membership); "requested" assumes full pages, "actual" counts what was
+//! returned.
+
+use serde_json::{Map, Value, json};
+
+use crate::auth::Caller;
+use crate::ids::{decode_cursor, encode_cursor, graphql_time};
+use crate::model::OrgRole;
+use crate::state::State;
+
+/// Largest page a connection serves (`first`/`last`), as assumed in reference §6.3.
+const MAX_PAGE: i64 = 500;
+/// Per-query requested-complexity cap (reference §8.2).
+const MAX_COMPLEXITY: u64 = 50_000;
+const CONNECTION_COST: u64 = 4;
+const MEMBER_COST: u64 = 8;
+const TEAM_COST: u64 = 2;
+
+pub(crate) const UNSUPPORTED: &str = "The simulator does not support this query";
+
+/// A parsed `{"query", "variables", "operationName"}` body.
+#[derive(Debug, Default)]
+pub(crate) struct GqlRequest {
+    pub(crate) operation: Option<String>,
+    pub(crate) variables: Map<String, Value>,
+}
+
+/// Parses the POST body; the error is a message for a 400 answer.
+pub(crate) fn parse_request(body: &[u8]) -> Result<GqlRequest, String> {
+    let Ok(Value::Object(mut map)) = serde_json::from_slice::<Value>(body) else {
+        return Err("Problems parsing JSON".into());
+    };
+    let query = match map.remove("query") {
+        Some(Value::String(q)) => Some(q),
+        _ => None,
+    };
+    let variables = match map.remove("variables") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(v)) => v,
+        // The docs' curl example sends variables as a JSON string.
+        Some(Value::String(s)) if s.trim().is_empty() => Map::new(),
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(&s) {
+            Ok(Value::Object(v)) => v,
+            Ok(Value::Null) => Map::new(),
+            _ => return Err("variables must be a JSON object".into()),
+        },
+        Some(_) => return Err("variables must be a JSON object".into()),
+    };
+    let operation = match map.remove("operationName") {
+        Some(Value::String(name)) if !name.is_empty() => Some(name),
+        _ => query.as_deref().and_then(first_operation_name),
+    };
+    Ok(GqlRequest {
+        operation,
+        variables,
+    })
+}
+
+/// The name of the first named `query`/`mutation`/`subscription` in a document.
+fn first_operation_name(query: &str) -> Option<String> {
+    let mut words = query
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty());
+    while let Some(word) = words.next() {
+        if matches!(word, "query" | "mutation" | "subscription") {
+            return words.next().map(str::to_owned);
+        }
+    }
+    None
+}
+
+/// The outcome of one operation: body plus (requested, actual) complexity.
+#[derive(Debug)]
+pub(crate) struct GqlOutcome {
+    pub(crate) body: Value,
+    pub(crate) requested: u64,
+    pub(crate) actual: u64,
+}
+
+impl GqlOutcome {
+    fn error(message: impl Into<String>) -> Self {
+        Self {
+            body: json!({ "data": null, "errors": [{ "message": message.into() }] }),
+            requested: 0,
+            actual: 0,
+        }
+    }
+}
+
+/// Runs an authorised request (the caller has the `graphql` scope).
+pub(crate) fn execute(state: &State, caller: Caller, req: &GqlRequest) -> GqlOutcome {
+    let vars = Vars(&req.variables);
+    let result = match req.operation.as_deref() {
+        Some("UnidirMembers") => members(state, caller, &vars),
+        Some("UnidirMemberTeams") => member_teams(state, caller, &vars),
+        _ => Err(UNSUPPORTED.to_owned()),
+    };
+    result.unwrap_or_else(GqlOutcome::error)
+}
+
+// ---- variables -------------------------------------------------------------------------------
+
+struct Vars<'a>(&'a Map<String, Value>);
+
+fn invalid(name: &str, ty: &str) -> String {
+    format!("Variable ${name} of type {ty} was provided invalid value")
+}
+
+impl Vars<'_> {
+    /// `null` and absent both mean "not given".
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.0.get(name).filter(|v| !v.is_null())
+    }
+
+    fn string(&self, name: &str, ty: &str) -> Result<Option<&str>, String> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(invalid(name, ty)),
+        }
+    }
+
+    fn required_string(&self, name: &str, ty: &str) -> Result<&str, String> {
+        self.string(name, ty)?.ok_or_else(|| invalid(name, ty))
+    }
+
+    fn int(&self, name: &str, ty: &str) -> Result<Option<i64>, String> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) => v
+                .as_i64()
+                .filter(|n| i32::try_from(*n).is_ok())
+                .map(Some)
+                .ok_or_else(|| invalid(name, ty)),
+        }
+    }
+
+    /// A page size: an `Int` within `0..=MAX_PAGE`.
+    fn page_size(&self, name: &str, ty: &str) -> Result<Option<usize>, String> {
+        match self.int(name, ty)? {
+            None => Ok(None),
+            Some(n) if (0..=MAX_PAGE).contains(&n) => Ok(usize::try_from(n).ok()),
+            Some(_) => Err(format!(
+                "Argument '{name}' must be between 0 and {MAX_PAGE}"
+            )),
+        }
+    }
+
+    fn cursor(&self, name: &str) -> Result<Option<usize>, String> {
+        match self.string(name, "String")? {
+            None => Ok(None),
+            Some(c) => decode_cursor(c)
+                .map(Some)
+                .ok_or_else(|| format!("Invalid cursor for ${name}: {c:?}")),
+        }
+    }
+}
+
+// ---- Relay windows ---------------------------------------------------------------------------
+
+/// The `[start, end)` slice of `total` items selected by Relay arguments (positions are
+/// 1-based in cursors, 0-based here).
+fn window(
+    total: usize,
+    first: Option<usize>,
+    after: Option<usize>,
+    last: Option<usize>,
+    before: Option<usize>,
+) -> (usize, usize) {
+    let start = after.unwrap_or(0).min(total);
+    let mut end = before
+        .map_or(total, |b| b.saturating_sub(1))
+        .min(total)
+        .max(start);
+    if let Some(first) = first {
+        end = end.min(start.saturating_add(first));
+    }
+    let start = match last {
+        Some(last) => start.max(end.saturating_sub(last)),
+        None => start,
+    };
+    (start, end)
+}
+
+fn cursor_or_null(position: usize, non_empty: bool) -> Value {
+    if non_empty {
+        encode_cursor(position).into()
+    } else {
+        Value::Null
+    }
+}
+
+// ---- UnidirMembers ---------------------------------------------------------------------------
+
+fn members(state: &State, caller: Caller, vars: &Vars<'_>) -> Result<GqlOutcome, String> {
+    let slug = vars.required_string("slug", "ID!")?;
+    let first = vars.page_size("first", "Int")?;
+    let last = vars.page_size("last", "Int")?;
+    let after = vars.cursor("after")?;
+    let before = vars.cursor("before")?;
+    let email = vars.string("email", "String")?;
+    let team = vars.string("team", "TeamSelector")?;
+    let teams_first = vars
+        .page_size("teamsFirst", "Int!")?
+        .ok_or_else(|| invalid("teamsFirst", "Int!"))?;
+    let roles = match vars.get("role") {
+        None => None,
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .map(|v| v.as_str().and_then(OrgRole::from_graphql))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| invalid("role", "[OrganizationMemberRole!]"))?,
+        ),
+        // A single enum value is coerced to a one-element list, as GraphQL does.
+        Some(Value::String(s)) => {
+            Some(vec![OrgRole::from_graphql(s).ok_or_else(|| {
+                invalid("role", "[OrganizationMemberRole!]")
+            })?])
+        }
+        Some(_) => return Err(invalid("role", "[OrganizationMemberRole!]")),
+    };
+
+    let page = first.or(last).unwrap_or(MAX_PAGE as usize) as u64;
+    let requested = CONNECTION_COST + page * (MEMBER_COST + TEAM_COST * teams_first as u64);
+    if requested > MAX_COMPLEXITY {
+        return Ok(GqlOutcome {
+            requested,
+            ..GqlOutcome::error(format!(
+                "Query has complexity of {requested}, which exceeds max complexity of {MAX_COMPLEXITY}"
+            ))
+        });
+    }
+    if slug != state.org.slug || !state.is_member(caller.user) {
+        return Ok(GqlOutcome {
+            body: json!({ "data": { "organization": null } }),
+            requested,
+            actual: 1,
+        });
+    }
+
+    // TeamSelector: a team slug, optionally negated with a leading '!'.
+    let team_filter = team.map(|sel| {
+        let (negate, slug) = match sel.strip_prefix('!') {
+            Some(rest) => (true, rest),
+            None => (false, sel),
+        };
+        (negate, state.team_by_slug(slug))
+    });
+    let matching: Vec<usize> = match email {
+        // The e-mail filter is an exact (case-insensitive) index lookup, not a scan.
+        Some(email) => state.member_by_email(email).into_iter().collect(),
+        None => state.members_by_name().to_vec(),
+    };
+    let matching: Vec<usize> = matching
+        .into_iter()
+        .filter(|&u| {
+            roles.as_ref().is_none_or(|roles| {
+                state
+                    .membership_of(u)
+                    .is_some_and(|m| roles.contains(&m.role))
+            })
+        })
+        .filter(|&u| match team_filter {
+            None => true,
+            Some((negate, team)) => {
+                let in_team = team.is_some_and(|t| state.pair(t, u).is_some());
+                in_team != negate
+            }
+        })
+        .collect();
+
+    let total = matching.len();
+    let (start, end) = window(total, first, after, last, before);
+    let mut teams_returned = 0usize;
+    let edges: Vec<Value> = (start..end)
+        .map(|i| {
+            let (node, teams) = member_node(state, caller, matching[i], teams_first);
+            teams_returned += teams;
+            json!({ "cursor": encode_cursor(i + 1), "node": node })
+        })
+        .collect();
+    let returned = (end - start) as u64;
+    let actual = CONNECTION_COST + returned * MEMBER_COST + teams_returned as u64 * TEAM_COST;
+    Ok(GqlOutcome {
+        body: json!({
+            "data": {
+                "organization": {
+                    "members": {
+                        "count": total,
+                        "pageInfo": {
+                            "hasNextPage": end < total,
+                            "hasPreviousPage": start > 0,
+                            "startCursor": cursor_or_null(start + 1, end > start),
+                            "endCursor": cursor_or_null(end, end > start),
+                        },
+                        "edges": edges,
+                    }
+                }
+            }
+        }),
+        requested,
+        actual,
+    })
+}
+
+/// One `OrganizationMember` node and the number of team memberships it includes.
+fn member_node(state: &State, caller: Caller, user: usize, teams_first: usize) -> (Value, usize) {
+    let u = &state.users[user];
+    let Some(m) = &u.membership else {
+        return (Value::Null, 0);
+    };
+    let (teams, shown) = teams_connection(state, caller, user, Some(teams_first), None);
+    let node = json!({
+        "id": m.graphql_id,
+        "uuid": m.uuid,
+        "role": m.role.as_graphql(),
+        "createdAt": graphql_time(m.created_at),
+        "lastSeenAt": m.last_seen_at.map(graphql_time),
+        "sso": { "mode": m.sso_mode.as_graphql() },
+        "security": {
+            "twoFactorEnabled": m.two_factor,
+            "passwordProtected": m.password_protected,
+        },
+        "user": {
+            "id": u.graphql_id,
+            "uuid": u.uuid,
+            "name": u.name,
+            "email": u.email,
+            "avatar": { "url": u.avatar_url },
+            "bot": false,
+            "machineUser": false,
+        },
+        "teams": teams,
+    });
+    (node, shown)
+}
+
+/// `OrganizationMember.teams(first:, after:)` with the fields both operations select, in
+/// membership order (oldest first). Secret teams the caller cannot see are left out.
+fn teams_connection(
+    state: &State,
+    caller: Caller,
+    user: usize,
+    first: Option<usize>,
+    after: Option<usize>,
+) -> (Value, usize) {
+    let visible: Vec<usize> = state
+        .user_membership_ids(user)
+        .iter()
+        .copied()
+        .filter(|&id| {
+            state
+                .membership(id)
+                .is_some_and(|tm| state.can_see_team(caller.user, tm.team))
+        })
+        .collect();
+    let total = visible.len();
+    let (start, end) = window(total, first, after, None, None);
+    let edges: Vec<Value> = visible[start..end]
+        .iter()
+        .filter_map(|&id| state.membership(id))
+        .map(|tm| {
+            let team = &state.teams[tm.team];
+            json!({
+                "node": {
+                    "role": tm.role.as_graphql(),
+                    "createdAt": graphql_time(tm.created_at),
+                    "team": { "uuid": team.uuid, "slug": team.slug, "name": team.name },
+                }
+            })
+        })
+        .collect();
+    let conn = json!({
+        "count": total,
+        "pageInfo": {
+            "hasNextPage": end < total,
+            "endCursor": cursor_or_null(end, end > start),
+        },
+        "edges": edges,
+    });
+    (conn, end - start)
+}
+
+// ---- UnidirMemberTeams -------------------------------------------------------------------------
+
+fn member_teams(state: &State, caller: Caller, vars: &Vars<'_>) -> Result<GqlOutcome, String> {
+    let slug = vars.required_string("slug", "ID!")?;
+    let first = vars
+        .page_size("first", "Int!")?
+        .ok_or_else(|| invalid("first", "Int!"))?;
+    let after = vars.cursor("after")?;
+    let requested = CONNECTION_COST + TEAM_COST * first as u64;
+    // Slug form: "<org slug>/<organization-membership uuid>".
+    let user = slug
+        .split_once('/')
+        .filter(|(org, _)| *org == state.org.slug && state.is_member(caller.user))
+        .and_then(|(_, uuid)| state.member_by_membership_uuid(uuid));
+    let Some(user) = user else {
+        return Ok(GqlOutcome {
+            body: json!({
+                "data": { "organizationMember": null },
+                "errors": [{ "message": "No organization member found" }],
+            }),
+            requested,
+            actual: 1,
+        });
+    };
+    let (teams, shown) = teams_connection(state, caller, user, Some(first), after);
+    Ok(GqlOutcome {
+        body: json!({ "data": { "organizationMember": { "teams": teams } } }),
+        requested,
+        actual: CONNECTION_COST + TEAM_COST * shown as u64,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_names() {
+        assert_eq!(
+            first_operation_name("query UnidirMembers($slug: ID!) { x }").as_deref(),
+            Some("UnidirMembers")
+        );
+        assert_eq!(
+            first_operation_name("# c\nquery\n  Foo{a}").as_deref(),
+            Some("Foo")
+        );
+        assert_eq!(first_operation_name("{ viewer { id } }"), None);
+    }
+
+    #[test]
+    fn relay_windows() {
+        assert_eq!(window(5, Some(2), None, None, None), (0, 2));
+        assert_eq!(window(5, Some(2), Some(2), None, None), (2, 4));
+        assert_eq!(window(5, Some(2), Some(4), None, None), (4, 5));
+        assert_eq!(window(5, Some(2), Some(9), None, None), (5, 5));
+        assert_eq!(window(5, None, None, Some(2), None), (3, 5));
+        assert_eq!(window(5, None, None, Some(2), Some(4)), (1, 3));
+        assert_eq!(window(5, None, None, Some(2), Some(2)), (0, 1));
+        assert_eq!(window(5, None, None, Some(2), Some(1)), (0, 0));
+    }
+
+    #[test]
+    fn variables_as_string_and_null() {
+        let req = parse_request(
+            br#"{"query":"query UnidirMemberTeams { x }","variables":"{\"first\": 2}"}"#,
+        )
+        .expect("parses");
+        assert_eq!(req.operation.as_deref(), Some("UnidirMemberTeams"));
+        assert_eq!(req.variables.get("first"), Some(&json!(2)));
+        assert!(parse_request(b"[1]").is_err());
+        assert!(parse_request(br#"{"variables": 3}"#).is_err());
+    }
+}
