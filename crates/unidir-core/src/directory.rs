@@ -7,6 +7,7 @@ use crate::capabilities::Capabilities;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Group, GroupMembership, Me, Organization, Role, User};
 use crate::page::{GetOptions, ListQuery, Page};
+use crate::provision::{MembershipResult, UserRef};
 use crate::stream::paginate;
 
 /// A user directory: organizations, users, groups, roles and group memberships of one
@@ -73,6 +74,42 @@ pub trait Directory: std::fmt::Debug + Send + Sync + 'static {
     /// One page of the groups user `user_id` belongs to.
     async fn list_user_groups(&self, _user_id: &str, _query: &ListQuery) -> Result<Page<Group>> {
         Err(Error::unsupported(self.provider(), "list_user_groups"))
+    }
+
+    /// Makes `user` a member of `group_id` with group role `role_id`: adds the user
+    /// (`created`), changes an existing member's role (`role_changed`), or does nothing
+    /// (`unchanged`). A user outside the organization is `user_not_in_organization`; a
+    /// missing group is `group_not_found`. Idempotent.
+    async fn add_group_member(
+        &self,
+        _group_id: &str,
+        _user: &UserRef,
+        _role_id: &str,
+    ) -> Result<MembershipResult> {
+        Err(Error::unsupported(self.provider(), "add_group_member"))
+    }
+
+    /// Changes an existing member's role (`role_changed` or `unchanged`); a user who is not
+    /// a member is `not_a_member` and nothing is written. Idempotent.
+    async fn change_group_member_role(
+        &self,
+        _group_id: &str,
+        _user: &UserRef,
+        _role_id: &str,
+    ) -> Result<MembershipResult> {
+        Err(Error::unsupported(
+            self.provider(),
+            "change_group_member_role",
+        ))
+    }
+
+    /// Removes `user` from `group_id` (`removed`, or `already_absent`). Idempotent.
+    async fn remove_group_member(
+        &self,
+        _group_id: &str,
+        _user: &UserRef,
+    ) -> Result<MembershipResult> {
+        Err(Error::unsupported(self.provider(), "remove_group_member"))
     }
 }
 

@@ -35,6 +35,7 @@ mod memory;
 mod model;
 mod open_enum;
 mod page;
+pub mod provision;
 mod sample;
 pub mod schema;
 mod stream;
@@ -51,6 +52,7 @@ pub use model::{
     Organization, OrganizationRef, Role, RoleAssignment, RoleScope, Timestamp, User, UserStatus,
 };
 pub use page::{Filters, GetOptions, ListQuery, Page};
+pub use provision::{MembershipResult, Outcome, UserRef};
 pub use sample::sample_directory;
 pub use stream::{paginate, paginate_pages};
 

@@ -18,6 +18,7 @@ use crate::model::{
     User,
 };
 use crate::page::{GetOptions, ListQuery, Page};
+use crate::provision::{MembershipResult, Outcome, UserRef};
 use crate::{Directory, capabilities::ensure_filters};
 
 const PROVIDER: &str = "memory";
@@ -141,6 +142,10 @@ impl MemoryDirectory {
         MemoryDirectoryBuilder::default()
     }
 
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
         // A poisoned lock only means another thread panicked mid-read; the data is plain
         // values that are never left half-written, so keep serving it.
@@ -226,6 +231,107 @@ impl State {
     }
 }
 
+/// Where one membership change starts from.
+enum Target {
+    Ready {
+        user_id: String,
+        current: Option<usize>,
+    },
+    Stop(MembershipResult),
+}
+
+impl State {
+    /// Resolves the user and group, and finds the current membership.
+    fn target(&self, group_id: &str, user: &UserRef) -> Target {
+        let stop = |outcome, user_id: Option<String>| {
+            Target::Stop(MembershipResult {
+                outcome,
+                group_id: group_id.to_owned(),
+                user_id,
+                role_id: None,
+                previous_role_id: None,
+            })
+        };
+        if !self.groups.iter().any(|g| g.id == group_id) {
+            return stop(Outcome::GroupNotFound, None);
+        }
+        let found = self.users.iter().find(|u| match user {
+            UserRef::Id(id) => &u.id == id,
+            UserRef::Email(email) => u.has_email(email),
+        });
+        let Some(found) = found else {
+            return stop(Outcome::UserNotInOrganization, None);
+        };
+        let current = self
+            .memberships
+            .iter()
+            .position(|m| m.group_id == group_id && m.user_id == found.id);
+        Target::Ready {
+            user_id: found.id.clone(),
+            current,
+        }
+    }
+
+    fn check_group_role(&self, role_id: &str, operation: &'static str) -> Result<()> {
+        if self
+            .roles
+            .iter()
+            .any(|r| r.id == role_id && r.scope == RoleScope::Group)
+        {
+            Ok(())
+        } else {
+            Err(tag(
+                Error::invalid_input(format!("{role_id:?} is not a group role")),
+                operation,
+            ))
+        }
+    }
+
+    fn set_role(
+        &mut self,
+        group_id: &str,
+        user: &UserRef,
+        role_id: &str,
+        add: bool,
+    ) -> MembershipResult {
+        let (user_id, current) = match self.target(group_id, user) {
+            Target::Stop(result) => return result,
+            Target::Ready { user_id, current } => (user_id, current),
+        };
+        let result = |outcome, previous: Option<String>, role: Option<String>| MembershipResult {
+            outcome,
+            group_id: group_id.to_owned(),
+            user_id: Some(user_id.clone()),
+            role_id: role,
+            previous_role_id: previous,
+        };
+        match current {
+            None if !add => result(Outcome::NotAMember, None, None),
+            None => {
+                self.memberships.push(GroupMembership {
+                    group_id: group_id.to_owned(),
+                    user_id: user_id.clone(),
+                    role_id: Some(role_id.to_owned()),
+                    user_name: None,
+                    user_email: None,
+                    created_at: Some(chrono::Utc::now()),
+                    remote_data: None,
+                });
+                result(Outcome::Created, None, Some(role_id.to_owned()))
+            }
+            Some(i) => {
+                let previous = self.memberships[i].role_id.clone();
+                if previous.as_deref() == Some(role_id) {
+                    result(Outcome::Unchanged, previous.clone(), previous)
+                } else {
+                    self.memberships[i].role_id = Some(role_id.to_owned());
+                    result(Outcome::RoleChanged, previous, Some(role_id.to_owned()))
+                }
+            }
+        }
+    }
+}
+
 /// Clears `remote_data` unless the caller asked for it.
 trait RemoteData {
     fn strip_remote(self, keep: bool) -> Self;
@@ -295,8 +401,16 @@ impl Directory for MemoryDirectory {
             ]),
             ResourceSupport::new(Resource::Groups, &[List, Get]),
             ResourceSupport::new(Resource::Roles, &[List, Get]),
-            ResourceSupport::new(Resource::GroupMembers, &[List])
-                .with_filters(&[FilterField::RoleId]),
+            ResourceSupport::new(
+                Resource::GroupMembers,
+                &[
+                    List,
+                    Operation::Add,
+                    Operation::ChangeRole,
+                    Operation::Remove,
+                ],
+            )
+            .with_filters(&[FilterField::RoleId]),
             ResourceSupport::new(Resource::UserGroups, &[List]),
         ];
         if has_me {
@@ -482,5 +596,50 @@ impl Directory for MemoryDirectory {
             .map(|g| g.clone().strip_remote(query.include_remote_data))
             .collect();
         page_of(items, query, &binding).map_err(|e| tag(e, OP))
+    }
+
+    async fn add_group_member(
+        &self,
+        group_id: &str,
+        user: &UserRef,
+        role_id: &str,
+    ) -> Result<MembershipResult> {
+        let mut state = self.write();
+        state.check_group_role(role_id, "add_group_member")?;
+        Ok(state.set_role(group_id, user, role_id, true))
+    }
+
+    async fn change_group_member_role(
+        &self,
+        group_id: &str,
+        user: &UserRef,
+        role_id: &str,
+    ) -> Result<MembershipResult> {
+        let mut state = self.write();
+        state.check_group_role(role_id, "change_group_member_role")?;
+        Ok(state.set_role(group_id, user, role_id, false))
+    }
+
+    async fn remove_group_member(
+        &self,
+        group_id: &str,
+        user: &UserRef,
+    ) -> Result<MembershipResult> {
+        let mut state = self.write();
+        let (user_id, current) = match state.target(group_id, user) {
+            Target::Stop(result) => return Ok(result),
+            Target::Ready { user_id, current } => (user_id, current),
+        };
+        let (outcome, previous) = match current {
+            Some(i) => (Outcome::Removed, state.memberships.remove(i).role_id),
+            None => (Outcome::AlreadyAbsent, None),
+        };
+        Ok(MembershipResult {
+            outcome,
+            group_id: group_id.to_owned(),
+            user_id: Some(user_id),
+            role_id: None,
+            previous_role_id: previous,
+        })
     }
 }

@@ -229,7 +229,8 @@ async fn capabilities_and_me() {
     let caps = dir.capabilities().await.expect("caps");
     assert!(caps.supports(Resource::Users, Operation::List));
     assert!(caps.supports(Resource::Me, Operation::Get));
-    assert!(!caps.supports(Resource::GroupMembers, Operation::Add));
+    assert!(caps.supports(Resource::GroupMembers, Operation::Add));
+    assert!(!caps.supports(Resource::Groups, Operation::Add));
     let me = dir.me(&GetOptions::default()).await.expect("me");
     assert_eq!(me.user.id, "u-1");
     assert_eq!(me.organizations.len(), 1);
