@@ -151,6 +151,32 @@ impl Api {
         self.rest_result(operation, response)
     }
 
+    /// A REST write (`POST`/`PATCH`/`DELETE`). Never replayed after an ambiguous failure:
+    /// the caller reads the state back instead.
+    pub(crate) async fn write(
+        &self,
+        operation: &'static str,
+        method: reqwest::Method,
+        segments: &[&str],
+        body: Option<Value>,
+    ) -> Result<RawResponse> {
+        let url = self.rest_url(segments, &[])?;
+        self.http
+            .execute(operation, false, || {
+                let mut request = self
+                    .http
+                    .reqwest()
+                    .request(method.clone(), url.clone())
+                    .header(reqwest::header::AUTHORIZATION, self.token.bearer_header())
+                    .header(reqwest::header::ACCEPT, "application/json");
+                if let Some(body) = &body {
+                    request = request.json(body);
+                }
+                request
+            })
+            .await
+    }
+
     pub(crate) fn rest_result(
         &self,
         operation: &'static str,

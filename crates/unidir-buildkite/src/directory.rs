@@ -30,9 +30,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use unidir_core::{
     Capabilities, Credential, CursorBinding, Directory, Error, ErrorKind, FilterField, GetOptions,
-    Group, GroupAssignment, GroupMembership, ListQuery, Me, Operation, Organization,
-    OrganizationRef, Page, Resource, ResourceSupport, Result, Role, User, UserStatus,
-    ensure_filters,
+    Group, GroupAssignment, GroupMembership, ListQuery, Me, MembershipResult, Operation,
+    Organization, OrganizationRef, Page, Resource, ResourceSupport, Result, Role, User, UserRef,
+    UserStatus, ensure_filters,
 };
 
 use crate::api::{Api, check_id, check_slug, contract, invalid};
@@ -72,10 +72,12 @@ enum Position {
 /// The Buildkite adapter. Build it with [`Buildkite::builder`].
 #[derive(Debug)]
 pub struct Buildkite {
-    api: Api,
+    pub(crate) api: Api,
     mode: GraphqlMode,
     graphql_unavailable: AtomicBool,
     nested_page_size: u32,
+    /// The token's scopes, read once (`GET /v2/access-token`) for write pre-checks.
+    scopes: tokio::sync::OnceCell<Vec<String>>,
 }
 
 fn tag(operation: &'static str) -> impl Fn(Error) -> Error {
@@ -98,6 +100,7 @@ impl Buildkite {
             mode,
             graphql_unavailable: AtomicBool::new(false),
             nested_page_size,
+            scopes: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -126,7 +129,19 @@ impl Buildkite {
         false
     }
 
-    fn org_path<'a>(&'a self, rest: &[&'a str]) -> Vec<&'a str> {
+    /// The token's scopes, fetched once.
+    pub(crate) async fn token_scopes(&self, operation: &'static str) -> Result<&[String]> {
+        self.scopes
+            .get_or_try_init(|| async {
+                let (token, _) = self.access_token(operation).await?;
+                Ok::<_, Error>(token.scopes)
+            })
+            .await
+            .map(Vec::as_slice)
+    }
+
+    /// `organizations/<org>/<rest...>`.
+    pub(crate) fn org_path<'a>(&'a self, rest: &[&'a str]) -> Vec<&'a str> {
         let mut segments = vec!["organizations", self.api.org.as_str()];
         segments.extend_from_slice(rest);
         segments
@@ -629,6 +644,12 @@ impl Directory for Buildkite {
             &["read_organizations", "read_teams"]
         };
         notes.push("Buildkite members are always active; a status filter other than active returns nothing".to_owned());
+        let mut group_member_ops = vec![List];
+        if has("write_teams") {
+            group_member_ops.extend([Operation::Add, Operation::ChangeRole, Operation::Remove]);
+        } else {
+            notes.push("provisioning (add, change role, remove team members) needs the write_teams scope, which this token lacks".to_owned());
+        }
         let resources = vec![
             ResourceSupport::new(Resource::Me, &[Get])
                 .via("REST /v2/access-token, /v2/user, /v2/organizations")
@@ -650,7 +671,7 @@ impl Directory for Buildkite {
                 .missing(lacking(&["read_teams"])),
             ResourceSupport::new(Resource::Roles, &[List, Get])
                 .via("fixed: org admin/member, team maintainer/member"),
-            ResourceSupport::new(Resource::GroupMembers, &[List])
+            ResourceSupport::new(Resource::GroupMembers, &group_member_ops)
                 .with_filters(&[FilterField::RoleId])
                 .via("REST /teams/{id}/members")
                 .missing(lacking(&["read_teams"])),
@@ -948,5 +969,33 @@ impl Directory for Buildkite {
             .await?;
         let keep = query.include_remote_data;
         map_page(OP, "team", page, |team, raw| map::group(team, raw, keep))
+    }
+
+    async fn add_group_member(
+        &self,
+        group_id: &str,
+        user: &UserRef,
+        role_id: &str,
+    ) -> Result<MembershipResult> {
+        self.set_member_role("add_group_member", group_id, user, role_id, true)
+            .await
+    }
+
+    async fn change_group_member_role(
+        &self,
+        group_id: &str,
+        user: &UserRef,
+        role_id: &str,
+    ) -> Result<MembershipResult> {
+        self.set_member_role("change_group_member_role", group_id, user, role_id, false)
+            .await
+    }
+
+    async fn remove_group_member(
+        &self,
+        group_id: &str,
+        user: &UserRef,
+    ) -> Result<MembershipResult> {
+        self.remove_member(group_id, user).await
     }
 }

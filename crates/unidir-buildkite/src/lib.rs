@@ -28,6 +28,7 @@ mod api;
 mod config;
 mod directory;
 mod map;
+mod provision;
 pub mod roles;
 mod wire;
 

@@ -1,0 +1,282 @@
+//! Team-membership provisioning for Buildkite (REST `teams/{team}/members`).
+//!
+//! Each operation first checks the token has `write_teams` (read from `GET /v2/access-token`
+//! once and cached), so a read-only token fails before any write with the scope named. Then
+//! it reads the team, the user's organization membership and the current team membership,
+//! and writes only when the state differs. A write whose answer is lost (timeout, broken
+//! connection, 5xx) is never sent again: the membership is read back and the outcome decided
+//! from what Buildkite now holds. Buildkite only places existing organization members in
+//! teams; a user outside the organization is reported as `user_not_in_organization` and is
+//! never invited.
+//!
+//! Requests: `add`/`change` = 3 reads (+1 for an e-mail) + at most 1 write (+1 read-back);
+//! `remove` likewise.
+
+use reqwest::Method;
+use serde_json::json;
+use unidir_core::{Error, ErrorKind, MembershipResult, Outcome, Result, UserRef};
+
+use crate::api::{check_id, invalid, rest_error};
+use crate::directory::Buildkite;
+use crate::roles;
+
+/// What a write should achieve, to judge a read-back.
+#[derive(Clone, Copy)]
+enum Goal<'a> {
+    Role(&'a str),
+    Absent,
+}
+
+/// The team membership a write is about, and the state it should reach.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    team: &'a str,
+    user: &'a str,
+    goal: Goal<'a>,
+}
+
+impl Buildkite {
+    /// Fails with `PermissionDenied` naming `scope` when the token lacks it.
+    pub(crate) async fn require_scope(&self, operation: &'static str, scope: &str) -> Result<()> {
+        let scopes = self.token_scopes(operation).await?;
+        if scopes.iter().any(|s| s == scope) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::PermissionDenied,
+                format!("the token lacks the {scope} scope needed to change team memberships"),
+            )
+            .with_provider(crate::PROVIDER)
+            .with_operation(operation)
+            .with_missing_scope(scope))
+        }
+    }
+
+    /// `Ok(None)` when the call answered 404.
+    async fn found<T>(&self, result: Result<T>) -> Result<Option<T>> {
+        match result {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn team_exists(&self, operation: &'static str, team: &str) -> Result<bool> {
+        check_id(operation, "group", team)?;
+        let path = self.org_path(&["teams", team]);
+        Ok(self
+            .found(self.api.get(operation, &path, &[]).await)
+            .await?
+            .is_some())
+    }
+
+    /// The user's id when they are an organization member.
+    async fn member_id(&self, operation: &'static str, user: &UserRef) -> Result<Option<String>> {
+        match user {
+            UserRef::Id(id) => {
+                check_id(operation, "user", id)?;
+                let path = self.org_path(&["members", id]);
+                let member = self
+                    .found(self.api.get(operation, &path, &[]).await)
+                    .await?;
+                Ok(member.map(|_| id.clone()))
+            }
+            UserRef::Email(email) => Ok(unidir_core::find_user_by_email(self, email, false)
+                .await
+                .map_err(|e| e.with_operation(operation))?
+                .map(|u| u.id)),
+        }
+    }
+
+    /// The user's current team role id, `None` when not on the team.
+    async fn team_role(
+        &self,
+        operation: &'static str,
+        team: &str,
+        user: &str,
+    ) -> Result<Option<String>> {
+        let path = self.org_path(&["teams", team, "members", user]);
+        let Some(rest) = self
+            .found(self.api.get(operation, &path, &[]).await)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let role = rest
+            .body
+            .get("role")
+            .and_then(|r| r.as_str())
+            .ok_or_else(|| crate::api::contract(operation, "a team member without a role"))?;
+        Ok(Some(roles::team_role_id(role)))
+    }
+
+    /// Sends a write; when its answer is lost or ambiguous, reads the membership back and
+    /// succeeds if Buildkite now holds the goal state.
+    async fn write_confirmed(
+        &self,
+        operation: &'static str,
+        method: Method,
+        segments: &[&str],
+        body: Option<serde_json::Value>,
+        target: Target<'_>,
+    ) -> Result<()> {
+        let Target { team, user, goal } = target;
+        let sent = self.api.write(operation, method, segments, body).await;
+        let failure = match sent {
+            Ok(response) if response.is_success() => return Ok(()),
+            // 404 on DELETE: someone removed it first; the goal holds.
+            Ok(response) if response.status == 404 && matches!(goal, Goal::Absent) => return Ok(()),
+            Ok(response) => {
+                let ambiguous =
+                    response.status >= 500 || response.status == 408 || response.status == 422;
+                let error = rest_error(operation, &response);
+                if !ambiguous {
+                    return Err(error);
+                }
+                error
+            }
+            Err(e) if e.kind() == ErrorKind::Upstream => e,
+            Err(e) => return Err(e),
+        };
+        tracing::warn!(
+            operation,
+            "write outcome unknown; reading the membership back"
+        );
+        let now = self.team_role(operation, team, user).await?;
+        let reached = match goal {
+            Goal::Role(role) => now.as_deref() == Some(role),
+            Goal::Absent => now.is_none(),
+        };
+        if reached { Ok(()) } else { Err(failure) }
+    }
+
+    pub(crate) async fn set_member_role(
+        &self,
+        operation: &'static str,
+        team: &str,
+        user: &UserRef,
+        role_id: &str,
+        add: bool,
+    ) -> Result<MembershipResult> {
+        let role = match role_id {
+            roles::TEAM_MAINTAINER => "maintainer",
+            roles::TEAM_MEMBER => "member",
+            other => {
+                return Err(invalid(
+                    operation,
+                    format!(
+                        "{other:?} is not a team role; use {} or {}",
+                        roles::TEAM_MAINTAINER,
+                        roles::TEAM_MEMBER
+                    ),
+                ));
+            }
+        };
+        self.require_scope(operation, "write_teams").await?;
+        let result = |outcome,
+                      user_id: Option<String>,
+                      role: Option<String>,
+                      previous: Option<String>| MembershipResult {
+            outcome,
+            group_id: team.to_owned(),
+            user_id,
+            role_id: role,
+            previous_role_id: previous,
+        };
+        if !self.team_exists(operation, team).await? {
+            return Ok(result(Outcome::GroupNotFound, None, None, None));
+        }
+        let Some(user_id) = self.member_id(operation, user).await? else {
+            return Ok(result(Outcome::UserNotInOrganization, None, None, None));
+        };
+        let current = self.team_role(operation, team, &user_id).await?;
+        let wanted = Some(role_id.to_owned());
+        match current {
+            Some(have) if have == role_id => Ok(result(
+                Outcome::Unchanged,
+                Some(user_id),
+                wanted,
+                Some(have),
+            )),
+            Some(have) => {
+                let path = self.org_path(&["teams", team, "members", &user_id]);
+                self.write_confirmed(
+                    operation,
+                    Method::PATCH,
+                    &path,
+                    Some(json!({ "role": role })),
+                    Target {
+                        team,
+                        user: &user_id,
+                        goal: Goal::Role(role_id),
+                    },
+                )
+                .await?;
+                Ok(result(
+                    Outcome::RoleChanged,
+                    Some(user_id),
+                    wanted,
+                    Some(have),
+                ))
+            }
+            None if !add => Ok(result(Outcome::NotAMember, Some(user_id), None, None)),
+            None => {
+                let path = self.org_path(&["teams", team, "members"]);
+                let body = json!({ "user_id": user_id, "role": role });
+                self.write_confirmed(
+                    operation,
+                    Method::POST,
+                    &path,
+                    Some(body),
+                    Target {
+                        team,
+                        user: &user_id,
+                        goal: Goal::Role(role_id),
+                    },
+                )
+                .await?;
+                Ok(result(Outcome::Created, Some(user_id), wanted, None))
+            }
+        }
+    }
+
+    pub(crate) async fn remove_member(
+        &self,
+        team: &str,
+        user: &UserRef,
+    ) -> Result<MembershipResult> {
+        const OP: &str = "remove_group_member";
+        self.require_scope(OP, "write_teams").await?;
+        let result =
+            |outcome, user_id: Option<String>, previous: Option<String>| MembershipResult {
+                outcome,
+                group_id: team.to_owned(),
+                user_id,
+                role_id: None,
+                previous_role_id: previous,
+            };
+        if !self.team_exists(OP, team).await? {
+            return Ok(result(Outcome::GroupNotFound, None, None));
+        }
+        let Some(user_id) = self.member_id(OP, user).await? else {
+            return Ok(result(Outcome::UserNotInOrganization, None, None));
+        };
+        let Some(previous) = self.team_role(OP, team, &user_id).await? else {
+            return Ok(result(Outcome::AlreadyAbsent, Some(user_id), None));
+        };
+        let path = self.org_path(&["teams", team, "members", &user_id]);
+        self.write_confirmed(
+            OP,
+            Method::DELETE,
+            &path,
+            None,
+            Target {
+                team,
+                user: &user_id,
+                goal: Goal::Absent,
+            },
+        )
+        .await?;
+        Ok(result(Outcome::Removed, Some(user_id), Some(previous)))
+    }
+}

@@ -1,0 +1,321 @@
+//! The Buildkite adapter against the stateful simulator: large multi-page walks that return
+//! every record exactly once (GraphQL and REST paths), and provisioning end to end
+//! (every outcome, plan/apply convergence, dry-run).
+
+use std::collections::{BTreeSet, HashSet};
+
+use futures::TryStreamExt;
+use unidir_buildkite::{Buildkite, GraphqlMode, roles};
+use unidir_buildkite_sim::{RunningSimulator, SimConfig, SimToken, Simulator};
+use unidir_core::provision::{ChangeKind, DesiredGroup, DesiredMember, DesiredState, apply, plan};
+use unidir_core::{Directory, DirectoryExt, ErrorKind, ListQuery, Outcome, User, UserRef};
+
+/// Budgets far above what a test spends, so the client's own pacing never waits.
+fn config(users: usize, teams: usize) -> SimConfig {
+    SimConfig::default()
+        .with_users(users)
+        .with_teams(teams)
+        .with_org_budget_per_minute(1_000_000)
+        .with_user_budget_per_minute(1_000_000)
+        .with_graphql_budget(100_000_000, 100_000_000)
+}
+
+fn directory(sim: &RunningSimulator, token: &str, mode: GraphqlMode) -> Buildkite {
+    Buildkite::builder()
+        .with_token(token)
+        .with_organization(sim.org_slug())
+        .with_rest_url(sim.base_url().as_str())
+        .with_graphql_url(sim.graphql_url().as_str())
+        .with_graphql(mode)
+        .build()
+        .expect("directory")
+}
+
+/// `(team id, role id)` pairs of a user, as unidir reports them.
+fn unified_groups(user: &User) -> BTreeSet<(String, String)> {
+    user.groups
+        .iter()
+        .map(|g| (g.id.clone(), g.role_id.clone().unwrap_or_default()))
+        .collect()
+}
+
+async fn assert_exact_walk(mode: GraphqlMode, users: usize, teams: usize, limit: u32) {
+    let sim = Simulator::start(config(users, teams))
+        .await
+        .expect("simulator");
+    let bk = directory(&sim, sim.default_token(), mode);
+    let all: Vec<User> = bk
+        .users(ListQuery::new().with_limit(limit))
+        .try_collect()
+        .await
+        .expect("walk");
+    let ids: HashSet<_> = all.iter().map(|u| u.id.clone()).collect();
+    assert_eq!(all.len(), users, "{mode:?}: every member once");
+    assert_eq!(ids.len(), users, "{mode:?}: no duplicates");
+    let snapshot = sim.snapshot();
+    for user in &all {
+        let expected: BTreeSet<_> = snapshot
+            .teams_of(&user.id)
+            .iter()
+            .map(|tm| (tm.team_uuid.clone(), format!("team:{}", tm.role.as_rest())))
+            .collect();
+        assert_eq!(
+            unified_groups(user),
+            expected,
+            "{mode:?}: groups of {}",
+            user.id
+        );
+        let member = snapshot.member(&user.id).expect("member exists");
+        assert_eq!(user.primary_email(), Some(member.email.as_str()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphql_walk_of_1000_members_is_exact() {
+    assert_exact_walk(GraphqlMode::Required, 1000, 60, 100).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_walk_is_exact() {
+    assert_exact_walk(GraphqlMode::Disabled, 250, 12, 40).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_and_members_walk_exactly_once() {
+    let sim = Simulator::start(config(300, 130)).await.expect("simulator");
+    let bk = directory(&sim, sim.default_token(), GraphqlMode::Auto);
+    let groups: Vec<_> = bk
+        .groups(ListQuery::new().with_limit(50))
+        .try_collect()
+        .await
+        .expect("groups");
+    let snapshot = sim.snapshot();
+    assert_eq!(groups.len(), snapshot.teams.len());
+    assert_eq!(
+        groups
+            .iter()
+            .map(|g| g.id.clone())
+            .collect::<HashSet<_>>()
+            .len(),
+        groups.len()
+    );
+    let everyone = &groups[0];
+    let members: Vec<_> = bk
+        .group_members(&everyone.id, ListQuery::new().with_limit(100))
+        .try_collect()
+        .await
+        .expect("members");
+    assert_eq!(members.len(), snapshot.members_of(&everyone.id).len());
+}
+
+fn id(user: &str) -> UserRef {
+    UserRef::Id(user.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provisioning_outcomes_against_the_simulator() {
+    let sim = Simulator::start(config(25, 6)).await.expect("simulator");
+    let bk = directory(&sim, sim.default_token(), GraphqlMode::Auto);
+    let snapshot = sim.snapshot();
+    let loner = snapshot.members.last().expect("members").clone();
+    assert!(
+        snapshot.teams_of(&loner.user_uuid).is_empty(),
+        "the last user is in no team"
+    );
+    let team = snapshot
+        .teams
+        .iter()
+        .find(|t| !t.default)
+        .expect("a team")
+        .clone();
+
+    let created = bk
+        .add_group_member(
+            &team.uuid,
+            &UserRef::Email(loner.email.clone()),
+            roles::TEAM_MEMBER,
+        )
+        .await
+        .expect("add");
+    assert_eq!(created.outcome, Outcome::Created);
+    assert_eq!(
+        sim.snapshot()
+            .team_role(&team.uuid, &loner.user_uuid)
+            .map(|r| r.as_rest()),
+        Some("member")
+    );
+    let same = bk
+        .add_group_member(&team.uuid, &id(&loner.user_uuid), roles::TEAM_MEMBER)
+        .await
+        .expect("again");
+    assert_eq!(same.outcome, Outcome::Unchanged);
+    let promoted = bk
+        .change_group_member_role(&team.uuid, &id(&loner.user_uuid), roles::TEAM_MAINTAINER)
+        .await
+        .expect("promote");
+    assert_eq!(promoted.outcome, Outcome::RoleChanged);
+    assert_eq!(
+        sim.snapshot()
+            .team_role(&team.uuid, &loner.user_uuid)
+            .map(|r| r.as_rest()),
+        Some("maintainer")
+    );
+    let removed = bk
+        .remove_group_member(&team.uuid, &id(&loner.user_uuid))
+        .await
+        .expect("remove");
+    assert_eq!(removed.outcome, Outcome::Removed);
+    assert_eq!(
+        removed.previous_role_id.as_deref(),
+        Some(roles::TEAM_MAINTAINER)
+    );
+    let absent = bk
+        .remove_group_member(&team.uuid, &id(&loner.user_uuid))
+        .await
+        .expect("remove again");
+    assert_eq!(absent.outcome, Outcome::AlreadyAbsent);
+    let not_member = bk
+        .change_group_member_role(&team.uuid, &id(&loner.user_uuid), roles::TEAM_MEMBER)
+        .await
+        .expect("change");
+    assert_eq!(not_member.outcome, Outcome::NotAMember);
+    let stranger = bk
+        .add_group_member(
+            &team.uuid,
+            &UserRef::Email("stranger@elsewhere.example".into()),
+            roles::TEAM_MEMBER,
+        )
+        .await
+        .expect("stranger");
+    assert_eq!(stranger.outcome, Outcome::UserNotInOrganization);
+    let unknown_user = bk
+        .add_group_member(
+            &team.uuid,
+            &id("00000000-0000-4000-8000-000000000000"),
+            roles::TEAM_MEMBER,
+        )
+        .await
+        .expect("unknown id");
+    assert_eq!(unknown_user.outcome, Outcome::UserNotInOrganization);
+    let no_team = bk
+        .add_group_member(
+            "00000000-0000-4000-8000-000000000000",
+            &id(&loner.user_uuid),
+            roles::TEAM_MEMBER,
+        )
+        .await
+        .expect("no team");
+    assert_eq!(no_team.outcome, Outcome::GroupNotFound);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_token_is_refused_before_writing() {
+    let read_only = SimToken::new(
+        "bkua_simulated_read_only",
+        ["read_user", "read_organizations", "read_teams", "graphql"],
+        0,
+    );
+    let sim = Simulator::start(config(10, 3).with_token(read_only))
+        .await
+        .expect("simulator");
+    let bk = directory(&sim, "bkua_simulated_read_only", GraphqlMode::Auto);
+    let team = sim.snapshot().teams[1].uuid.clone();
+    let before = sim.request_count();
+    let err = bk
+        .remove_group_member(&team, &id(&sim.snapshot().members[0].user_uuid))
+        .await
+        .expect_err("no write_teams");
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+    assert_eq!(err.missing_scope(), Some("write_teams"));
+    assert_eq!(
+        sim.request_count() - before,
+        1,
+        "only the scope check was sent"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_and_apply_converge_on_the_simulator() {
+    let sim = Simulator::start(config(25, 6)).await.expect("simulator");
+    let bk = directory(&sim, sim.default_token(), GraphqlMode::Auto);
+    let snapshot = sim.snapshot();
+    let team = snapshot
+        .teams
+        .iter()
+        .find(|t| !t.default && !snapshot.members_of(&t.uuid).is_empty())
+        .expect("team")
+        .clone();
+    let current = snapshot.members_of(&team.uuid);
+    let keep = &current[0];
+    let outsider = snapshot
+        .members
+        .iter()
+        .find(|m| snapshot.team_role(&team.uuid, &m.user_uuid).is_none())
+        .expect("someone outside the team");
+    let flipped = if keep.role.as_rest() == "maintainer" {
+        "member"
+    } else {
+        "maintainer"
+    };
+    let desired = DesiredState {
+        groups: vec![DesiredGroup {
+            group: team.slug.clone(),
+            members: vec![
+                DesiredMember {
+                    user: keep.user_uuid.clone(),
+                    role: flipped.into(),
+                },
+                DesiredMember {
+                    user: outsider.email.clone(),
+                    role: "member".into(),
+                },
+            ],
+            remove_unlisted: true,
+        }],
+    };
+    let dry = plan(&bk, &desired).await.expect("plan");
+    assert_eq!(
+        sim.snapshot().members_of(&team.uuid).len(),
+        current.len(),
+        "a dry run writes nothing"
+    );
+    let kinds: Vec<_> = dry.changes.iter().map(|c| c.kind).collect();
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == ChangeKind::ChangeRole)
+            .count(),
+        1
+    );
+    assert_eq!(kinds.iter().filter(|k| **k == ChangeKind::Add).count(), 1);
+    assert_eq!(
+        kinds.iter().filter(|k| **k == ChangeKind::Remove).count(),
+        current.len() - 1
+    );
+
+    let report = apply(&bk, &dry).await;
+    assert!(report.is_complete(), "{report:#?}");
+    let after = sim.snapshot();
+    let members: BTreeSet<_> = after
+        .members_of(&team.uuid)
+        .iter()
+        .map(|m| (m.user_uuid.clone(), m.role.as_rest()))
+        .collect();
+    assert_eq!(
+        members,
+        BTreeSet::from([
+            (keep.user_uuid.clone(), flipped),
+            (outsider.user_uuid.clone(), "member")
+        ])
+    );
+    let again = plan(&bk, &desired).await.expect("plan");
+    assert!(again.is_empty(), "second plan is empty: {again:#?}");
+    let writes_before = sim.request_count();
+    let noop = apply(&bk, &again).await;
+    assert!(noop.applied.is_empty());
+    assert_eq!(
+        sim.request_count(),
+        writes_before,
+        "a no-op apply sends nothing"
+    );
+}
