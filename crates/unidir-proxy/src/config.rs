@@ -1,0 +1,396 @@
+//! Configuration: a builder that validates everything and does no I/O.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use unidir_core::{Error, Result};
+use unidir_http::{HttpClientBuilder, RetryPolicy, SecretToken, Sleeper};
+use url::Url;
+
+use crate::PROVIDER;
+use crate::proxy::{Inner, Proxy};
+use crate::validate;
+
+/// Public Buildkite REST root.
+pub const DEFAULT_REST_URL: &str = "https://api.buildkite.com";
+/// Public Buildkite GraphQL endpoint.
+pub const DEFAULT_GRAPHQL_URL: &str = "https://graphql.buildkite.com/v1";
+/// Default cap on a response body, counted after decompression (16 MiB).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = unidir_http::DEFAULT_MAX_BODY_BYTES;
+/// Default cap on a request body (10 MiB).
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
+
+/// Builds a [`Proxy`].
+///
+/// ```
+/// use unidir_proxy::Proxy;
+/// let proxy = Proxy::builder()
+///     .with_token("bkua_example")
+///     .with_organization("acme-inc")
+///     .build()
+///     .expect("valid configuration");
+/// assert!(!format!("{proxy:?}").contains("bkua_example"));
+/// ```
+pub struct ProxyBuilder {
+    token: Option<String>,
+    rest_url: String,
+    graphql_url: String,
+    organization: Option<String>,
+    pin: Option<bool>,
+    prefixes: Option<Vec<String>>,
+    graphql_enabled: bool,
+    plain_http: bool,
+    timeout: Duration,
+    connect_timeout: Duration,
+    max_response_bytes: usize,
+    max_request_bytes: usize,
+    retry: RetryPolicy,
+    sleeper: Option<Arc<dyn Sleeper>>,
+    client: Option<reqwest::ClientBuilder>,
+}
+
+impl fmt::Debug for ProxyBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProxyBuilder")
+            .field("token", &self.token.as_ref().map(|_| "[REDACTED]"))
+            .field("rest_url", &self.rest_url)
+            .field("graphql_url", &self.graphql_url)
+            .field("organization", &self.organization)
+            .field("pin", &self.pin)
+            .field("prefixes", &self.prefixes)
+            .field("graphql_enabled", &self.graphql_enabled)
+            .field("timeout", &self.timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ProxyBuilder {
+    fn default() -> Self {
+        Self {
+            token: None,
+            rest_url: DEFAULT_REST_URL.to_owned(),
+            graphql_url: DEFAULT_GRAPHQL_URL.to_owned(),
+            organization: None,
+            pin: None,
+            prefixes: None,
+            graphql_enabled: true,
+            plain_http: false,
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            retry: RetryPolicy::default(),
+            sleeper: None,
+            client: None,
+        }
+    }
+}
+
+impl ProxyBuilder {
+    /// The API access token (`bkua_...`) the proxy injects. Kept in a secret type from
+    /// `build` on; never printed.
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// REST root (default `https://api.buildkite.com`). Request paths are appended to it.
+    pub fn with_rest_url(mut self, url: impl Into<String>) -> Self {
+        self.rest_url = url.into();
+        self
+    }
+
+    /// GraphQL endpoint (default `https://graphql.buildkite.com/v1`).
+    pub fn with_graphql_url(mut self, url: impl Into<String>) -> Self {
+        self.graphql_url = url.into();
+        self
+    }
+
+    /// The organization slug of this connection. Setting it turns organization pinning on
+    /// unless [`ProxyBuilder::pin_to_organization`] says otherwise.
+    pub fn with_organization(mut self, slug: impl Into<String>) -> Self {
+        self.organization = Some(slug.into());
+        self
+    }
+
+    /// Whether REST paths must stay inside the configured organization
+    /// (`/v2/organizations/<org>/...`, `/v2/<product>/organizations/<org>/...`, plus `GET`
+    /// of `/v2/user`, `/v2/access-token` and `/v2/meta`). On by default when an
+    /// organization is set; requires one. GraphQL documents are not inspected: see
+    /// [`ProxyBuilder::with_graphql_enabled`].
+    pub fn pin_to_organization(mut self, pin: bool) -> Self {
+        self.pin = Some(pin);
+        self
+    }
+
+    /// Only paths equal to, or below, one of these prefixes are forwarded (compared on
+    /// segment boundaries: `/v2/organizations/acme/pipelines` does not admit
+    /// `/v2/organizations/acme/pipelines-old`). Each prefix must be a valid `/v2/` path.
+    pub fn with_allowed_prefixes<I, S>(mut self, prefixes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.prefixes = Some(prefixes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Whether [`Proxy::graphql`] is available (default `true`). A GraphQL document can
+    /// name any organization the token sees, so turn this off where pinning must hold for
+    /// every request.
+    pub fn with_graphql_enabled(mut self, enabled: bool) -> Self {
+        self.graphql_enabled = enabled;
+        self
+    }
+
+    /// Allows `http://` base URLs on hosts other than loopback (for a simulator on a
+    /// private network). Off by default: the token is only ever sent over HTTPS, or over
+    /// HTTP to `localhost`/`127.0.0.0/8`/`::1`.
+    pub fn allow_plain_http(mut self, allow: bool) -> Self {
+        self.plain_http = allow;
+        self
+    }
+
+    /// Deadline of one attempt: connect, send, and read the whole body (default 30 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Deadline of the TCP/TLS connect (default 10 s).
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Largest response body accepted, counted while streaming and after decompression
+    /// (default 16 MiB).
+    pub fn with_max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
+    /// Largest request body accepted (default 10 MiB).
+    pub fn with_max_request_bytes(mut self, bytes: usize) -> Self {
+        self.max_request_bytes = bytes;
+        self
+    }
+
+    /// Retry and rate-limit settings (the same rules as the adapter).
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// What waits between attempts (tests inject one that does not sleep).
+    pub fn with_sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
+        self.sleeper = Some(sleeper);
+        self
+    }
+
+    /// Starts from this reqwest builder (for proxies or extra root certificates). The proxy
+    /// still forces no redirects, no `Referer`, its timeouts and user agent, and HTTPS only
+    /// when both base URLs are HTTPS — so a custom client cannot reintroduce redirects.
+    pub fn with_client_builder(mut self, builder: reqwest::ClientBuilder) -> Self {
+        self.client = Some(builder);
+        self
+    }
+
+    /// Validates the configuration and builds the proxy. No request is sent.
+    pub fn build(self) -> Result<Proxy> {
+        let tag = |e: Error| e.with_provider(PROVIDER).with_operation("build");
+        let token = SecretToken::new(
+            self.token
+                .ok_or_else(|| Error::invalid_input("a Buildkite API token is required"))
+                .map_err(tag)?,
+        )
+        .map_err(tag)?;
+        let rest = parse_base(&self.rest_url, "REST URL", self.plain_http).map_err(tag)?;
+        let graphql = parse_base(&self.graphql_url, "GraphQL URL", self.plain_http).map_err(tag)?;
+        if let Some(org) = &self.organization {
+            check_slug(org).map_err(tag)?;
+        }
+        let pin = self.pin.unwrap_or(self.organization.is_some());
+        if pin && self.organization.is_none() {
+            return Err(tag(Error::invalid_input(
+                "pinning to the organization needs with_organization",
+            )));
+        }
+        let prefixes = match self.prefixes {
+            None => None,
+            Some(list) if list.is_empty() => {
+                return Err(tag(Error::invalid_input(
+                    "the allowed prefix list is empty; leave it unset to allow every /v2/ path",
+                )));
+            }
+            Some(list) => {
+                let mut out = Vec::with_capacity(list.len());
+                for prefix in list {
+                    let prefix = prefix.trim_end_matches('/').to_owned();
+                    validate::check_path(&prefix).map_err(|reason| {
+                        tag(Error::invalid_input(format!(
+                            "an allowed prefix is not a valid path: {reason}"
+                        )))
+                    })?;
+                    out.push(prefix);
+                }
+                Some(out)
+            }
+        };
+        if self.max_response_bytes == 0 || self.max_request_bytes == 0 {
+            return Err(tag(Error::invalid_input(
+                "size limits must be at least 1 byte",
+            )));
+        }
+        if self.timeout.is_zero() || self.connect_timeout.is_zero() {
+            return Err(tag(Error::invalid_input(
+                "timeouts must be longer than zero",
+            )));
+        }
+        let https_only = rest.scheme() == "https" && graphql.scheme() == "https";
+        let client = self
+            .client
+            .unwrap_or_default()
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false)
+            .https_only(https_only)
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout)
+            .user_agent(concat!("unidir-proxy/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| {
+                tag(Error::invalid_input("could not build the HTTP client"))
+                    .with_source(e.without_url())
+            })?;
+        let mut http = HttpClientBuilder::new(PROVIDER)
+            .with_client(client)
+            .with_timeout(self.timeout)
+            .with_connect_timeout(self.connect_timeout)
+            .with_retry_policy(self.retry)
+            .with_max_body_bytes(self.max_response_bytes);
+        if let Some(sleeper) = self.sleeper {
+            http = http.with_sleeper(sleeper);
+        }
+        let http = http.build().map_err(tag)?;
+        let rest_base_path = rest.path().trim_end_matches('/').to_owned();
+        Ok(Proxy::from_inner(Inner {
+            http,
+            token,
+            rest,
+            rest_base_path,
+            graphql,
+            organization: self.organization,
+            pin,
+            prefixes,
+            graphql_enabled: self.graphql_enabled,
+            timeout: self.timeout,
+            max_request_bytes: self.max_request_bytes,
+        }))
+    }
+}
+
+fn parse_base(raw: &str, what: &str, plain_http: bool) -> Result<Url> {
+    let url = Url::parse(raw)
+        .map_err(|_| Error::invalid_input(format!("the {what} is not a valid URL")))?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(Error::invalid_input(format!(
+            "the {what} must be http or https"
+        )));
+    }
+    if url.host_str().is_none() || !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid_input(format!(
+            "the {what} must name a host and carry no credentials"
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::invalid_input(format!(
+            "the {what} must not have a query or fragment"
+        )));
+    }
+    if url.scheme() == "http" && !plain_http && !is_loopback(&url) {
+        return Err(Error::invalid_input(format!(
+            "the {what} must use https (plain http is only accepted for loopback hosts, or with allow_plain_http)"
+        )));
+    }
+    Ok(url)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+/// Organization slugs: letters, digits, `-` and `_`.
+fn check_slug(slug: &str) -> Result<()> {
+    let ok = (1..=100).contains(&slug.len())
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(
+            "organization slug may only hold letters, digits, '-' and '_'",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> ProxyBuilder {
+        ProxyBuilder::default().with_token("bkua_test")
+    }
+
+    #[test]
+    fn validates_without_io() {
+        assert!(base().build().is_ok());
+        assert!(ProxyBuilder::default().build().is_err(), "token required");
+        assert!(base().with_token("bad token").build().is_err());
+        for url in [
+            "ftp://api.buildkite.com",
+            "https://user:pw@api.buildkite.com",
+            "https://api.buildkite.com/?x=1",
+            "https://api.buildkite.com/#f",
+            "http://api.buildkite.com",
+            "http://10.0.0.1:8080",
+            "not a url",
+        ] {
+            assert!(base().with_rest_url(url).build().is_err(), "{url}");
+        }
+        for url in [
+            "http://127.0.0.1:1234",
+            "http://localhost:9",
+            "http://[::1]:80",
+        ] {
+            assert!(base().with_rest_url(url).build().is_ok(), "{url}");
+        }
+        assert!(
+            base()
+                .with_rest_url("http://sim:8080")
+                .allow_plain_http(true)
+                .build()
+                .is_ok()
+        );
+        assert!(base().pin_to_organization(true).build().is_err());
+        assert!(base().with_organization("acme/evil").build().is_err());
+        assert!(
+            base()
+                .with_allowed_prefixes(Vec::<String>::new())
+                .build()
+                .is_err()
+        );
+        assert!(base().with_allowed_prefixes(["/v2/../x"]).build().is_err());
+        assert!(base().with_allowed_prefixes(["/v2/user/"]).build().is_ok());
+        assert!(base().with_max_response_bytes(0).build().is_err());
+        assert!(base().with_timeout(Duration::ZERO).build().is_err());
+    }
+}

@@ -1,0 +1,75 @@
+//! # unidir-proxy
+//!
+//! A passthrough to the Buildkite REST and GraphQL APIs for everything the unified model does
+//! not cover (pipelines, builds, logs, artifacts), safe by construction:
+//!
+//! - **The token is the proxy's.** Callers never supply credentials: `Authorization`,
+//!   `Cookie`, `Host`, `Proxy-*`, hop-by-hop and `X-Forwarded-*` headers are dropped (only an
+//!   allow-list is forwarded, see [`FORWARDED_REQUEST_HEADERS`]), and credential-like query
+//!   parameters are refused. The token never appears in `Debug` output, errors or logs, and
+//!   is scrubbed from responses.
+//! - **Only the configured origin.** Paths are validated as raw strings before any parsing
+//!   (no absolute or scheme-relative URLs, backslashes, dot segments in any encoding, encoded
+//!   separators, control characters or `@`), the URL is built from configuration plus the
+//!   validated path, and its origin is checked again before sending. Redirects are returned,
+//!   never followed, and no `Referer` is sent. Optional: an allow-list of path prefixes and
+//!   pinning to the connection's organization.
+//! - **Bounded.** Per-attempt timeout, response size cap enforced while streaming (after
+//!   decompression), request size cap, and the adapter's rate-limit and retry rules: `GET`
+//!   and GraphQL queries are retried, writes are not (except after a 429, which means "not
+//!   processed").
+//!
+//! Non-2xx answers from Buildkite are returned as [`ProxyResponse`]s, not errors. Errors
+//! ([`unidir_core::Error`]) mean: refused before sending (`InvalidInput`), a limit was hit,
+//! or the transport failed.
+//!
+//! ```no_run
+//! use unidir_proxy::{Proxy, ProxyRequest};
+//!
+//! # async fn run() -> unidir_core::Result<()> {
+//! let proxy = Proxy::builder()
+//!     .with_token(std::env::var("BUILDKITE_API_TOKEN").unwrap_or_default())
+//!     .with_organization("acme-inc") // pins REST paths to this organization
+//!     .build()?;
+//! let response = proxy
+//!     .send(
+//!         ProxyRequest::get("/v2/organizations/acme-inc/pipelines/deploy/builds")
+//!             .with_query("state", "failed"),
+//!     )
+//!     .await?;
+//! println!("{} {}", response.status, response.text());
+//! # Ok(()) }
+//! ```
+
+#![warn(clippy::unwrap_used)]
+
+mod config;
+mod graphql;
+mod list;
+mod proxy;
+mod request;
+mod response;
+mod validate;
+
+pub use config::{
+    DEFAULT_GRAPHQL_URL, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REST_URL,
+    ProxyBuilder,
+};
+pub use list::MAX_PAGE_SIZE;
+pub use proxy::Proxy;
+pub use request::{GraphqlRequest, Method, ProxyRequest};
+pub use response::ProxyResponse;
+pub use unidir_http::{Budget, RateLimitState, RetryPolicy, Sleeper, TokioSleeper};
+pub use validate::{
+    DROPPED_RESPONSE_HEADERS, FORBIDDEN_QUERY_NAMES, FORWARDED_REQUEST_HEADERS,
+    MAX_HEADER_VALUE_LEN, MAX_HEADERS, MAX_PATH_LEN, MAX_QUERY_LEN, MAX_QUERY_PAIRS,
+    PINNED_IDENTITY_PATHS,
+};
+
+/// Compiles the README's example as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+/// The provider name written into errors.
+pub const PROVIDER: &str = "buildkite";

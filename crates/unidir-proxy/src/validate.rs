@@ -1,0 +1,647 @@
+//! Checks on caller input, run before any URL is built or any request leaves.
+//!
+//! Every check works on the raw caller string, before `url` (or anything else) gets a chance
+//! to normalise it: `url` strips CR/LF/TAB, treats `\` as `/` and resolves `%2e%2e`, so
+//! validating the parsed form would miss exactly the inputs that matter.
+//!
+//! Rejection messages describe the rule that was broken and never echo caller input.
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::request::Method;
+
+/// Longest path accepted, in bytes.
+pub const MAX_PATH_LEN: usize = 2048;
+/// Most query parameters accepted on one request.
+pub const MAX_QUERY_PAIRS: usize = 100;
+/// Longest query accepted: the sum of the lengths of all names and values, in bytes.
+pub const MAX_QUERY_LEN: usize = 8192;
+/// Most request headers accepted on one request (forwarded or dropped).
+pub const MAX_HEADERS: usize = 64;
+/// Longest request header value accepted, in bytes.
+pub const MAX_HEADER_VALUE_LEN: usize = 8192;
+
+/// Request headers forwarded upstream (lowercase). Every other header is dropped.
+pub const FORWARDED_REQUEST_HEADERS: &[&str] = &[
+    "accept",
+    "content-type",
+    "if-none-match",
+    "if-modified-since",
+    "buildkite-include-query-stats",
+];
+
+/// Query parameter names that would carry a credential (compared case-insensitively, on the
+/// part before any `[`). The proxy authenticates; a caller-supplied credential is refused.
+pub const FORBIDDEN_QUERY_NAMES: &[&str] = &[
+    "access_token",
+    "api_key",
+    "apikey",
+    "token",
+    "auth_token",
+    "private_token",
+    "oauth_token",
+    "bearer",
+    "authorization",
+];
+
+/// Response headers never returned to the caller (lowercase): hop-by-hop headers, cookies,
+/// authentication challenges, the upstream's CORS policy, and `content-length` (the body may
+/// have been decompressed or scrubbed; use `body.len()`).
+pub const DROPPED_RESPONSE_HEADERS: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "set-cookie",
+    "set-cookie2",
+    "www-authenticate",
+    "content-length",
+];
+
+/// Paths that are not under an organization but stay reachable (GET only) when the proxy is
+/// pinned to one: the token's own identity and Buildkite's public metadata.
+pub const PINNED_IDENTITY_PATHS: &[&str] = &["/v2/user", "/v2/access-token", "/v2/meta"];
+
+/// Why a REST path was refused.
+pub(crate) type Reason = &'static str;
+
+/// Validates a REST path relative to the API root (`/v2/...`).
+pub(crate) fn check_path(path: &str) -> Result<(), Reason> {
+    if path.is_empty() {
+        return Err("the path is empty");
+    }
+    if path.len() > MAX_PATH_LEN {
+        return Err("the path is longer than 2048 bytes");
+    }
+    if !path.is_ascii() {
+        return Err("the path must be ASCII (percent-encode other characters)");
+    }
+    if path.bytes().any(|b| b.is_ascii_control()) {
+        return Err("the path contains a control character (CR, LF, TAB, NUL, ...)");
+    }
+    if path.contains('\\') {
+        return Err("the path contains a backslash");
+    }
+    if path.contains('@') {
+        return Err("the path contains '@'");
+    }
+    if path.contains('?') || path.contains('#') {
+        return Err("the path contains '?' or '#': pass query parameters separately");
+    }
+    if path.contains("://") {
+        return Err("absolute URLs are not accepted: pass a path relative to the API root");
+    }
+    if path.starts_with("//") {
+        return Err("scheme-relative URLs (//host) are not accepted");
+    }
+    if !path.starts_with('/') {
+        return Err("the path must be relative to the API root and start with /v2/");
+    }
+    if path.contains("//") {
+        return Err("the path has an empty segment ('//')");
+    }
+    if let Some(bad) = path.bytes().find(|b| !allowed_path_byte(*b)) {
+        return Err(if bad == b' ' {
+            "the path contains a space (percent-encode it as %20)"
+        } else {
+            "the path contains a character outside A-Z a-z 0-9 - . _ ~ / and %XX escapes"
+        });
+    }
+    let decoded = decode_escapes(path.as_bytes())?;
+    if std::str::from_utf8(&decoded).is_err() {
+        return Err("the path's percent-escapes do not decode to UTF-8 (e.g. overlong %c0%ae)");
+    }
+    for segment in path.split('/').skip(1) {
+        if segment.is_empty() {
+            return Err("the path has an empty segment (trailing '/')");
+        }
+        if segment.bytes().all(|b| b == b'.') {
+            return Err("the path contains a dot segment ('.' or '..')");
+        }
+    }
+    if !path.starts_with("/v2/") {
+        return Err("the path must start with /v2/");
+    }
+    Ok(())
+}
+
+fn allowed_path_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/' | b'%')
+}
+
+/// Decodes `%XX` escapes, refusing malformed ones and those that decode to something with
+/// meaning in a path (`.`, `/`, `\`, `%`, `?`, `#`, `@`, `;`) or to a control character.
+fn decode_escapes(bytes: &[u8]) -> Result<Vec<u8>, Reason> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'%' {
+            out.push(bytes[i]);
+            i += 1;
+            continue;
+        }
+        let hex = |b: Option<&u8>| b.and_then(|b| (*b as char).to_digit(16));
+        let (Some(hi), Some(lo)) = (hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) else {
+            return Err("the path has a malformed percent-escape");
+        };
+        let byte = (hi * 16 + lo) as u8;
+        match byte {
+            b'.' => return Err("the path contains a percent-encoded dot (%2e)"),
+            b'/' | b'\\' => {
+                return Err("the path contains a percent-encoded slash or backslash (%2f, %5c)");
+            }
+            b'%' => return Err("the path contains a percent-encoded '%' (double encoding)"),
+            b'?' | b'#' | b'@' | b';' => {
+                return Err("the path contains a percent-encoded '?', '#', '@' or ';'");
+            }
+            b if b.is_ascii_control() => {
+                return Err(
+                    "the path contains a percent-encoded control character (%00, %0d, ...)",
+                );
+            }
+            b => out.push(b),
+        }
+        i += 3;
+    }
+    Ok(out)
+}
+
+/// With pinning on, a path must stay inside the configured organization:
+/// `/v2/organizations/<org>[/...]`, `/v2/<product>/organizations/<org>[/...]` (packages,
+/// analytics), or — for GET only — one of [`PINNED_IDENTITY_PATHS`].
+pub(crate) fn check_pinned(path: &str, org: &str, method: Method) -> Result<(), Reason> {
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let org_at = match segments.as_slice() {
+        [_, "organizations", ..] => Some(2),
+        [_, _, "organizations", ..] => Some(3),
+        _ => None,
+    };
+    match org_at {
+        Some(i) if segments.get(i) == Some(&org) => Ok(()),
+        Some(_) => Err("the path names an organization other than the configured one"),
+        None if method == Method::Get && PINNED_IDENTITY_PATHS.contains(&path) => Ok(()),
+        None => Err(
+            "the proxy is pinned to its organization: paths must be under /v2/organizations/<org>/",
+        ),
+    }
+}
+
+/// Whether `path` is `prefix` itself or lies below it (segment boundary, not string prefix).
+pub(crate) fn under_prefix(path: &str, prefix: &str) -> bool {
+    path == prefix
+        || path
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Validates query parameters (names and values arrive decoded; they are re-encoded with
+/// `query_pairs_mut` when the URL is built).
+pub(crate) fn check_query(query: &[(String, String)], reserved: &[&str]) -> Result<(), String> {
+    if query.len() > MAX_QUERY_PAIRS {
+        return Err(format!(
+            "too many query parameters (at most {MAX_QUERY_PAIRS})"
+        ));
+    }
+    let total: usize = query.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if total > MAX_QUERY_LEN {
+        return Err(format!("the query is longer than {MAX_QUERY_LEN} bytes"));
+    }
+    for (name, value) in query {
+        if name.is_empty() {
+            return Err("a query parameter has an empty name".into());
+        }
+        if name.chars().chain(value.chars()).any(char::is_control) {
+            return Err(
+                "a query parameter contains a control character (CR, LF, TAB, NUL, ...)".into(),
+            );
+        }
+        let base = name
+            .split('[')
+            .next()
+            .unwrap_or(name)
+            .trim()
+            .to_ascii_lowercase();
+        if let Some(forbidden) = FORBIDDEN_QUERY_NAMES.iter().find(|f| **f == base) {
+            return Err(format!(
+                "the query parameter '{forbidden}' is not accepted: the proxy supplies the credential"
+            ));
+        }
+        if let Some(taken) = reserved.iter().find(|r| **r == base) {
+            return Err(format!(
+                "the query parameter '{taken}' is set by the proxy when listing: use the cursor and limit"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The outcome of filtering caller headers.
+#[derive(Debug, Default)]
+pub(crate) struct FilteredHeaders {
+    /// What goes upstream.
+    pub(crate) forward: HeaderMap,
+    /// Lowercase names of the headers that were dropped (values are never kept).
+    pub(crate) dropped: Vec<String>,
+}
+
+/// Validates every caller header, then keeps only the allow-listed ones that are not named
+/// in a `Connection` header. Malformed names or values are an error (never a panic); headers
+/// outside the allow-list — `Authorization`, `Cookie`, `Host`, `Proxy-*`, hop-by-hop,
+/// `X-Forwarded-*`, `Forwarded`, `X-Real-IP` and everything else — are dropped.
+pub(crate) fn filter_headers(headers: &[(String, String)]) -> Result<FilteredHeaders, String> {
+    if headers.len() > MAX_HEADERS {
+        return Err(format!("too many request headers (at most {MAX_HEADERS})"));
+    }
+    let mut parsed = Vec::with_capacity(headers.len());
+    for (name, value) in headers {
+        let name = HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| "a request header name is not a valid HTTP token".to_owned())?;
+        if value.len() > MAX_HEADER_VALUE_LEN {
+            return Err(format!(
+                "a request header value is longer than {MAX_HEADER_VALUE_LEN} bytes"
+            ));
+        }
+        if !value.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+            return Err(
+                "a request header value contains CR, LF, NUL, TAB, another control or a non-ASCII character"
+                    .into(),
+            );
+        }
+        let value = HeaderValue::from_str(value.trim())
+            .map_err(|_| "a request header value is not valid".to_owned())?;
+        parsed.push((name, value));
+    }
+    // Headers named in `Connection` are hop-by-hop for this request, whatever their name.
+    let hop_by_hop: Vec<String> = parsed
+        .iter()
+        .filter(|(name, _)| name == http::header::CONNECTION)
+        .filter_map(|(_, value)| value.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|token| token.trim().to_ascii_lowercase())
+        .filter(|token| !token.is_empty())
+        .collect();
+    let mut out = FilteredHeaders::default();
+    for (name, value) in parsed {
+        let lower = name.as_str();
+        let allowed =
+            FORWARDED_REQUEST_HEADERS.contains(&lower) && !hop_by_hop.iter().any(|h| h == lower);
+        if !allowed {
+            if !out.dropped.iter().any(|d| d == lower) {
+                out.dropped.push(lower.to_owned());
+            }
+            continue;
+        }
+        if out.forward.contains_key(&name) {
+            return Err(format!(
+                "the request header '{lower}' is given more than once"
+            ));
+        }
+        out.forward.insert(name, value);
+    }
+    Ok(out)
+}
+
+/// The response headers a caller may see: everything except [`DROPPED_RESPONSE_HEADERS`],
+/// `access-control-*`, headers named in the response's `Connection`, and any header whose
+/// value contains `secret`.
+pub(crate) fn filter_response_headers(headers: &HeaderMap, secret: &[u8]) -> Vec<(String, String)> {
+    let hop_by_hop: Vec<String> = headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|token| token.trim().to_ascii_lowercase())
+        .collect();
+    headers
+        .iter()
+        .filter(|(name, value)| {
+            let name = name.as_str();
+            !DROPPED_RESPONSE_HEADERS.contains(&name)
+                && !name.starts_with("access-control-")
+                && !hop_by_hop.iter().any(|h| h == name)
+                && find(value.as_bytes(), secret).is_none()
+        })
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Position of `needle` in `haystack`.
+pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return None;
+    }
+    let first = needle[0];
+    (0..=haystack.len() - needle.len())
+        .find(|&i| haystack[i] == first && haystack[i..i + needle.len()] == *needle)
+}
+
+/// Replaces every occurrence of `secret` in `body` with `[REDACTED]`.
+pub(crate) fn scrub(body: Vec<u8>, secret: &[u8]) -> (Vec<u8>, bool) {
+    let Some(mut at) = find(&body, secret) else {
+        return (body, false);
+    };
+    let mut out = Vec::with_capacity(body.len());
+    let mut rest = &body[..];
+    loop {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(b"[REDACTED]");
+        rest = &rest[at + secret.len()..];
+        match find(rest, secret) {
+            Some(next) => at = next,
+            None => break,
+        }
+    }
+    out.extend_from_slice(rest);
+    (out, true)
+}
+
+/// Known Buildkite path words; every other segment is logged as `*`.
+const PATH_WORDS: &[&str] = &[
+    "v2",
+    "organizations",
+    "pipelines",
+    "builds",
+    "jobs",
+    "artifacts",
+    "log",
+    "env",
+    "download",
+    "teams",
+    "members",
+    "users",
+    "user",
+    "access-token",
+    "agents",
+    "clusters",
+    "queues",
+    "tokens",
+    "emojis",
+    "annotations",
+    "meta",
+    "rate_limit",
+    "invitations",
+    "audit_events",
+    "packages",
+    "registries",
+    "analytics",
+    "suites",
+    "runs",
+    "tests",
+    "flaky-tests",
+    "rebuild",
+    "cancel",
+    "retry",
+    "unblock",
+    "reprioritize",
+    "stop",
+    "pause",
+    "resume",
+    "archive",
+    "unarchive",
+    "webhook",
+    "pipeline-templates",
+    "rules",
+    "test-suites",
+    "schedules",
+    "secrets",
+];
+
+/// The path with identifiers replaced by `*`, for logs.
+pub(crate) fn path_template(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for segment in path.split('/').skip(1) {
+        out.push('/');
+        out.push_str(if PATH_WORDS.contains(&segment) {
+            segment
+        } else {
+            "*"
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn good_paths_pass() {
+        for path in [
+            "/v2/user",
+            "/v2/access-token",
+            "/v2/organizations/acme-inc/members",
+            "/v2/organizations/acme_inc/pipelines/my.pipeline/builds/12/jobs/0190-ab/log",
+            "/v2/organizations/acme/teams/018f2b6e-1c3d-4e5f-8a9b-0c1d2e3f4a51",
+            "/v2/organizations/acme/pipelines/caf%C3%A9",
+            "/v2/organizations/acme/pipelines/with%20space",
+        ] {
+            assert_eq!(check_path(path), Ok(()), "{path}");
+        }
+    }
+
+    #[test]
+    fn pinning() {
+        let org = "acme";
+        assert!(check_pinned("/v2/organizations/acme", org, Method::Get).is_ok());
+        assert!(check_pinned("/v2/organizations/acme/members", org, Method::Delete).is_ok());
+        assert!(
+            check_pinned(
+                "/v2/packages/organizations/acme/registries",
+                org,
+                Method::Get
+            )
+            .is_ok()
+        );
+        assert!(check_pinned("/v2/user", org, Method::Get).is_ok());
+        assert!(check_pinned("/v2/access-token", org, Method::Delete).is_err());
+        assert!(check_pinned("/v2/organizations", org, Method::Get).is_err());
+        assert!(check_pinned("/v2/organizations/acme2", org, Method::Get).is_err());
+        assert!(check_pinned("/v2/organizations/ACME", org, Method::Get).is_err());
+        assert!(check_pinned("/v2/builds", org, Method::Get).is_err());
+        assert!(check_pinned("/v2/packages/organizations/other/x", org, Method::Get).is_err());
+    }
+
+    #[test]
+    fn prefixes_match_on_segment_boundaries() {
+        let p = "/v2/organizations/acme/pipelines";
+        assert!(under_prefix(p, p));
+        assert!(under_prefix("/v2/organizations/acme/pipelines/x/builds", p));
+        assert!(!under_prefix("/v2/organizations/acme/pipelines-secret", p));
+        assert!(!under_prefix("/v2/organizations/acme", p));
+    }
+
+    #[test]
+    fn scrub_replaces_every_occurrence() {
+        let (out, hit) = scrub(b"aSECRETbSECRETSECRET".to_vec(), b"SECRET");
+        assert!(hit);
+        assert_eq!(out, b"a[REDACTED]b[REDACTED][REDACTED]");
+        let (out, hit) = scrub(b"nothing".to_vec(), b"SECRET");
+        assert!(!hit);
+        assert_eq!(out, b"nothing");
+    }
+
+    #[test]
+    fn response_headers_are_filtered() {
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("content-type", "application/json"),
+            (
+                "link",
+                "<https://api.buildkite.com/v2/x?page=2>; rel=\"next\"",
+            ),
+            ("ratelimit-remaining", "5"),
+            ("etag", "\"abc\""),
+            ("connection", "keep-alive, x-hop"),
+            ("x-hop", "1"),
+            ("keep-alive", "timeout=5"),
+            ("transfer-encoding", "chunked"),
+            ("te", "trailers"),
+            ("trailer", "x-sum"),
+            ("upgrade", "h2c"),
+            ("proxy-authenticate", "Basic"),
+            ("proxy-connection", "keep-alive"),
+            ("set-cookie", "a=b"),
+            ("www-authenticate", "Bearer"),
+            ("access-control-allow-origin", "*"),
+            ("content-length", "10"),
+            ("x-echo", "Bearer SECRET"),
+        ] {
+            headers.append(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        let kept: Vec<String> = filter_response_headers(&headers, b"SECRET")
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(
+            kept,
+            ["content-type", "link", "ratelimit-remaining", "etag"]
+        );
+    }
+
+    #[test]
+    fn request_headers_are_filtered() {
+        let headers: Vec<(String, String)> = [
+            ("Authorization", "Bearer x"),
+            ("Host", "evil.example"),
+            ("Connection", "Accept"),
+            ("Accept", "text/plain"),
+            ("Content-Type", "application/json"),
+            ("X-Forwarded-For", "1.2.3.4"),
+        ]
+        .iter()
+        .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+        .collect();
+        let filtered = filter_headers(&headers).expect("valid");
+        let names: Vec<&str> = filtered.forward.keys().map(|k| k.as_str()).collect();
+        assert_eq!(names, ["content-type"]);
+        assert_eq!(
+            filtered.dropped,
+            [
+                "authorization",
+                "host",
+                "connection",
+                "accept",
+                "x-forwarded-for"
+            ]
+        );
+    }
+
+    #[test]
+    fn templates_hide_identifiers() {
+        assert_eq!(
+            path_template("/v2/organizations/acme/pipelines/deploy/builds/42"),
+            "/v2/organizations/*/pipelines/*/builds/*"
+        );
+    }
+
+    /// A small deterministic fuzz: whatever the input, the validator either rejects it or the
+    /// path is made only of safe characters, starts with /v2/ and has no dot segment.
+    #[test]
+    fn fuzz_rejects_or_is_safe() {
+        const ALPHABET: &[&str] = &[
+            "/",
+            "//",
+            "\\",
+            ".",
+            "..",
+            "%2e",
+            "%2E",
+            "%2f",
+            "%5c",
+            "%25",
+            "%00",
+            "%0d",
+            "%c0",
+            "%ae",
+            "@",
+            "?",
+            "#",
+            ":",
+            "v2",
+            "/v2/",
+            "a",
+            "Z",
+            "9",
+            "-",
+            "_",
+            "~",
+            " ",
+            "\r",
+            "\n",
+            "\t",
+            "\0",
+            "é",
+            "http:",
+            "https://",
+            "evil.example",
+            "%",
+            "%4",
+            "%41",
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let len = (next() % 12) as usize;
+            let mut path = String::new();
+            if next() % 2 == 0 {
+                path.push_str("/v2/");
+            }
+            for _ in 0..len {
+                path.push_str(ALPHABET[(next() % ALPHABET.len() as u64) as usize]);
+            }
+            if check_path(&path).is_ok() {
+                assert!(path.starts_with("/v2/"), "{path:?}");
+                assert!(path.bytes().all(allowed_path_byte), "{path:?}");
+                assert!(
+                    !path
+                        .split('/')
+                        .skip(1)
+                        .any(|s| s.is_empty() || s.bytes().all(|b| b == b'.')),
+                    "{path:?}"
+                );
+                let lower = path.to_ascii_lowercase();
+                for bad in ["%2e", "%2f", "%5c", "%25", "%00", "%0d"] {
+                    assert!(!lower.contains(bad), "{path:?}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! The token canary: one unique fake token drives every kind of call — success, rejection,
+//! redirect, timeout, size cap, rate limit, GraphQL, list, and an upstream that echoes the
+//! token back — and must never appear in `Debug` output, errors, responses, or the captured
+//! tracing logs (all levels).
+
+mod support;
+
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use httpmock::MockServer;
+use serde_json::json;
+use unidir_proxy::{GraphqlRequest, Proxy, ProxyRequest, RetryPolicy};
+
+use support::{CANARY, RecordingSleeper, builder};
+
+/// A tracing writer into a shared buffer.
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl io::Write for Buffer {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Buffer {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
+    }
+}
+
+/// Everything a test produced that a person or a log pipeline could see.
+#[derive(Default)]
+struct Outputs(Vec<String>);
+
+impl Outputs {
+    fn push(&mut self, what: impl Into<String>) {
+        self.0.push(what.into());
+    }
+
+    fn result<T: std::fmt::Debug>(&mut self, result: &unidir_core::Result<T>) {
+        match result {
+            Ok(value) => self.push(format!("{value:?}")),
+            Err(error) => {
+                self.push(error.to_string());
+                self.push(format!("{error:?}"));
+                self.push(format!("{:?}", error.to_body()));
+                let mut source = std::error::Error::source(error);
+                while let Some(cause) = source {
+                    self.push(cause.to_string());
+                    self.push(format!("{cause:?}"));
+                    source = cause.source();
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_token_never_appears_in_any_output_error_or_log() {
+    let logs = Buffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = MockServer::start_async().await;
+    let elsewhere = MockServer::start_async().await;
+    let location = elsewhere.url("/steal");
+    server
+        .mock_async(|when, then| {
+            when.path("/v2/organizations/acme-inc/pipelines");
+            then.status(200)
+                .header("content-type", "application/json")
+                .header("ratelimit-remaining", "10")
+                .body("[]");
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.path("/v2/organizations/acme-inc/echo");
+            // A misbehaving upstream that reflects the credential back.
+            then.respond_with(|req: &httpmock::HttpMockRequest| {
+                let auth = req
+                    .headers_vec()
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default();
+                httpmock::HttpMockResponse::builder()
+                    .status(200)
+                    .header("x-echo", auth.clone())
+                    .header("set-cookie", format!("t={auth}"))
+                    .body(format!("{{\"you_sent\":\"{auth}\"}}"))
+                    .build()
+            });
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.path("/v2/organizations/acme-inc/redirect");
+            then.status(302).header("location", location.as_str());
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.path("/v2/organizations/acme-inc/big");
+            then.status(200).body(vec![b'x'; 8192]);
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.path("/v2/organizations/acme-inc/slow");
+            then.status(200).delay(Duration::from_secs(3));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.path("/v2/organizations/acme-inc/members");
+            then.status(200)
+                .header(
+                    "link",
+                    "<https://api.buildkite.com/v2/organizations/acme-inc/members?page=2&per_page=1>; rel=\"next\"",
+                )
+                .body(r#"[{"id":"1"}]"#);
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.path("/v2/organizations/acme-inc/limited");
+            then.status(429)
+                .header("ratelimit-remaining", "0")
+                .header("ratelimit-reset", "900");
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.path("/graphql");
+            then.status(200).body(r#"{"data":{"viewer":{"id":"x"}}}"#);
+        })
+        .await;
+
+    let sleeper = RecordingSleeper::default();
+    let builder = builder(&server, &sleeper)
+        .with_max_response_bytes(4096)
+        .with_timeout(Duration::from_millis(300))
+        .with_retry_policy(RetryPolicy {
+            max_retries: 1,
+            jitter_seed: Some(1),
+            ..RetryPolicy::default()
+        });
+    let mut out = Outputs::default();
+    out.push(format!("{builder:?}"));
+    let proxy: Proxy = builder.build().expect("proxy");
+    out.push(format!("{proxy:?}"));
+
+    // Success, with a query value that must not be logged either.
+    let ok = proxy
+        .send(
+            ProxyRequest::get("/v2/organizations/acme-inc/pipelines")
+                .with_query("branch", "QUERY_VALUE_NOT_LOGGED")
+                .with_header("Authorization", "Bearer CALLER_SECRET_NOT_LOGGED"),
+        )
+        .await;
+    out.result(&ok);
+    // Upstream reflects the token: header dropped, body scrubbed.
+    let echo = proxy
+        .send(ProxyRequest::get("/v2/organizations/acme-inc/echo"))
+        .await
+        .expect("echo");
+    assert_eq!(echo.header("x-echo"), None);
+    assert!(echo.text().contains("[REDACTED]"), "{}", echo.text());
+    out.push(echo.text());
+    out.push(format!("{:?}", echo.headers));
+    out.push(format!("{echo:?}"));
+    // Rejections (one carries the canary as a caller-supplied query value).
+    let request = ProxyRequest::get("/v2/organizations/acme-inc/pipelines")
+        .with_query("access_token", CANARY)
+        .with_header("Cookie", CANARY);
+    out.push(format!("{request:?}"));
+    out.result(&proxy.send(request).await);
+    out.result(&proxy.send(ProxyRequest::get("//evil.example/x")).await);
+    out.result(
+        &proxy
+            .send(ProxyRequest::get("/v2/organizations/other/x"))
+            .await,
+    );
+    // Redirect, size cap, timeout.
+    out.result(
+        &proxy
+            .send(ProxyRequest::get("/v2/organizations/acme-inc/redirect"))
+            .await,
+    );
+    out.result(
+        &proxy
+            .send(ProxyRequest::get("/v2/organizations/acme-inc/big"))
+            .await,
+    );
+    let slow = proxy
+        .send(ProxyRequest::get("/v2/organizations/acme-inc/slow"))
+        .await;
+    assert!(slow.is_err());
+    out.result(&slow);
+    // List, GraphQL.
+    let page = proxy
+        .list(
+            ProxyRequest::get("/v2/organizations/acme-inc/members"),
+            None,
+            Some(1),
+        )
+        .await;
+    out.result(&page);
+    if let Ok(page) = &page {
+        out.push(serde_json::to_string(page).expect("envelope"));
+    }
+    let gql = GraphqlRequest::new("query { viewer { id } }")
+        .with_variables(json!({"x": 1}))
+        .with_header("Authorization", CANARY);
+    out.push(format!("{gql:?}"));
+    out.result(&proxy.graphql(gql).await);
+    // Rate limit: a 429 response, then the cooldown error.
+    out.result(
+        &proxy
+            .send(ProxyRequest::get("/v2/organizations/acme-inc/limited"))
+            .await,
+    );
+    out.result(
+        &proxy
+            .send(ProxyRequest::get("/v2/organizations/acme-inc/pipelines"))
+            .await,
+    );
+
+    let logs = logs.text();
+    assert!(
+        logs.contains("proxy request"),
+        "the capture works and the proxy logs: {logs}"
+    );
+    assert!(logs.contains("/v2/organizations/*/pipelines"), "{logs}");
+    assert!(logs.contains("rejected"), "{logs}");
+    for (i, text) in out.0.iter().enumerate() {
+        assert!(
+            !text.contains(CANARY),
+            "output #{i} leaks the token: {text}"
+        );
+    }
+    assert!(!logs.contains(CANARY), "the logs leak the token");
+    for private in [
+        "QUERY_VALUE_NOT_LOGGED",
+        "CALLER_SECRET_NOT_LOGGED",
+        "acme-inc",
+        "evil.example",
+    ] {
+        assert!(!logs.contains(private), "the logs contain {private:?}");
+    }
+}
