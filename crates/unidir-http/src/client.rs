@@ -68,7 +68,8 @@ impl HttpClientBuilder {
     }
 
     /// Uses this reqwest client instead of building one. Configure it like the default:
-    /// no redirects (`Policy::none()`), no `Referer`, timeouts set.
+    /// no redirects (`Policy::none()`), no `Referer`. The per-attempt timeout set here is
+    /// applied to every request either way.
     pub fn with_client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);
         self
@@ -127,6 +128,7 @@ impl HttpClientBuilder {
                 client,
                 backoff: Backoff::new(self.policy.jitter_seed),
                 policy: self.policy,
+                timeout: self.timeout,
                 sleeper: self.sleeper,
                 max_body_bytes: self.max_body_bytes,
                 cooldown_until: Mutex::new(None),
@@ -146,6 +148,8 @@ struct Inner {
     provider: &'static str,
     client: reqwest::Client,
     policy: RetryPolicy,
+    /// Applied to every request too, so an injected client cannot run without a deadline.
+    timeout: Duration,
     backoff: Backoff,
     sleeper: Arc<dyn Sleeper>,
     max_body_bytes: usize,
@@ -262,7 +266,7 @@ impl HttpClient {
         let mut slept = Duration::ZERO;
         loop {
             self.wait_cooldown(operation).await?;
-            let outcome = match build().send().await {
+            let outcome = match build().timeout(self.inner.timeout).send().await {
                 Ok(response) => self.read(operation, response, attempt + 1).await,
                 Err(e) if e.is_connect() => Err(Failure::NotSent(e)),
                 Err(e) => Err(Failure::Ambiguous(e)),

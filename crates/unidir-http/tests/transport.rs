@@ -192,3 +192,28 @@ async fn exhausted_budget_pauses_later_requests() {
     );
     assert!(waits[0] > Duration::from_millis(4900) && waits[0] <= Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn an_injected_client_still_gets_the_deadline() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path("/slow");
+            then.status(200).delay(Duration::from_millis(800));
+        })
+        .await;
+    let rec = Recorder::default();
+    let http = HttpClientBuilder::new("test")
+        .with_client(reqwest::Client::new())
+        .with_timeout(Duration::from_millis(150))
+        .with_retry_policy(RetryPolicy::none())
+        .with_sleeper(Arc::new(rec))
+        .build()
+        .expect("client");
+    let url = server.url("/slow");
+    let err = http
+        .execute("read", true, || http.reqwest().get(&url))
+        .await
+        .expect_err("deadline applies");
+    assert!(err.message().contains("timed out"), "{err}");
+}
