@@ -25,6 +25,8 @@ pub enum Resource {
     GroupMembers,
     /// The groups of one user.
     UserGroups,
+    /// A provider list read through a passthrough proxy (raw provider objects).
+    Passthrough,
 }
 
 impl Resource {
@@ -38,6 +40,7 @@ impl Resource {
             Self::Me => "me",
             Self::GroupMembers => "group_members",
             Self::UserGroups => "user_groups",
+            Self::Passthrough => "passthrough",
         }
     }
 }

@@ -78,11 +78,11 @@ pub(crate) fn binding(request: &ProxyRequest) -> CursorBinding {
         .collect();
     query.sort();
     let query = query.join("&");
-    // `Resource` has no passthrough variant; the distinct provider name and the scope keep
-    // these cursors apart from the adapter's.
+    // The distinct provider name, the resource and the scope keep these cursors apart from
+    // the adapter's and from other passthrough lists.
     CursorBinding::new(
         CURSOR_PROVIDER,
-        Resource::Organizations,
+        Resource::Passthrough,
         &Filters::default(),
         &["rest_list", request.method.as_str(), &request.path, &query],
     )
