@@ -1,0 +1,261 @@
+//! Command-line syntax (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// One provider-neutral view of a user directory (first provider: Buildkite).
+///
+/// Credentials come from the BUILDKITE_API_TOKEN environment variable only (never a flag,
+/// so the token stays out of shell history and `ps`). With no token set, unidir starts a
+/// simulated Buildkite organization in-process on 127.0.0.1 and runs against it.
+#[derive(Debug, Parser)]
+#[command(name = "unidir", version, propagate_version = true)]
+#[command(
+    after_help = "Exit codes: 0 ok, 2 usage or invalid input, 3 token rejected, \
+4 missing scope or permission, 5 not found (unknown organization, group or user), \
+6 rate limited, 7 network or upstream failure, 8 provisioning failure or partial apply, \
+1 anything else."
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every subcommand accepts.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// Buildkite organization slug. Required with a token for organization commands, unless
+    /// the token can see exactly one organization.
+    #[arg(
+        long,
+        global = true,
+        env = "BUILDKITE_ORGANIZATION",
+        value_name = "SLUG"
+    )]
+    pub(crate) org: Option<String>,
+
+    /// REST API root (default https://api.buildkite.com). Point it at a proxy, a mock or a
+    /// simulator started with `cargo run -p unidir-buildkite-sim`.
+    #[arg(long, global = true, env = "UNIDIR_API_URL", value_name = "URL")]
+    pub(crate) api_url: Option<String>,
+
+    /// GraphQL endpoint (default https://graphql.buildkite.com/v1). Not derived from
+    /// --api-url: set both when pointing elsewhere.
+    #[arg(long, global = true, env = "UNIDIR_GRAPHQL_URL", value_name = "URL")]
+    pub(crate) graphql_url: Option<String>,
+
+    /// Print JSON: the unified objects (a list prints one array of every item).
+    #[arg(long, global = true, conflicts_with = "ndjson")]
+    pub(crate) json: bool,
+
+    /// Print newline-delimited JSON: one unified object per line.
+    #[arg(long, global = true)]
+    pub(crate) ndjson: bool,
+
+    /// Include the provider's raw JSON (`remote_data`) in JSON output.
+    #[arg(long, global = true)]
+    pub(crate) remote_data: bool,
+
+    /// Built-in simulator only: number of generated users.
+    #[arg(long, global = true, value_name = "N")]
+    pub(crate) sim_users: Option<usize>,
+
+    /// Built-in simulator only: number of generated teams (including "Everyone").
+    #[arg(long, global = true, value_name = "N")]
+    pub(crate) sim_teams: Option<usize>,
+
+    /// Built-in simulator only: seed of the generated organization.
+    #[arg(long, global = true, value_name = "SEED")]
+    pub(crate) sim_seed: Option<u64>,
+}
+
+impl GlobalArgs {
+    /// The output format chosen by `--json` / `--ndjson`.
+    pub(crate) fn format(&self) -> Format {
+        if self.json {
+            Format::Json
+        } else if self.ndjson {
+            Format::Ndjson
+        } else {
+            Format::Table
+        }
+    }
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// Human-readable tables.
+    Table,
+    /// JSON.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+/// Paging options of the list commands.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct ListArgs {
+    /// Page size (the provider clamps it; Buildkite allows 1..=100).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) limit: Option<u32>,
+
+    /// Print only the first page, as the unified envelope
+    /// {result, next_cursor, prev_cursor, result_count} with --json. Without it every page
+    /// is read.
+    #[arg(long)]
+    pub(crate) page: bool,
+
+    /// Print only the page at this cursor (a `next_cursor` or `prev_cursor` from --page).
+    #[arg(long, value_name = "CURSOR")]
+    pub(crate) cursor: Option<String>,
+}
+
+impl ListArgs {
+    /// Whether a single page was asked for.
+    pub(crate) fn single_page(&self) -> bool {
+        self.page || self.cursor.is_some()
+    }
+}
+
+/// Export file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExportFormat {
+    /// One JSON object per line (`users.ndjson`, ...).
+    Ndjson,
+    /// One JSON array per file (`users.json`, ...).
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// The token's own user, scopes and organizations.
+    Me,
+    /// Organizations the token can see.
+    Orgs {
+        #[command(flatten)]
+        list: ListArgs,
+    },
+    /// Users (organization members) with their organization role and teams.
+    Users {
+        #[command(flatten)]
+        list: ListArgs,
+        /// Only the user with this e-mail address.
+        #[arg(long, value_name = "EMAIL")]
+        email: Option<String>,
+        /// Only users holding this role (org:admin, org:member, team:maintainer, team:member).
+        #[arg(long, value_name = "ROLE")]
+        role: Option<String>,
+        /// Only members of this group (id, slug or name).
+        #[arg(long, value_name = "GROUP")]
+        group: Option<String>,
+    },
+    /// Groups (Buildkite teams).
+    Groups {
+        #[command(flatten)]
+        list: ListArgs,
+    },
+    /// Roles (organization admin/member, team maintainer/member).
+    Roles {
+        #[command(flatten)]
+        list: ListArgs,
+    },
+    /// Members of one group, with their group role.
+    Members {
+        /// Group id, slug or name.
+        group: String,
+        #[command(flatten)]
+        list: ListArgs,
+        /// Only members holding this group role (maintainer, member or a role id).
+        #[arg(long, value_name = "ROLE")]
+        role: Option<String>,
+    },
+    /// One user, by id or e-mail address.
+    User {
+        /// User id, or an e-mail address (anything containing '@').
+        user: String,
+    },
+    /// Health check: authentication, token scopes per operation, organization, team and
+    /// member listing. Exits non-zero when a check fails.
+    Check,
+    /// Write every organization, user, group, role and group membership to files.
+    Export {
+        /// Directory to write into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// File format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Ndjson)]
+        format: ExportFormat,
+    },
+    /// Add a user to a group or change their role (idempotent).
+    Grant {
+        /// Group id, slug or name.
+        group: String,
+        /// User id or e-mail address.
+        user: String,
+        /// Group role: maintainer or member (or a role id such as team:maintainer).
+        #[arg(long, default_value = "member", value_name = "ROLE")]
+        role: String,
+    },
+    /// Remove a user from a group (idempotent).
+    Revoke {
+        /// Group id, slug or name.
+        group: String,
+        /// User id or e-mail address.
+        user: String,
+    },
+    /// Dry run: compare a desired-state JSON file with the directory and print the changes.
+    Plan {
+        /// Desired state: {"groups":[{"group":..,"members":[{"user":..,"role":..}],"remove_unlisted":true}]}.
+        file: PathBuf,
+    },
+    /// Bring the directory to a desired-state JSON file, printing each change's outcome.
+    Apply {
+        /// Desired state file (same format as `plan`).
+        file: PathBuf,
+    },
+    /// Pass a request through to the Buildkite API with the token injected.
+    #[command(
+        after_help = "Examples:\n  unidir proxy GET /v2/organizations/acme-inc/teams\n  \
+unidir proxy GET /v2/organizations/acme-inc/members --query per_page=5\n  \
+unidir proxy --graphql 'query { viewer { user { name } } }'"
+    )]
+    Proxy(ProxyArgs),
+}
+
+/// `unidir proxy`.
+#[derive(Debug, Args)]
+pub(crate) struct ProxyArgs {
+    /// HTTP method: GET, POST, PUT, PATCH or DELETE.
+    #[arg(required_unless_present = "graphql", value_name = "METHOD")]
+    pub(crate) method: Option<String>,
+    /// Path below the API root, starting with /v2/.
+    #[arg(required_unless_present = "graphql", value_name = "PATH")]
+    pub(crate) path: Option<String>,
+    /// Query parameter (repeatable).
+    #[arg(long = "query", short = 'q', value_name = "NAME=VALUE")]
+    pub(crate) query: Vec<String>,
+    /// Request header (repeatable; only an allow-list is forwarded).
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    pub(crate) header: Vec<String>,
+    /// JSON request body, or @FILE to read it from a file.
+    #[arg(long, short = 'd', value_name = "JSON|@FILE")]
+    pub(crate) data: Option<String>,
+    /// Send a GraphQL document (or @FILE) to the GraphQL endpoint instead.
+    #[arg(long, value_name = "QUERY|@FILE", conflicts_with_all = ["method", "path", "query", "data"])]
+    pub(crate) graphql: Option<String>,
+    /// GraphQL variables (a JSON object, or @FILE).
+    #[arg(long, value_name = "JSON|@FILE", requires = "graphql")]
+    pub(crate) variables: Option<String>,
+}
+
+impl Command {
+    /// Whether the command reads or writes one organization (and so needs `--org`).
+    pub(crate) fn needs_org(&self) -> bool {
+        !matches!(self, Self::Me | Self::Orgs { .. } | Self::Proxy(_))
+    }
+}

@@ -1,0 +1,316 @@
+//! `unidir export`: every organization, user, group, role and group membership to files.
+//!
+//! Each resource is written to a temporary file next to its target and renamed into place
+//! only when the whole export succeeded, so a failed export never leaves a half-written
+//! `users.ndjson` that looks complete. Every record is written exactly once: an id the
+//! provider returns twice stops the export with an error instead of being dropped silently.
+
+use std::collections::HashSet;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use futures::stream::BoxStream;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use unidir_core::{DirectoryExt, Group, ListQuery, Result};
+
+use crate::cli::{ExportFormat, Format};
+use crate::connect::Connection;
+use crate::exit::{CliResult, Failure, code};
+use crate::output::{self, Out};
+
+/// One output file being written.
+struct Sink {
+    resource: &'static str,
+    path: PathBuf,
+    partial: PathBuf,
+    writer: Option<BufWriter<File>>,
+    format: ExportFormat,
+    records: usize,
+    seen: HashSet<String>,
+}
+
+impl Sink {
+    fn create(dir: &Path, resource: &'static str, format: ExportFormat) -> CliResult<Self> {
+        let name = match format {
+            ExportFormat::Ndjson => format!("{resource}.ndjson"),
+            ExportFormat::Json => format!("{resource}.json"),
+        };
+        let path = dir.join(&name);
+        let partial = dir.join(format!(".{name}.partial"));
+        let file = File::create(&partial)
+            .map_err(|e| Failure::Io(format!("could not create {}", partial.display()), e))?;
+        let mut sink = Self {
+            resource,
+            path,
+            partial,
+            writer: Some(BufWriter::new(file)),
+            format,
+            records: 0,
+            seen: HashSet::new(),
+        };
+        if format == ExportFormat::Json {
+            sink.raw(b"[")?;
+        }
+        Ok(sink)
+    }
+
+    fn raw(&mut self, bytes: &[u8]) -> CliResult {
+        let partial = &self.partial;
+        match self.writer.as_mut() {
+            Some(w) => w
+                .write_all(bytes)
+                .map_err(|e| Failure::Io(format!("could not write {}", partial.display()), e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes `item` under its unique `key`; a key seen before is an error.
+    fn write<T: Serialize>(&mut self, key: String, item: &T) -> CliResult {
+        if !self.seen.insert(key.clone()) {
+            return Err(Failure::Coded(
+                code::UPSTREAM,
+                format!(
+                    "the provider returned {} {key} twice; the export was stopped and no file was replaced",
+                    self.resource
+                ),
+            ));
+        }
+        let line = serde_json::to_vec(item).map_err(|e| {
+            Failure::Io("could not encode a record".to_owned(), io::Error::other(e))
+        })?;
+        let separator: &[u8] = match (self.format, self.records) {
+            (ExportFormat::Ndjson, _) => b"",
+            (ExportFormat::Json, 0) => b"\n",
+            (ExportFormat::Json, _) => b",\n",
+        };
+        self.raw(separator)?;
+        self.raw(&line)?;
+        if self.format == ExportFormat::Ndjson {
+            self.raw(b"\n")?;
+        }
+        self.records += 1;
+        Ok(())
+    }
+
+    /// Closes the file and moves it into place.
+    fn finish(mut self) -> CliResult<(PathBuf, usize)> {
+        if self.format == ExportFormat::Json {
+            self.raw(if self.records == 0 { b"]\n" } else { b"\n]\n" })?;
+        }
+        let writer = self.writer.take();
+        let partial = self.partial.clone();
+        let io = |e| Failure::Io(format!("could not write {}", partial.display()), e);
+        if let Some(writer) = writer {
+            let file = writer.into_inner().map_err(|e| io(e.into_error()))?;
+            file.sync_all().map_err(io)?;
+        }
+        fs::rename(&self.partial, &self.path).map_err(io)?;
+        Ok((self.path.clone(), self.records))
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        // Not finished: remove the partial file.
+        if self.writer.take().is_some() {
+            let _ = fs::remove_file(&self.partial);
+        }
+    }
+}
+
+/// One line of the summary.
+#[derive(Debug, Serialize)]
+struct Written {
+    resource: &'static str,
+    records: usize,
+    path: String,
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    directory: String,
+    format: &'static str,
+    organization: Option<&'a str>,
+    simulated: bool,
+    files: &'a [Written],
+}
+
+fn progress() -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {prefix:>12} {pos:>7} records  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// Starts counting a new resource.
+fn phase(bar: &ProgressBar, name: &'static str) {
+    bar.set_position(0);
+    bar.set_message("");
+    bar.set_prefix(name);
+}
+
+/// Drains `items` into `sink`, keyed by `key`, ticking `bar`.
+async fn drain<T: Serialize>(
+    sink: &mut Sink,
+    bar: &ProgressBar,
+    mut items: BoxStream<'_, Result<T>>,
+    key: impl Fn(&T) -> String,
+) -> CliResult {
+    while let Some(item) = items.try_next().await? {
+        sink.write(key(&item), &item)?;
+        bar.inc(1);
+    }
+    Ok(())
+}
+
+/// `unidir export --out DIR [--format ndjson|json]`.
+pub(crate) async fn export(
+    conn: &Connection,
+    out: &mut Out,
+    dir: &Path,
+    format: ExportFormat,
+    remote_data: bool,
+) -> CliResult {
+    fs::create_dir_all(dir)
+        .map_err(|e| Failure::Io(format!("could not create {}", dir.display()), e))?;
+    let directory = conn.directory.as_ref();
+    let query = || ListQuery::new().with_remote_data(remote_data);
+    let bar = progress();
+    let mut sinks = Vec::new();
+
+    phase(&bar, "organizations");
+    let mut sink = Sink::create(dir, "organizations", format)?;
+    drain(&mut sink, &bar, directory.organizations(query()), |o| {
+        o.id.clone()
+    })
+    .await?;
+    sinks.push(sink);
+
+    phase(&bar, "roles");
+    let mut sink = Sink::create(dir, "roles", format)?;
+    drain(&mut sink, &bar, directory.roles(query()), |r| r.id.clone()).await?;
+    sinks.push(sink);
+
+    phase(&bar, "groups");
+    let mut sink = Sink::create(dir, "groups", format)?;
+    let groups: Vec<Group> = directory.groups(query()).try_collect().await?;
+    for group in &groups {
+        sink.write(group.id.clone(), group)?;
+        bar.inc(1);
+    }
+    sinks.push(sink);
+
+    phase(&bar, "users");
+    let mut sink = Sink::create(dir, "users", format)?;
+    drain(&mut sink, &bar, directory.users(query()), |u| u.id.clone()).await?;
+    sinks.push(sink);
+
+    phase(&bar, "memberships");
+    let mut sink = Sink::create(dir, "group_memberships", format)?;
+    for (index, group) in groups.iter().enumerate() {
+        bar.set_message(format!(
+            "group {}/{}: {}",
+            index + 1,
+            groups.len(),
+            group.slug.as_deref().unwrap_or(&group.name)
+        ));
+        drain(
+            &mut sink,
+            &bar,
+            directory.group_members(&group.id, query()),
+            |m| format!("{}/{}", m.group_id, m.user_id),
+        )
+        .await?;
+    }
+    sinks.push(sink);
+    bar.finish_and_clear();
+
+    let mut written = Vec::new();
+    for sink in sinks {
+        let resource = sink.resource;
+        let (path, records) = sink.finish()?;
+        written.push(Written {
+            resource,
+            records,
+            path: path.display().to_string(),
+        });
+    }
+    match out.format {
+        Format::Json => out.json(&Summary {
+            directory: dir.display().to_string(),
+            format: match format {
+                ExportFormat::Ndjson => "ndjson",
+                ExportFormat::Json => "json",
+            },
+            organization: conn.org.as_deref(),
+            simulated: conn.is_simulated(),
+            files: &written,
+        })?,
+        Format::Ndjson => {
+            for file in &written {
+                out.ndjson(file)?;
+            }
+        }
+        Format::Table => {
+            let mut table = output::table(&["RESOURCE", "RECORDS", "FILE"]);
+            for file in &written {
+                table.add_row(vec![
+                    file.resource.to_owned(),
+                    file.records.to_string(),
+                    file.path.clone(),
+                ]);
+            }
+            out.table(&table)?;
+            out.line(format!(
+                "Exported {} records to {}",
+                written.iter().map(|w| w.records).sum::<usize>(),
+                dir.display()
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("unidir-export-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("temp dir");
+        dir
+    }
+
+    #[test]
+    fn json_files_are_valid_arrays_and_duplicates_stop_the_export() {
+        let dir = temp_dir("sink");
+        let mut sink = Sink::create(&dir, "things", ExportFormat::Json).expect("create");
+        sink.write("a".into(), &serde_json::json!({"id": "a"}))
+            .expect("a");
+        sink.write("b".into(), &serde_json::json!({"id": "b"}))
+            .expect("b");
+        assert!(matches!(
+            sink.write("a".into(), &serde_json::json!({"id": "a"})),
+            Err(Failure::Coded(7, _))
+        ));
+        let (path, records) = sink.finish().expect("finish");
+        assert_eq!(records, 2);
+        let parsed: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(path).expect("read")).expect("json");
+        assert_eq!(parsed.as_array().map(Vec::len), Some(2));
+
+        let unfinished = Sink::create(&dir, "dropped", ExportFormat::Ndjson).expect("create");
+        drop(unfinished);
+        assert!(!dir.join(".dropped.ndjson.partial").exists());
+        assert!(!dir.join("dropped.ndjson").exists());
+        let _ = fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,379 @@
+//! `grant`, `revoke`, `plan`, `apply`: group memberships, idempotent, with explicit outcomes.
+
+use std::path::Path;
+
+use comfy_table::Table;
+use serde::Serialize;
+use unidir_core::provision::{
+    self, AppliedChange, ApplyReport, ChangeKind, DesiredState, Plan, PlanProblem, PlannedChange,
+    resolve_group_role,
+};
+use unidir_core::{ErrorKind, Group, MembershipResult, Outcome, UserRef};
+
+use crate::cli::Format;
+use crate::commands::read::group_id;
+use crate::connect::Connection;
+use crate::exit::{self, CliResult, Failure, code};
+use crate::output::{self, Out};
+
+/// What `grant`/`revoke` print with `--json`.
+#[derive(Debug, Serialize)]
+struct Printed<'a> {
+    #[serde(flatten)]
+    result: &'a MembershipResult,
+    group: Option<&'a str>,
+    user: &'a str,
+    message: String,
+}
+
+/// A group for a write, or the `group_not_found` outcome.
+async fn target_group(conn: &Connection, key: &str) -> CliResult<Option<Group>> {
+    match group_id(conn, key).await {
+        Ok(group) => Ok(Some(group)),
+        Err(Failure::Coded(code::NOT_FOUND, _)) => Ok(None),
+        Err(other) => Err(other),
+    }
+}
+
+fn describe(result: &MembershipResult, group: &str, user: &str) -> String {
+    let role = |r: &Option<String>| r.as_deref().unwrap_or("-").to_owned();
+    match result.outcome {
+        Outcome::Created => format!("{user} added to {group} as {}", role(&result.role_id)),
+        Outcome::RoleChanged => format!(
+            "{user} in {group}: {} -> {}",
+            role(&result.previous_role_id),
+            role(&result.role_id)
+        ),
+        Outcome::Unchanged => format!(
+            "{user} is already {} in {group}; nothing written",
+            role(&result.role_id)
+        ),
+        Outcome::Removed => format!(
+            "{user} removed from {group} (was {})",
+            role(&result.previous_role_id)
+        ),
+        Outcome::AlreadyAbsent => {
+            format!("{user} is not a member of {group}; nothing written")
+        }
+        Outcome::NotAMember => format!("{user} is not a member of {group}; nothing written"),
+        Outcome::UserNotInOrganization => format!(
+            "{user} is not a member of the organization; unidir never invites, so nothing was written"
+        ),
+        Outcome::GroupNotFound => format!("no group with id, slug or name {group}"),
+    }
+}
+
+fn print_result(
+    out: &mut Out,
+    result: &MembershipResult,
+    group: Option<&Group>,
+    group_key: &str,
+    user: &str,
+) -> CliResult {
+    let group_label = group.map_or_else(
+        || format!("{group_key:?}"),
+        |g| format!("{} ({})", g.name, g.slug.as_deref().unwrap_or(&g.id)),
+    );
+    let message = describe(result, &group_label, user);
+    match out.format {
+        Format::Table => out.line(format!("{}: {message}", result.outcome))?,
+        Format::Json | Format::Ndjson => {
+            let printed = Printed {
+                result,
+                group: group.map(|g| g.name.as_str()),
+                user,
+                message,
+            };
+            if out.format == Format::Json {
+                out.json(&printed)?;
+            } else {
+                out.ndjson(&printed)?;
+            }
+        }
+    }
+    if result.outcome.is_failure() {
+        out.flush()?;
+        return Err(Failure::Reported(code::PROVISIONING));
+    }
+    Ok(())
+}
+
+fn not_found_result(group: &str) -> MembershipResult {
+    MembershipResult {
+        outcome: Outcome::GroupNotFound,
+        group_id: group.to_owned(),
+        user_id: None,
+        role_id: None,
+        previous_role_id: None,
+    }
+}
+
+fn simulated_note(conn: &Connection) {
+    if conn.is_simulated() {
+        output::note(
+            "changes to the built-in simulator last only for this command; set BUILDKITE_API_TOKEN to change a real organization",
+        );
+    }
+}
+
+/// `unidir grant <group> <user> --role <role>`.
+pub(crate) async fn grant(
+    conn: &Connection,
+    out: &mut Out,
+    group: &str,
+    user: &str,
+    role: &str,
+) -> CliResult {
+    let role = resolve_group_role(conn.directory.as_ref(), role.trim()).await?;
+    let user_ref = UserRef::parse(user);
+    let Some(found) = target_group(conn, group).await? else {
+        return print_result(out, &not_found_result(group), None, group, user);
+    };
+    simulated_note(conn);
+    let result = conn
+        .directory
+        .add_group_member(&found.id, &user_ref, &role)
+        .await?;
+    print_result(out, &result, Some(&found), group, user)
+}
+
+/// `unidir revoke <group> <user>`.
+pub(crate) async fn revoke(conn: &Connection, out: &mut Out, group: &str, user: &str) -> CliResult {
+    let user_ref = UserRef::parse(user);
+    let Some(found) = target_group(conn, group).await? else {
+        return print_result(out, &not_found_result(group), None, group, user);
+    };
+    simulated_note(conn);
+    let result = conn
+        .directory
+        .remove_group_member(&found.id, &user_ref)
+        .await?;
+    print_result(out, &result, Some(&found), group, user)
+}
+
+/// Reads and parses a desired-state file.
+pub(crate) fn read_desired(path: &Path) -> CliResult<DesiredState> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| {
+        Failure::Usage(format!(
+            "{} is not a desired-state file: {e} (expected {{\"groups\":[{{\"group\":\"<id or slug>\",\"members\":[{{\"user\":\"<id or email>\",\"role\":\"maintainer\"}}],\"remove_unlisted\":true}}]}})",
+            path.display()
+        ))
+    })
+}
+
+fn action(kind: ChangeKind) -> &'static str {
+    match kind {
+        ChangeKind::Add => "add",
+        ChangeKind::ChangeRole => "change role",
+        ChangeKind::Remove => "remove",
+    }
+}
+
+fn user_label(change: &PlannedChange) -> String {
+    match &change.user_label {
+        Some(label) => format!("{label} ({})", change.user_id),
+        None => change.user_id.clone(),
+    }
+}
+
+fn role_label(change: &PlannedChange) -> String {
+    let short = |r: &Option<String>| {
+        r.as_deref()
+            .map_or_else(|| "-".to_owned(), |r| output::short_role(r).to_owned())
+    };
+    match change.kind {
+        ChangeKind::Add => short(&change.role_id),
+        ChangeKind::ChangeRole => format!(
+            "{} -> {}",
+            short(&change.previous_role_id),
+            short(&change.role_id)
+        ),
+        ChangeKind::Remove => format!("(was {})", short(&change.previous_role_id)),
+    }
+}
+
+fn plan_table(plan: &Plan) -> Table {
+    let mut table = output::table(&["ACTION", "GROUP", "USER", "ROLE"]);
+    for change in &plan.changes {
+        table.add_row(vec![
+            action(change.kind).to_owned(),
+            change.group_name.clone(),
+            user_label(change),
+            role_label(change),
+        ]);
+    }
+    table
+}
+
+fn problems_table(problems: &[PlanProblem]) -> Table {
+    let mut table = output::table(&["PROBLEM", "GROUP", "USER", "DETAIL"]);
+    for p in problems {
+        table.add_row(vec![
+            p.outcome.to_string(),
+            p.group.clone(),
+            output::opt(p.user.as_deref()),
+            p.message.clone(),
+        ]);
+    }
+    table
+}
+
+fn counts(plan: &Plan) -> String {
+    let n = |k: ChangeKind| plan.changes.iter().filter(|c| c.kind == k).count();
+    format!(
+        "{} to add, {} to change, {} to remove",
+        n(ChangeKind::Add),
+        n(ChangeKind::ChangeRole),
+        n(ChangeKind::Remove)
+    )
+}
+
+/// `unidir plan <file>`: the dry run. Exits 8 when something in the file cannot be applied.
+pub(crate) async fn plan(conn: &Connection, out: &mut Out, file: &Path) -> CliResult {
+    let desired = read_desired(file)?;
+    let plan = provision::plan(conn.directory.as_ref(), &desired).await?;
+    match out.format {
+        Format::Json => out.json(&plan)?,
+        Format::Ndjson => {
+            for change in &plan.changes {
+                out.ndjson(change)?;
+            }
+            for problem in &plan.problems {
+                out.ndjson(problem)?;
+            }
+        }
+        Format::Table => {
+            if plan.is_empty() {
+                out.line(format!(
+                    "No changes: the directory already matches {}.",
+                    file.display()
+                ))?;
+            } else {
+                if !plan.changes.is_empty() {
+                    out.table(&plan_table(&plan))?;
+                }
+                if !plan.problems.is_empty() {
+                    out.table(&problems_table(&plan.problems))?;
+                }
+                out.line(format!(
+                    "Plan: {}; {} problems. Nothing was written (run `unidir apply {}` to make these changes).",
+                    counts(&plan),
+                    plan.problems.len(),
+                    file.display()
+                ))?;
+            }
+        }
+    }
+    if plan.problems.is_empty() {
+        Ok(())
+    } else {
+        out.flush()?;
+        Err(Failure::Reported(code::PROVISIONING))
+    }
+}
+
+fn applied_line(applied: &AppliedChange) -> (String, String) {
+    let change = &applied.change;
+    let short = |r: &Option<String>| {
+        r.as_deref()
+            .map_or_else(|| "-".to_owned(), |r| output::short_role(r).to_owned())
+    };
+    let user = user_label(change);
+    let group = &change.group_name;
+    let subject = match change.kind {
+        ChangeKind::Add => format!("add {user} to {group} as {}", short(&change.role_id)),
+        ChangeKind::ChangeRole => format!(
+            "change {user} in {group}: {} -> {}",
+            short(&change.previous_role_id),
+            short(&change.role_id)
+        ),
+        ChangeKind::Remove => format!(
+            "remove {user} from {group} (was {})",
+            short(&change.previous_role_id)
+        ),
+    };
+    match (&applied.result, &applied.error) {
+        (Some(result), _) => (result.outcome.to_string(), subject),
+        (None, Some(error)) => (
+            "error".to_owned(),
+            format!("{subject}: {}", exit::explain(error)),
+        ),
+        (None, None) => ("error".to_owned(), subject),
+    }
+}
+
+/// Exit code of an incomplete apply: the error's own code when every change failed for the
+/// same kind of reason (a missing scope, a rejected token), 8 otherwise.
+fn apply_code(report: &ApplyReport) -> u8 {
+    let errors: Vec<ErrorKind> = report
+        .applied
+        .iter()
+        .filter_map(|a| a.error.as_ref().map(|e| e.kind))
+        .collect();
+    match errors.first() {
+        Some(first)
+            if report.succeeded() == 0
+                && errors.len() == report.applied.len()
+                && errors.iter().all(|k| k == first) =>
+        {
+            exit::code_of(*first)
+        }
+        _ => code::PROVISIONING,
+    }
+}
+
+/// `unidir apply <file>`.
+pub(crate) async fn apply(conn: &Connection, out: &mut Out, file: &Path) -> CliResult {
+    let desired = read_desired(file)?;
+    let directory = conn.directory.as_ref();
+    let plan = provision::plan(directory, &desired).await?;
+    if !plan.changes.is_empty() {
+        simulated_note(conn);
+    }
+    let report = provision::apply(directory, &plan).await;
+    match out.format {
+        Format::Json => out.json(&report)?,
+        Format::Ndjson => {
+            for applied in &report.applied {
+                out.ndjson(applied)?;
+            }
+            for problem in &report.problems {
+                out.ndjson(problem)?;
+            }
+        }
+        Format::Table => {
+            if report.applied.is_empty() && report.problems.is_empty() {
+                out.line(format!(
+                    "Nothing changed: the directory already matches {}.",
+                    file.display()
+                ))?;
+            } else {
+                if !report.applied.is_empty() {
+                    let mut table = output::table(&["OUTCOME", "CHANGE"]);
+                    for applied in &report.applied {
+                        let (outcome, detail) = applied_line(applied);
+                        table.add_row(vec![outcome, detail]);
+                    }
+                    out.table(&table)?;
+                }
+                if !report.problems.is_empty() {
+                    out.table(&problems_table(&report.problems))?;
+                }
+                out.line(format!(
+                    "Applied: {} succeeded, {} failed; {} problems not attempted.",
+                    report.succeeded(),
+                    report.failed(),
+                    report.problems.len()
+                ))?;
+            }
+        }
+    }
+    if report.is_complete() {
+        Ok(())
+    } else {
+        out.flush()?;
+        Err(Failure::Reported(apply_code(&report)))
+    }
+}
