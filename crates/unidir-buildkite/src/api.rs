@@ -255,9 +255,22 @@ impl Api {
 }
 
 /// Buildkite's `{"message": "..."}`, cleaned for inclusion in an error message.
-fn rest_message(response: &RawResponse) -> Option<String> {
-    let value: Value = serde_json::from_slice(&response.body).ok()?;
+fn rest_message(body: &[u8]) -> Option<String> {
+    let value: Value = serde_json::from_slice(body).ok()?;
     value.get("message")?.as_str().map(clean)
+}
+
+/// The typed error for a non-2xx Buildkite REST answer: 401 unauthenticated, 403 permission
+/// denied (naming the missing scope when Buildkite does), 404 not found, 400/422 invalid
+/// input, 429 rate limited (with `retry_after`), anything else upstream. Shared with the
+/// passthrough proxy so both speak the same error language.
+pub fn error_for_status(
+    operation: &'static str,
+    status: u16,
+    body: &[u8],
+    retry_after: Option<Duration>,
+) -> Error {
+    status_error(operation, status, rest_message(body), retry_after)
 }
 
 fn graphql_messages(body: Option<&Value>) -> Vec<String> {
@@ -358,10 +371,10 @@ fn status_error(
 }
 
 pub(crate) fn rest_error(operation: &'static str, response: &RawResponse) -> Error {
-    status_error(
+    error_for_status(
         operation,
         response.status,
-        rest_message(response),
+        &response.body,
         response.retry_after(),
     )
 }
@@ -371,7 +384,10 @@ fn graphql_status_error(
     response: &RawResponse,
     messages: &[String],
 ) -> Error {
-    let message = messages.first().cloned().or_else(|| rest_message(response));
+    let message = messages
+        .first()
+        .cloned()
+        .or_else(|| rest_message(&response.body));
     status_error(operation, response.status, message, response.retry_after())
 }
 

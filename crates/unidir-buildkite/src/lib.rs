@@ -32,6 +32,7 @@ mod provision;
 pub mod roles;
 mod wire;
 
+pub use api::error_for_status;
 pub use config::{BuildkiteBuilder, DEFAULT_GRAPHQL_URL, DEFAULT_REST_URL, GraphqlMode};
 pub use directory::Buildkite;
 pub use unidir_http::{RetryPolicy, Sleeper};

@@ -5,11 +5,9 @@
 //! page number or token out of `rel="next"`/`rel="prev"` and rebuilds the next request from
 //! its configured base URL, so a hostile `Link` cannot aim the token anywhere.
 
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use unidir_core::{Cursor, CursorBinding, Error, ErrorKind, Filters, Page, Resource, Result};
+use unidir_core::{Cursor, CursorBinding, Error, Filters, Page, Resource, Result};
 use unidir_http::link;
 
 use crate::PROVIDER;
@@ -236,73 +234,21 @@ pub(crate) fn page(
     Ok(Page::new(items, encode(next)?, encode(prev)?))
 }
 
-/// The error for a non-2xx answer to a list request.
+/// The error for a non-2xx answer to a list request: the adapter's own mapping.
 pub(crate) fn status_error(response: &ProxyResponse) -> Error {
-    let status = response.status;
-    let (kind, text) = match status {
-        401 => (
-            ErrorKind::Unauthenticated,
-            "Buildkite rejected the token (missing, invalid, expired or revoked)",
-        ),
-        403 => (
-            ErrorKind::PermissionDenied,
-            "the token or its user may not do this",
-        ),
-        404 => (
-            ErrorKind::NotFound,
-            "not found (Buildkite also answers 404 for what the token cannot see)",
-        ),
-        400 | 422 => (ErrorKind::InvalidInput, "Buildkite refused the request"),
-        429 => (
-            ErrorKind::RateLimited,
-            "Buildkite's rate limit is exhausted",
-        ),
-        300..=399 => (
-            ErrorKind::Upstream,
-            "Buildkite answered with a redirect, which is not followed",
-        ),
-        500..=599 => (ErrorKind::Upstream, "Buildkite failed to answer"),
-        _ => (
-            ErrorKind::Upstream,
-            "Buildkite answered with an unexpected status",
-        ),
-    };
-    let message = response
-        .json()
-        .ok()
-        .and_then(|v| v.get("message").and_then(Value::as_str).map(clean))
-        .filter(|_| status < 500);
-    let text = match message {
-        Some(m) => format!("{text}: {m}"),
-        None => text.to_owned(),
-    };
-    let mut error = Error::new(kind, text)
-        .with_provider(PROVIDER)
-        .with_operation(OP_LIST)
-        .with_status(status);
-    if kind == ErrorKind::RateLimited {
-        let wait = response
-            .rate_limit
-            .wait_after_429()
-            .unwrap_or(Duration::from_secs(60));
-        error = error.with_retry_after(wait);
-    }
-    error
-}
-
-/// Keeps provider text short and printable (the body was already scrubbed of the token).
-fn clean(text: &str) -> String {
-    let mut out: String = text.chars().filter(|c| !c.is_control()).take(300).collect();
-    if text.chars().count() > 300 {
-        out.push('…');
-    }
-    out
+    unidir_buildkite::error_for_status(
+        OP_LIST,
+        response.status,
+        &response.body,
+        response.rate_limit.wait_after_429(),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::request::ProxyRequest;
+    use unidir_core::ErrorKind;
 
     #[test]
     fn cursors_round_trip_and_bind_to_the_query() {
