@@ -172,26 +172,13 @@ impl Buildkite {
                 }
             },
         };
-        let mut params = vec![("page", page.to_string()), ("per_page", size.to_string())];
-        params.extend(extra.iter().cloned());
-        let rest = self.api.get(operation, segments, &params).await?;
-        let items = map::array(operation, &rest.body)?.clone();
-        let next = match rest.page_of("next", operation)? {
-            // Past the last page Buildkite answers `[]`; an empty page ends the walk too.
-            _ if items.is_empty() => None,
-            Some(n) if n <= page => {
-                return Err(contract(
-                    operation,
-                    format!("the Link header's next page ({n}) does not come after page {page}"),
-                ));
-            }
-            Some(n) => Some(
-                binding
-                    .encode(&Position::Rest { p: n, n: size })
-                    .map_err(tag(operation))?,
-            ),
-            None => None,
-        };
+        let (items, next) = self
+            .fetch_page(operation, segments, extra, page, size)
+            .await?;
+        let next = next
+            .map(|n| binding.encode(&Position::Rest { p: n, n: size }))
+            .transpose()
+            .map_err(tag(operation))?;
         let prev = if page > 1 {
             Some(
                 binding
@@ -207,6 +194,34 @@ impl Buildkite {
         Ok(Page::new(items, next, prev))
     }
 
+    /// One REST page: its items and the next page number from the `Link` header. An empty
+    /// page ends the list (past the last page Buildkite answers `[]`); a next page that does
+    /// not come after this one is a `ContractViolation`, never a loop.
+    async fn fetch_page(
+        &self,
+        operation: &'static str,
+        segments: &[&str],
+        extra: &[(&str, String)],
+        page: u32,
+        size: u32,
+    ) -> Result<(Vec<Value>, Option<u32>)> {
+        let mut params = vec![("page", page.to_string()), ("per_page", size.to_string())];
+        params.extend(extra.iter().cloned());
+        let rest = self.api.get(operation, segments, &params).await?;
+        let items = map::array(operation, &rest.body)?.clone();
+        let next = match rest.page_of("next", operation)? {
+            _ if items.is_empty() => None,
+            Some(n) if n <= page => {
+                return Err(contract(
+                    operation,
+                    format!("the Link header's next page ({n}) does not come after page {page}"),
+                ));
+            }
+            next => next,
+        };
+        Ok((items, next))
+    }
+
     /// Every item of a REST list, page after page (100 per page).
     async fn rest_walk(
         &self,
@@ -217,23 +232,15 @@ impl Buildkite {
         let mut all = Vec::new();
         let mut page = 1u32;
         loop {
-            let mut params = vec![
-                ("page", page.to_string()),
-                ("per_page", MAX_PAGE.to_string()),
-            ];
-            params.extend(extra.iter().cloned());
-            let rest = self.api.get(operation, segments, &params).await?;
-            let items = map::array(operation, &rest.body)?;
-            let empty = items.is_empty();
-            all.extend(items.iter().cloned());
-            match rest.page_of("next", operation)? {
-                Some(_) if empty => return Ok(all),
-                Some(n) if n <= page || n > MAX_WALK_PAGES => {
+            let (items, next) = self
+                .fetch_page(operation, segments, extra, page, MAX_PAGE)
+                .await?;
+            all.extend(items);
+            match next {
+                Some(n) if n > MAX_WALK_PAGES => {
                     return Err(contract(
                         operation,
-                        format!(
-                            "the Link header's next page ({n}) does not come after page {page}"
-                        ),
+                        format!("the Link header's next page ({n}) is past {MAX_WALK_PAGES} pages"),
                     ));
                 }
                 Some(n) => page = n,

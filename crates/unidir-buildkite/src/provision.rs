@@ -52,22 +52,10 @@ impl Buildkite {
         }
     }
 
-    /// `Ok(None)` when the call answered 404.
-    async fn found<T>(&self, result: Result<T>) -> Result<Option<T>> {
-        match result {
-            Ok(v) => Ok(Some(v)),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
     async fn team_exists(&self, operation: &'static str, team: &str) -> Result<bool> {
         check_id(operation, "group", team)?;
         let path = self.org_path(&["teams", team]);
-        Ok(self
-            .found(self.api.get(operation, &path, &[]).await)
-            .await?
-            .is_some())
+        Ok(found(self.api.get(operation, &path, &[]).await)?.is_some())
     }
 
     /// The user's id when they are an organization member.
@@ -76,9 +64,7 @@ impl Buildkite {
             UserRef::Id(id) => {
                 check_id(operation, "user", id)?;
                 let path = self.org_path(&["members", id]);
-                let member = self
-                    .found(self.api.get(operation, &path, &[]).await)
-                    .await?;
+                let member = found(self.api.get(operation, &path, &[]).await)?;
                 Ok(member.map(|_| id.clone()))
             }
             UserRef::Email(email) => Ok(unidir_core::find_user_by_email(self, email, false)
@@ -96,10 +82,7 @@ impl Buildkite {
         user: &str,
     ) -> Result<Option<String>> {
         let path = self.org_path(&["teams", team, "members", user]);
-        let Some(rest) = self
-            .found(self.api.get(operation, &path, &[]).await)
-            .await?
-        else {
+        let Some(rest) = found(self.api.get(operation, &path, &[]).await)? else {
             return Ok(None);
         };
         let role = rest
@@ -278,5 +261,14 @@ impl Buildkite {
         )
         .await?;
         Ok(result(Outcome::Removed, Some(user_id), Some(previous)))
+    }
+}
+
+/// `Ok(None)` when the call answered 404.
+fn found<T>(result: Result<T>) -> Result<Option<T>> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
     }
 }
