@@ -39,6 +39,7 @@ pub mod provision;
 mod sample;
 pub mod schema;
 mod stream;
+pub mod text;
 
 pub use capabilities::{
     Capabilities, FilterField, Operation, Resource, ResourceSupport, ensure_filters,

@@ -8,7 +8,9 @@ use http::HeaderMap;
 use tracing::{debug, warn};
 use unidir_core::{Error, ErrorKind, Result};
 
-use crate::ratelimit::RateLimitState;
+use crate::observe::{NOTICE_AFTER, Notice, Observer, WaitReason};
+use crate::origin::OriginGuard;
+use crate::ratelimit::{MAX_WAIT, RateLimitState};
 use crate::retry::{Backoff, RetryPolicy, Sleeper, TokioSleeper};
 
 /// Default cap on a response body (after decompression).
@@ -51,6 +53,8 @@ pub struct HttpClientBuilder {
     policy: RetryPolicy,
     sleeper: Arc<dyn Sleeper>,
     max_body_bytes: usize,
+    origins: Option<OriginGuard>,
+    observer: Option<Arc<dyn Observer>>,
 }
 
 impl HttpClientBuilder {
@@ -64,7 +68,24 @@ impl HttpClientBuilder {
             policy: RetryPolicy::default(),
             sleeper: Arc::new(TokioSleeper),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            origins: None,
+            observer: None,
         }
+    }
+
+    /// The only origins requests may go to (see [`OriginGuard`]). Every request's URL is
+    /// checked just before it is sent; one elsewhere fails with `InvalidInput` and nothing
+    /// is sent. Without it, any URL the caller builds is sent.
+    pub fn with_allowed_origins(mut self, origins: OriginGuard) -> Self {
+        self.origins = Some(origins);
+        self
+    }
+
+    /// Told about every wait longer than two seconds (rate-limit reset, retry backoff, a
+    /// slow answer), e.g. to tell a person at a terminal what is happening.
+    pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Uses this reqwest client instead of building one. Configure it like the default:
@@ -131,6 +152,8 @@ impl HttpClientBuilder {
                 timeout: self.timeout,
                 sleeper: self.sleeper,
                 max_body_bytes: self.max_body_bytes,
+                origins: self.origins,
+                observer: self.observer,
                 cooldown_until: Mutex::new(None),
             }),
         })
@@ -153,6 +176,8 @@ struct Inner {
     backoff: Backoff,
     sleeper: Arc<dyn Sleeper>,
     max_body_bytes: usize,
+    origins: Option<OriginGuard>,
+    observer: Option<Arc<dyn Observer>>,
     cooldown_until: Mutex<Option<Instant>>,
 }
 
@@ -190,8 +215,26 @@ impl HttpClient {
             .with_operation(operation)
     }
 
+    fn notify(&self, operation: &str, reason: WaitReason, duration: Duration) {
+        if duration < NOTICE_AFTER {
+            return;
+        }
+        let notice = Notice {
+            operation,
+            reason,
+            duration,
+        };
+        debug!(%notice, "waiting");
+        if let Some(observer) = &self.inner.observer {
+            observer.notice(&notice);
+        }
+    }
+
     fn pause_for(&self, wait: Duration) {
-        let until = Instant::now() + wait;
+        let wait = wait.min(MAX_WAIT);
+        // Saturating: a wait is capped above, but `Instant` arithmetic must never panic.
+        let now = Instant::now();
+        let until = now.checked_add(wait).unwrap_or(now);
         let mut cooldown = self
             .inner
             .cooldown_until
@@ -202,8 +245,9 @@ impl HttpClient {
         }
     }
 
-    /// Waits out a shared cooldown, or fails at once when it is longer than the cap.
-    async fn wait_cooldown(&self, operation: &'static str) -> Result<()> {
+    /// Waits out a shared cooldown, or fails at once when it is longer than the cap or
+    /// than what is left of the call's deadline.
+    async fn wait_cooldown(&self, operation: &'static str, deadline: &Deadline) -> Result<()> {
         let remaining = {
             let cooldown = self
                 .inner
@@ -215,7 +259,7 @@ impl HttpClient {
         let Some(remaining) = remaining.filter(|d| !d.is_zero()) else {
             return Ok(());
         };
-        if remaining > self.inner.policy.max_rate_limit_wait {
+        if remaining > self.inner.policy.max_rate_limit_wait || remaining > deadline.left() {
             return Err(self
                 .error(
                     ErrorKind::RateLimited,
@@ -224,11 +268,7 @@ impl HttpClient {
                 )
                 .with_retry_after(remaining));
         }
-        debug!(
-            operation,
-            wait_ms = remaining.as_millis() as u64,
-            "waiting for rate-limit reset"
-        );
+        self.notify(operation, WaitReason::RateLimit, remaining);
         self.inner.sleeper.sleep(remaining).await;
         // The wait is served; clear it so a fake sleeper does not make us wait twice.
         let mut cooldown = self
@@ -236,10 +276,55 @@ impl HttpClient {
             .cooldown_until
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if cooldown.is_some_and(|until| until <= Instant::now() + remaining) {
+        let served = Instant::now().checked_add(remaining);
+        if cooldown.is_some_and(|until| served.is_none_or(|s| until <= s)) {
             *cooldown = None;
         }
         Ok(())
+    }
+
+    /// Builds the request and refuses it when its URL is outside the allowed origins.
+    fn prepare(
+        &self,
+        operation: &'static str,
+        builder: reqwest::RequestBuilder,
+        timeout: Duration,
+    ) -> Result<reqwest::Request> {
+        let request = builder.timeout(timeout).build().map_err(|e| {
+            self.error(
+                ErrorKind::InvalidInput,
+                operation,
+                "the request could not be built",
+            )
+            .with_source(e.without_url())
+        })?;
+        if let Some(origins) = &self.inner.origins
+            && !origins.allows(request.url())
+        {
+            return Err(self.error(
+                ErrorKind::InvalidInput,
+                operation,
+                "refusing to send the request: its URL is outside the configured origin",
+            ));
+        }
+        Ok(request)
+    }
+
+    /// Sends one request, telling the observer when the answer takes long.
+    async fn send(
+        &self,
+        operation: &'static str,
+        request: reqwest::Request,
+    ) -> std::result::Result<reqwest::Response, reqwest::Error> {
+        let send = self.inner.client.execute(request);
+        tokio::pin!(send);
+        tokio::select! {
+            result = &mut send => result,
+            () = tokio::time::sleep(NOTICE_AFTER) => {
+                self.notify(operation, WaitReason::SlowResponse, NOTICE_AFTER);
+                send.await
+            }
+        }
     }
 
     /// Sends the request `build` makes (called again for each attempt) and returns the final
@@ -252,6 +337,9 @@ impl HttpClient {
     ///   backoff only when `idempotent` (a write that may have happened is never replayed
     ///   blindly); connection failures before anything was sent are retried for any method.
     /// - Everything else (2xx, 3xx, 4xx) is returned at once. Redirects are not followed.
+    /// - The whole call (attempts and waits) ends by [`RetryPolicy::operation_deadline`];
+    ///   past it the call fails with `Upstream`, naming the deadline.
+    /// - A URL outside the configured origins is refused before anything is sent.
     pub async fn execute<F>(
         &self,
         operation: &'static str,
@@ -262,11 +350,17 @@ impl HttpClient {
         F: Fn() -> reqwest::RequestBuilder + Send + Sync,
     {
         let policy = &self.inner.policy;
+        let deadline = Deadline::new(policy.operation_deadline);
         let mut attempt: u32 = 0;
         let mut slept = Duration::ZERO;
         loop {
-            self.wait_cooldown(operation).await?;
-            let outcome = match build().timeout(self.inner.timeout).send().await {
+            self.wait_cooldown(operation, &deadline).await?;
+            let left = deadline.left();
+            if left.is_zero() {
+                return Err(self.deadline_error(operation, attempt));
+            }
+            let request = self.prepare(operation, build(), self.inner.timeout.min(left))?;
+            let outcome = match self.send(operation, request).await {
                 Ok(response) => self.read(operation, response, attempt + 1).await,
                 Err(e) if e.is_connect() => Err(Failure::NotSent(e)),
                 Err(e) => Err(Failure::Ambiguous(e)),
@@ -282,7 +376,10 @@ impl HttpClient {
                             .retry_after()
                             .unwrap_or_else(|| self.inner.backoff.delay(policy, attempt));
                         self.pause_for(wait);
-                        if retry_allowed && wait <= policy.max_rate_limit_wait {
+                        if retry_allowed
+                            && wait <= policy.max_rate_limit_wait
+                            && wait < deadline.left()
+                        {
                             warn!(
                                 operation,
                                 attempt,
@@ -297,12 +394,19 @@ impl HttpClient {
                     let transient = response.status >= 500 || response.status == 408;
                     if transient && idempotent && retry_allowed {
                         let delay = self.inner.backoff.delay(policy, attempt);
-                        if slept + delay <= policy.total_budget {
+                        if slept + delay <= policy.total_budget && delay < deadline.left() {
                             warn!(
                                 operation,
                                 attempt,
                                 status = response.status,
                                 "transient failure; retrying"
+                            );
+                            self.notify(
+                                operation,
+                                WaitReason::Retry {
+                                    attempt: attempt + 1,
+                                },
+                                delay,
                             );
                             self.inner.sleeper.sleep(delay).await;
                             slept += delay;
@@ -318,10 +422,20 @@ impl HttpClient {
                         Failure::NotSent(e) => (true, e),
                         Failure::Ambiguous(e) => (idempotent, e),
                     };
+                    if deadline.left().is_zero() {
+                        return Err(self.deadline_error(operation, attempt + 1));
+                    }
                     if retryable && retry_allowed {
                         let delay = self.inner.backoff.delay(policy, attempt);
-                        if slept + delay <= policy.total_budget {
+                        if slept + delay <= policy.total_budget && delay < deadline.left() {
                             warn!(operation, attempt, "request failed; retrying");
+                            self.notify(
+                                operation,
+                                WaitReason::Retry {
+                                    attempt: attempt + 1,
+                                },
+                                delay,
+                            );
                             self.inner.sleeper.sleep(delay).await;
                             slept += delay;
                             attempt += 1;
@@ -332,6 +446,18 @@ impl HttpClient {
                 }
             }
         }
+    }
+
+    fn deadline_error(&self, operation: &'static str, attempts: u32) -> Error {
+        let secs = self.inner.policy.operation_deadline.as_secs_f64().ceil() as u64;
+        self.error(
+            ErrorKind::Upstream,
+            operation,
+            format!(
+                "the provider did not answer within the operation deadline of {secs}s \
+                 (after {attempts} attempt(s))"
+            ),
+        )
     }
 
     fn transport_error(
@@ -405,5 +531,26 @@ impl HttpClient {
             rate_limit,
             attempts,
         }))
+    }
+}
+
+/// When one call must be over, measured on the monotonic clock.
+struct Deadline {
+    end: Option<Instant>,
+}
+
+impl Deadline {
+    fn new(total: Duration) -> Self {
+        Self {
+            end: Instant::now().checked_add(total),
+        }
+    }
+
+    /// What is left (zero once passed; effectively unbounded if the end overflowed).
+    fn left(&self) -> Duration {
+        match self.end {
+            Some(end) => end.saturating_duration_since(Instant::now()),
+            None => Duration::MAX,
+        }
     }
 }

@@ -8,6 +8,9 @@
 //!   body read under a size cap. It never follows redirects and never sends `Referer`.
 //! - [`RateLimitState`]: the `RateLimit-*` / `RateLimit-User-*` headers of a response.
 //! - [`link`]: RFC 8288 `Link` header parsing.
+//! - [`origin`]: where a token may be sent ([`check_base_url`], [`OriginGuard`]).
+//! - [`untrusted`]: [`upstream_text`], the one way provider text enters an error.
+//! - [`Observer`]: told about every wait longer than two seconds.
 //!
 //! Classification ("may this be retried?") is generic HTTP here; mapping a final response to
 //! a typed [`unidir_core::Error`] is each provider's job, because only it can read its error
@@ -15,11 +18,17 @@
 
 mod client;
 pub mod link;
+mod observe;
+pub mod origin;
 mod ratelimit;
 mod retry;
 mod secret;
+pub mod untrusted;
 
 pub use client::{DEFAULT_MAX_BODY_BYTES, HttpClient, HttpClientBuilder, RawResponse};
-pub use ratelimit::{Budget, RateLimitState};
+pub use observe::{NOTICE_AFTER, Notice, Observer, WaitReason};
+pub use origin::{OriginGuard, check_base_url};
+pub use ratelimit::{Budget, MAX_HEADER_COUNT, MAX_HEADER_SECS, MAX_WAIT, RateLimitState};
 pub use retry::{RetryPolicy, Sleeper, TokioSleeper};
 pub use secret::SecretToken;
+pub use untrusted::upstream_text;

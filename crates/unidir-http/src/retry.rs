@@ -23,6 +23,9 @@ pub struct RetryPolicy {
     /// answered with a `RateLimited` error carrying `retry_after`, instead of a silent
     /// multi-minute stall.
     pub max_rate_limit_wait: Duration,
+    /// Total time one call may take: every attempt, backoff and rate-limit wait together.
+    /// Past it the call fails with `Upstream`, naming the deadline, instead of hanging.
+    pub operation_deadline: Duration,
     /// Seed for the jitter, for reproducible tests; `None` seeds from the OS.
     pub jitter_seed: Option<u64>,
 }
@@ -35,6 +38,7 @@ impl Default for RetryPolicy {
             max_backoff: Duration::from_secs(8),
             total_budget: Duration::from_secs(90),
             max_rate_limit_wait: Duration::from_secs(65),
+            operation_deadline: Duration::from_secs(180),
             jitter_seed: None,
         }
     }

@@ -48,3 +48,17 @@ impl fmt::Debug for SecretToken {
         f.write_str("SecretToken([REDACTED])")
     }
 }
+
+impl SecretToken {
+    /// `text` with every occurrence of the token (raw or percent-encoded) replaced by
+    /// `[REDACTED]`.
+    pub fn redact(&self, text: &str) -> String {
+        let secret = self.0.expose_secret();
+        let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        let mut out = text.replace(secret, crate::untrusted::REDACTED);
+        if encoded != secret {
+            out = out.replace(&encoded, crate::untrusted::REDACTED);
+        }
+        out
+    }
+}
