@@ -30,6 +30,18 @@ pub enum Resource {
 }
 
 impl Resource {
+    /// Every resource.
+    pub const ALL: [Resource; 8] = [
+        Self::Organizations,
+        Self::Users,
+        Self::Groups,
+        Self::Roles,
+        Self::Me,
+        Self::GroupMembers,
+        Self::UserGroups,
+        Self::Passthrough,
+    ];
+
     /// The snake_case name used on the wire and in cursors.
     pub fn as_str(self) -> &'static str {
         match self {

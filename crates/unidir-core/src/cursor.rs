@@ -70,6 +70,7 @@ impl From<String> for Cursor {
 }
 
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Wire {
     v: u64,
     p: String,
@@ -144,6 +145,17 @@ impl CursorBinding {
         }
         let wire: Wire = serde_json::from_value(value)
             .map_err(|_| Error::invalid_cursor("cursor is not a unidir cursor"))?;
+        // Every decoded field is checked for shape before anything else looks at it, and
+        // none is ever echoed: a cursor is caller input, and its checksum is not a signature
+        // (anyone can recompute it), so it proves nothing about where the cursor came from.
+        let well_formed = is_name(&wire.p)
+            && Resource::ALL.iter().any(|r| r.as_str() == wire.r)
+            && is_hex16(&wire.q)
+            && is_hex16(&wire.c)
+            && state_is_plain(&wire.s, 0);
+        if !well_formed {
+            return Err(Error::invalid_cursor("cursor is not a unidir cursor"));
+        }
         if wire.c != checksum_of(&wire.p, &wire.r, &wire.q, &wire.s) {
             return Err(Error::invalid_cursor(
                 "cursor checksum does not match: it was altered or corrupted",
@@ -151,11 +163,12 @@ impl CursorBinding {
         }
         if wire.p != self.provider {
             return Err(Error::invalid_cursor(format!(
-                "cursor was issued by the {} provider, not {}",
-                wire.p, self.provider
+                "cursor was issued by another provider, not {}",
+                self.provider
             )));
         }
         if wire.r != self.resource.as_str() {
+            // `r` was checked to be one of the known resource names above.
             return Err(Error::invalid_cursor(format!(
                 "cursor was issued for {}, not {}",
                 wire.r,
@@ -192,6 +205,40 @@ fn checksum_of(provider: &str, resource: &str, fingerprint: &str, state: &Value)
 fn short_hash(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Provider names: 1 to 32 lowercase ASCII letters, digits, `-` or `_`.
+fn is_name(text: &str) -> bool {
+    (1..=32).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+fn is_hex16(text: &str) -> bool {
+    text.len() == 16 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Longest string accepted inside a cursor's state.
+const MAX_STATE_STRING: usize = 1024;
+
+/// Adapter state is small: objects, arrays, non-negative integers, booleans, null, and
+/// strings of printable ASCII, nested at most four deep.
+fn state_is_plain(value: &Value, depth: usize) -> bool {
+    if depth > 4 {
+        return false;
+    }
+    match value {
+        Value::Null | Value::Bool(_) => true,
+        Value::Number(n) => n.is_u64(),
+        Value::String(s) => {
+            s.len() <= MAX_STATE_STRING && s.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+        }
+        Value::Array(items) => items.iter().all(|v| state_is_plain(v, depth + 1)),
+        Value::Object(map) => map
+            .iter()
+            .all(|(k, v)| k.len() <= 32 && is_name(k) && state_is_plain(v, depth + 1)),
+    }
 }
 
 /// Whether any string inside `value` looks like a URL (absolute or scheme-relative).

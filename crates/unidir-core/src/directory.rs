@@ -8,7 +8,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Group, GroupMembership, Me, Organization, Role, User};
 use crate::page::{GetOptions, ListQuery, Page};
 use crate::provision::{MembershipResult, UserRef};
-use crate::stream::paginate;
+use crate::stream::{WalkLimits, Walker};
 
 /// A user directory: organizations, users, groups, roles and group memberships of one
 /// provider connection.
@@ -23,6 +23,12 @@ use crate::stream::paginate;
 pub trait Directory: std::fmt::Debug + Send + Sync + 'static {
     /// Stable provider name (`buildkite`, `memory`, ...), also written into cursors.
     fn provider(&self) -> &'static str;
+
+    /// Bounds of every walk over all pages of a list ([`DirectoryExt`] streams and the
+    /// adapter's own internal walks). Adapters return what their builder configured.
+    fn walk_limits(&self) -> WalkLimits {
+        WalkLimits::default()
+    }
 
     /// What this adapter, with its credential, supports.
     async fn capabilities(&self) -> Result<Capabilities>;
@@ -115,28 +121,35 @@ pub trait Directory: std::fmt::Debug + Send + Sync + 'static {
 
 /// Streams and lookups built on [`Directory`]. Implemented for every directory; do not
 /// implement it yourself.
+///
+/// Each stream is bounded by [`Directory::walk_limits`] and yields every object once: an
+/// object already emitted earlier in the walk (page-number paging over a changing set can
+/// shift rows onto the next page) is dropped and counted. Use [`Walker`] directly to read
+/// those counts ([`Walker::stats`]).
 pub trait DirectoryExt: Directory {
     /// Every organization matching `query`, across all pages.
     fn organizations(&self, query: ListQuery) -> BoxStream<'_, Result<Organization>> {
-        paginate(
-            query,
-            move |q| async move { self.list_organizations(&q).await },
-        )
+        Walker::new(self.walk_limits()).items(query, move |q| async move {
+            self.list_organizations(&q).await
+        })
     }
 
     /// Every user matching `query`, across all pages.
     fn users(&self, query: ListQuery) -> BoxStream<'_, Result<User>> {
-        paginate(query, move |q| async move { self.list_users(&q).await })
+        Walker::new(self.walk_limits())
+            .items(query, move |q| async move { self.list_users(&q).await })
     }
 
     /// Every group matching `query`, across all pages.
     fn groups(&self, query: ListQuery) -> BoxStream<'_, Result<Group>> {
-        paginate(query, move |q| async move { self.list_groups(&q).await })
+        Walker::new(self.walk_limits())
+            .items(query, move |q| async move { self.list_groups(&q).await })
     }
 
     /// Every role, across all pages.
     fn roles(&self, query: ListQuery) -> BoxStream<'_, Result<Role>> {
-        paginate(query, move |q| async move { self.list_roles(&q).await })
+        Walker::new(self.walk_limits())
+            .items(query, move |q| async move { self.list_roles(&q).await })
     }
 
     /// Every membership of `group_id`, across all pages.
@@ -145,7 +158,7 @@ pub trait DirectoryExt: Directory {
         group_id: &'a str,
         query: ListQuery,
     ) -> BoxStream<'a, Result<GroupMembership>> {
-        paginate(query, move |q| async move {
+        Walker::new(self.walk_limits()).items(query, move |q| async move {
             self.list_group_members(group_id, &q).await
         })
     }
@@ -156,7 +169,7 @@ pub trait DirectoryExt: Directory {
         user_id: &'a str,
         query: ListQuery,
     ) -> BoxStream<'a, Result<Group>> {
-        paginate(query, move |q| async move {
+        Walker::new(self.walk_limits()).items(query, move |q| async move {
             self.list_user_groups(user_id, &q).await
         })
     }

@@ -55,7 +55,9 @@ pub use model::{
 pub use page::{Filters, GetOptions, ListQuery, Page};
 pub use provision::{MembershipResult, Outcome, UserRef};
 pub use sample::sample_directory;
-pub use stream::{paginate, paginate_pages};
+pub use stream::{
+    Keyed, WalkBudget, WalkLimits, WalkStats, Walker, bounded_pages, paginate, paginate_pages,
+};
 
 /// Re-exported so adapters and embedders name the same trait macro version.
 pub use async_trait::async_trait;

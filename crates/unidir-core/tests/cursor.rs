@@ -144,3 +144,89 @@ fn wrong_state_type_is_invalid_cursor() {
         ErrorKind::InvalidCursor
     );
 }
+
+/// A forger can recompute the checksum (it is not a signature), so every decoded field is
+/// validated on its own and nothing decoded is echoed back.
+#[test]
+fn forged_cursor_with_recomputed_checksum_is_refused_without_echo() {
+    use sha2::Digest as _;
+    let binding = users_binding();
+    let good = binding.encode(&State { page: 2 }).expect("encode");
+    let wire = raw_json(&good);
+    let q = wire["q"].as_str().expect("q").to_owned();
+    // Recomputes the checksum the same way the library does.
+    let forge = |p: &str, r: &str, q: &str, s: serde_json::Value| {
+        let material = serde_json::json!([1, p, r, q, s]);
+        let digest = sha2::Sha256::digest(material.to_string().as_bytes());
+        let c: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let json = serde_json::json!({ "v": 1, "p": p, "r": r, "q": q, "s": s, "c": c });
+        Cursor::new(URL_SAFE_NO_PAD.encode(json.to_string()))
+    };
+    // Control: a correctly forged cursor for this query is accepted (the checksum is not a
+    // secret), which is why the fields themselves must be checked.
+    let ok = forge("buildkite", "users", &q, serde_json::json!({ "page": 5 }));
+    assert_eq!(
+        binding.decode::<State>(&ok).expect("decodes"),
+        State { page: 5 }
+    );
+
+    let evil_name = format!("\u{1b}[31mevil\n{}", "x".repeat(2900));
+    let cases = [
+        forge(&evil_name, "users", &q, serde_json::json!({ "page": 1 })),
+        forge("Buildkite", "users", &q, serde_json::json!({ "page": 1 })),
+        forge(
+            "buildkite",
+            "users\u{1b}",
+            &q,
+            serde_json::json!({ "page": 1 }),
+        ),
+        forge("buildkite", "widgets", &q, serde_json::json!({ "page": 1 })),
+        forge(
+            "buildkite",
+            "users",
+            "not-hex-at-all!!",
+            serde_json::json!({ "page": 1 }),
+        ),
+        forge("buildkite", "users", &q, serde_json::json!({ "page": -1 })),
+        forge("buildkite", "users", &q, serde_json::json!({ "page": 1.5 })),
+        forge(
+            "buildkite",
+            "users",
+            &q,
+            serde_json::json!({ "page": "\u{1b}]0;pwned\u{7}" }),
+        ),
+        forge(
+            "buildkite",
+            "users",
+            &q,
+            serde_json::json!({ "page": "y".repeat(1025) }),
+        ),
+        forge(
+            "buildkite",
+            "users",
+            &q,
+            serde_json::json!({ "a": { "b": { "c": { "d": { "e": 1 } } } } }),
+        ),
+        forge("buildkite", "users", &q, serde_json::json!({ "Page": 1 })),
+    ];
+    for cursor in &cases {
+        let err = binding.decode::<State>(cursor).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidCursor, "{err}");
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains('\u{1b}'), "{shown}");
+        assert!(!shown.contains("evil"), "{shown}");
+        assert!(!shown.contains("pwned"), "{shown}");
+        assert!(shown.len() < 400, "{shown}");
+    }
+    // Another well-formed provider name is refused without being echoed.
+    let other = forge("otherprov", "users", &q, serde_json::json!({ "page": 1 }));
+    let err = binding.decode::<State>(&other).unwrap_err();
+    assert!(!err.to_string().contains("otherprov"), "{err}");
+    // Unknown top-level keys are refused.
+    let extra = serde_json::json!({ "v": 1, "p": "buildkite", "r": "users", "q": q, "s": {}, "c": "0000000000000000", "x": 1 });
+    let extra = Cursor::new(URL_SAFE_NO_PAD.encode(extra.to_string()));
+    assert_eq!(
+        binding.decode::<State>(&extra).unwrap_err().kind(),
+        ErrorKind::InvalidCursor
+    );
+}

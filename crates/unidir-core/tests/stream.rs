@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::TryStreamExt;
 use unidir_core::{
-    Cursor, Directory, DirectoryExt, ErrorKind, ListQuery, Page, paginate, paginate_pages,
-    sample_directory,
+    Cursor, Directory, DirectoryExt, ErrorKind, GroupMembership, Keyed, ListQuery, Page, User,
+    WalkLimits, Walker, paginate, paginate_pages, sample_directory,
 };
 
 #[tokio::test]
@@ -107,4 +107,108 @@ async fn errors_end_the_stream_after_the_good_items() {
     };
     assert_eq!(seen, 2);
     assert_eq!(err.kind(), ErrorKind::Upstream);
+}
+
+/// A provider that hands out a fresh cursor forever is stopped at the page bound, with an
+/// error naming the bound, not walked until the process is killed.
+#[tokio::test]
+async fn fresh_cursors_forever_stop_at_the_page_bound() {
+    let calls = AtomicUsize::new(0);
+    let limits = WalkLimits::default().with_max_pages(50);
+    let walker = Walker::new(limits);
+    let result: Result<Vec<User>, _> = walker
+        .items(ListQuery::new(), |_q| {
+            let n = calls.fetch_add(1, Ordering::SeqCst);
+            async move {
+                let user = sample_user(&format!("u-{n}"));
+                Ok(Page::new(
+                    vec![user],
+                    Some(Cursor::new(format!("c{n}"))),
+                    None,
+                ))
+            }
+        })
+        .try_collect()
+        .await;
+    let err = result.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ContractViolation);
+    assert!(err.message().contains("50 pages"), "{err}");
+    assert!(err.message().contains("max_pages"), "{err}");
+    assert_eq!(calls.load(Ordering::SeqCst), 50);
+    assert_eq!(walker.stats().pages(), 50);
+
+    // The default bound applies to the plain helpers too.
+    assert_eq!(WalkLimits::default().max_pages, 100_000);
+}
+
+#[tokio::test]
+async fn item_and_time_bounds_are_enforced() {
+    let walker = Walker::new(WalkLimits::default().with_max_items(5));
+    let mut n = 0;
+    let result: Result<Vec<User>, _> = walker
+        .items(ListQuery::new(), |_q| {
+            n += 1;
+            let page: Vec<User> = (0..3).map(|i| sample_user(&format!("{n}-{i}"))).collect();
+            async move { Ok(Page::new(page, Some(Cursor::new(format!("c{n}"))), None)) }
+        })
+        .try_collect()
+        .await;
+    let err = result.unwrap_err();
+    assert!(err.message().contains("5 items"), "{err}");
+
+    let walker = Walker::new(WalkLimits::default().with_deadline(std::time::Duration::ZERO));
+    let result: Result<Vec<User>, _> = walker
+        .items(ListQuery::new(), |_q| async move {
+            Ok(Page::new(vec![sample_user("x")], None, None))
+        })
+        .try_collect()
+        .await;
+    let err = result.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ContractViolation);
+    assert!(err.message().contains("deadline"), "{err}");
+}
+
+/// Page-number paging over a changing set can shift a row onto the next page: it is
+/// emitted once, and the drop is counted.
+#[tokio::test]
+async fn duplicates_across_pages_are_dropped_and_counted() {
+    let pages = [vec!["a", "b", "c"], vec!["c", "d", "a"], vec!["e"]];
+    let walker = Walker::new(WalkLimits::default());
+    let mut i = 0;
+    let users: Vec<User> = walker
+        .items(ListQuery::new(), |_q| {
+            let ids = pages[i].clone();
+            i += 1;
+            let next = (i < pages.len()).then(|| Cursor::new(format!("p{i}")));
+            async move {
+                Ok(Page::new(
+                    ids.into_iter().map(sample_user).collect(),
+                    next,
+                    None,
+                ))
+            }
+        })
+        .try_collect()
+        .await
+        .expect("walk");
+    let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "c", "d", "e"]);
+    let stats = walker.stats();
+    assert_eq!(stats.duplicates(), 2);
+    assert_eq!(stats.items(), 5);
+    assert_eq!(stats.pages(), 3);
+
+    // Memberships are keyed by group and user together.
+    let m = |g: &str, u: &str| GroupMembership {
+        group_id: g.into(),
+        user_id: u.into(),
+        ..serde_json::from_value(serde_json::json!({"group_id": "", "user_id": ""}))
+            .expect("membership")
+    };
+    assert_ne!(m("g1", "u1").key(), m("g2", "u1").key());
+    assert_eq!(m("g1", "u1").key(), m("g1", "u1").key());
+}
+
+fn sample_user(id: &str) -> User {
+    serde_json::from_value(serde_json::json!({ "id": id, "status": "active", "emails": [], "roles": [], "groups": [] })).expect("user")
 }
