@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use unidir_core::{Error, ErrorKind, Result};
 use unidir_http::link::{self, Link};
-use unidir_http::{HttpClient, RawResponse, SecretToken};
+use unidir_http::{HttpClient, MAX_WAIT, RawResponse, SecretToken, upstream_text};
 use url::Url;
 
 use crate::PROVIDER;
@@ -183,7 +183,7 @@ impl Api {
         response: RawResponse,
     ) -> Result<Rest> {
         if !response.is_success() {
-            return Err(rest_error(operation, &response));
+            return Err(self.rest_error(operation, &response));
         }
         let links = response
             .headers
@@ -230,9 +230,14 @@ impl Api {
             })
             .await?;
         let parsed: Option<Value> = serde_json::from_slice(&response.body).ok();
-        let messages = graphql_messages(parsed.as_ref());
+        let messages = graphql_messages(parsed.as_ref(), Some(&self.token));
         if !response.is_success() {
-            return Err(graphql_status_error(operation, &response, &messages));
+            return Err(graphql_status_error(
+                operation,
+                &response,
+                &messages,
+                &self.token,
+            ));
         }
         let parsed = parsed.ok_or_else(|| {
             contract(
@@ -254,44 +259,65 @@ impl Api {
     }
 }
 
-/// Buildkite's `{"message": "..."}`, cleaned for inclusion in an error message.
-fn rest_message(body: &[u8]) -> Option<String> {
+impl Api {
+    /// The typed error for a non-2xx REST answer, with the token scrubbed from any text
+    /// Buildkite sent back.
+    pub(crate) fn rest_error(&self, operation: &'static str, response: &RawResponse) -> Error {
+        status_error(
+            operation,
+            response.status,
+            rest_message(&response.body, Some(&self.token)),
+            response,
+        )
+    }
+}
+
+/// Buildkite's `{"message": "..."}`, made safe for an error message (see [`upstream_text`]).
+fn rest_message(body: &[u8], token: Option<&SecretToken>) -> Option<String> {
     let value: Value = serde_json::from_slice(body).ok()?;
-    value.get("message")?.as_str().map(clean)
+    value
+        .get("message")?
+        .as_str()
+        .map(|m| upstream_text(m, token))
 }
 
 /// The typed error for a non-2xx Buildkite REST answer: 401 unauthenticated, 403 permission
 /// denied (naming the missing scope when Buildkite does), 404 not found, 400/422 invalid
 /// input, 429 rate limited (with `retry_after`), anything else upstream. Shared with the
 /// passthrough proxy so both speak the same error language.
+///
+/// Any text taken from `body` passes through [`upstream_text`]; a caller holding the token
+/// should scrub `body` first (the proxy does).
 pub fn error_for_status(
     operation: &'static str,
     status: u16,
     body: &[u8],
     retry_after: Option<Duration>,
 ) -> Error {
-    status_error(operation, status, rest_message(body), retry_after)
+    let wait = match retry_after {
+        Some(wait) => Wait::Known(wait.min(MAX_WAIT)),
+        None => Wait::Unknown { unusable: false },
+    };
+    status_error_with(operation, status, rest_message(body, None), wait)
 }
 
-fn graphql_messages(body: Option<&Value>) -> Vec<String> {
+fn graphql_messages(body: Option<&Value>, token: Option<&SecretToken>) -> Vec<String> {
     body.and_then(|b| b.get("errors"))
         .and_then(Value::as_array)
         .map(|errors| {
             errors
                 .iter()
-                .filter_map(|e| e.get("message").and_then(Value::as_str).map(clean))
+                // At most a few messages are ever shown; a body with a million errors does
+                // not cost a million scrubs.
+                .take(8)
+                .filter_map(|e| {
+                    e.get("message")
+                        .and_then(Value::as_str)
+                        .map(|m| upstream_text(m, token))
+                })
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// Keeps provider text short and printable.
-fn clean(text: &str) -> String {
-    let mut out: String = text.chars().filter(|c| !c.is_control()).take(300).collect();
-    if text.chars().count() > 300 {
-        out.push('…');
-    }
-    out
 }
 
 /// The scope named in "Your access token doesn't have the <scope> scope".
@@ -302,22 +328,48 @@ fn scope_in(message: &str) -> Option<String> {
         .then(|| scope.to_owned())
 }
 
-/// "... Please try again in 187 seconds." / "Please wait 42 seconds ..."
+/// "... Please try again in 187 seconds." / "Please wait 42 seconds ..." (at most
+/// [`MAX_WAIT`]; a number past a day is not a usable wait).
 fn seconds_in(message: &str) -> Option<Duration> {
     let words: Vec<&str> = message.split_whitespace().collect();
     words.windows(2).find_map(|w| {
         (w[1].starts_with("second"))
             .then(|| w[0].parse::<u64>().ok())
             .flatten()
-            .map(Duration::from_secs)
+            .filter(|secs| *secs <= unidir_http::MAX_HEADER_SECS)
+            .map(|secs| Duration::from_secs(secs).min(MAX_WAIT))
     })
+}
+
+/// What a rate-limited answer said about when to retry.
+enum Wait {
+    Known(Duration),
+    /// Nothing usable; `unusable` when headers were present but garbage or absurd.
+    Unknown {
+        unusable: bool,
+    },
 }
 
 fn status_error(
     operation: &'static str,
     status: u16,
     message: Option<String>,
-    retry_after: Option<Duration>,
+    response: &RawResponse,
+) -> Error {
+    let wait = match response.retry_after() {
+        Some(wait) => Wait::Known(wait),
+        None => Wait::Unknown {
+            unusable: !response.rate_limit.unusable.is_empty(),
+        },
+    };
+    status_error_with(operation, status, message, wait)
+}
+
+fn status_error_with(
+    operation: &'static str,
+    status: u16,
+    message: Option<String>,
+    wait: Wait,
 ) -> Error {
     let (kind, default) = match status {
         401 => (
@@ -362,33 +414,36 @@ fn status_error(
         error = error.with_missing_scope(scope);
     }
     if kind == ErrorKind::RateLimited {
-        let wait = retry_after
-            .or_else(|| message.as_deref().and_then(seconds_in))
-            .unwrap_or(Duration::from_secs(60));
-        error = error.with_retry_after(wait);
+        let from_text = message.as_deref().and_then(seconds_in);
+        match (wait, from_text) {
+            (Wait::Known(wait), _) => error = error.with_retry_after(wait),
+            (Wait::Unknown { .. }, Some(wait)) => error = error.with_retry_after(wait),
+            (Wait::Unknown { unusable }, None) => {
+                // Never invent a wait: say that the provider did not give a usable one.
+                let why = if unusable {
+                    "its rate-limit headers were unusable (garbage, negative or absurd values)"
+                } else {
+                    "it did not say when to retry"
+                };
+                let text = format!("{}; {why}", error.message());
+                error = error.with_message(text);
+            }
+        }
     }
     error
-}
-
-pub(crate) fn rest_error(operation: &'static str, response: &RawResponse) -> Error {
-    error_for_status(
-        operation,
-        response.status,
-        &response.body,
-        response.retry_after(),
-    )
 }
 
 fn graphql_status_error(
     operation: &'static str,
     response: &RawResponse,
     messages: &[String],
+    token: &SecretToken,
 ) -> Error {
     let message = messages
         .first()
         .cloned()
-        .or_else(|| rest_message(&response.body));
-    status_error(operation, response.status, message, response.retry_after())
+        .or_else(|| rest_message(&response.body, Some(token)));
+    status_error(operation, response.status, message, response)
 }
 
 fn graphql_body_error(operation: &'static str, messages: &[String]) -> Error {
@@ -406,6 +461,9 @@ fn graphql_body_error(operation: &'static str, messages: &[String]) -> Error {
         Error::new(ErrorKind::NotFound, first.clone())
     } else if let Some(scope) = scope_in(first) {
         Error::new(ErrorKind::PermissionDenied, first.clone()).with_missing_scope(scope)
+    } else if lower.contains("graphql") && lower.contains("not enabled") {
+        // "GraphQL access is not enabled ..." (HTTP 200): the token cannot use GraphQL.
+        Error::new(ErrorKind::PermissionDenied, first.clone()).with_missing_scope("graphql")
     } else {
         Error::new(
             ErrorKind::Upstream,
@@ -435,6 +493,9 @@ mod tests {
             Some(Duration::from_secs(1))
         );
         assert_eq!(seconds_in("soon"), None);
+        // Absurd numbers in provider text are not a wait; large ones are capped.
+        assert_eq!(seconds_in("try again in 99999999999999 seconds"), None);
+        assert_eq!(seconds_in("try again in 7200 seconds"), Some(MAX_WAIT));
     }
 
     #[test]
@@ -451,22 +512,46 @@ mod tests {
             (503, ErrorKind::Upstream),
             (418, ErrorKind::Upstream),
         ];
+        let unknown = || Wait::Unknown { unusable: false };
         for (status, kind) in cases {
-            let e = status_error("op", status, Some("m".into()), None);
+            let e = status_error_with("op", status, Some("m".into()), unknown());
             assert_eq!(e.kind(), kind, "{status}");
             assert_eq!(e.status(), Some(status));
         }
-        let e = status_error("op", 429, None, None);
-        assert!(
-            e.retry_after().is_some(),
-            "a rate-limit error always says when to retry"
+        // A known wait is reported; none is never invented, and unusable headers are named.
+        let e = status_error_with("op", 429, None, Wait::Known(Duration::from_secs(9)));
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(9)));
+        let e = status_error_with("op", 429, None, unknown());
+        assert_eq!(e.retry_after(), None);
+        assert!(e.message().contains("did not say when"), "{e}");
+        let e = status_error_with("op", 429, None, Wait::Unknown { unusable: true });
+        assert_eq!(e.retry_after(), None);
+        assert!(e.message().contains("unusable"), "{e}");
+        let e = status_error_with(
+            "op",
+            429,
+            Some("Please try again in 187 seconds.".into()),
+            unknown(),
         );
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(187)));
     }
 
     #[test]
-    fn long_messages_are_cut() {
-        let m = clean(&"x".repeat(1000));
-        assert!(m.chars().count() <= 301);
-        assert_eq!(clean("a\r\nb"), "ab");
+    fn provider_text_is_scrubbed_bounded_and_escaped() {
+        let token = SecretToken::new("bkua_canary0123456789").expect("token");
+        let body = json!({ "message": format!("bad token bkua_canary0123456789\x1b[2J{}", "x".repeat(10_000)) });
+        let m = rest_message(body.to_string().as_bytes(), Some(&token)).expect("message");
+        assert!(!m.contains("canary0123456789"), "{m}");
+        assert!(!m.contains('\x1b'), "{m}");
+        assert!(m.chars().count() < 320, "{}", m.len());
+        let errors = json!({ "errors": [{ "message": "Bearer bkua_canary0123456789 rejected" }] });
+        let ms = graphql_messages(Some(&errors), Some(&token));
+        assert_eq!(ms, ["Bearer [REDACTED] rejected"]);
+        let e = graphql_body_error(
+            "op",
+            &["GraphQL access is not enabled for this token".to_owned()],
+        );
+        assert_eq!(e.kind(), ErrorKind::PermissionDenied);
+        assert_eq!(e.missing_scope(), Some("graphql"));
     }
 }

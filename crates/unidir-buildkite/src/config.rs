@@ -4,9 +4,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use unidir_core::{Error, Result};
-use unidir_http::{HttpClientBuilder, RetryPolicy, SecretToken, Sleeper};
-use url::Url;
+use unidir_core::{Error, Result, WalkLimits};
+use unidir_http::{
+    HttpClientBuilder, Observer, OriginGuard, RetryPolicy, SecretToken, Sleeper, check_base_url,
+};
 
 use crate::api::Api;
 use crate::directory::Buildkite;
@@ -54,6 +55,9 @@ pub struct BuildkiteBuilder {
     graphql: GraphqlMode,
     nested_page_size: u32,
     max_body_bytes: usize,
+    plain_http: bool,
+    observer: Option<Arc<dyn Observer>>,
+    walk_limits: WalkLimits,
 }
 
 impl fmt::Debug for BuildkiteBuilder {
@@ -83,6 +87,9 @@ impl Default for BuildkiteBuilder {
             graphql: GraphqlMode::Auto,
             nested_page_size: 50,
             max_body_bytes: unidir_http::DEFAULT_MAX_BODY_BYTES,
+            plain_http: false,
+            observer: None,
+            walk_limits: WalkLimits::default(),
         }
     }
 }
@@ -161,6 +168,28 @@ impl BuildkiteBuilder {
         self
     }
 
+    /// Allows `http://` URLs on hosts other than loopback (a simulator on a private
+    /// network). Off by default: the token is only ever sent over HTTPS, or over plain HTTP
+    /// to `localhost`, `127.0.0.0/8` or `::1` (literally; a name that resolves there is not
+    /// enough).
+    pub fn allow_plain_http(mut self, allow: bool) -> Self {
+        self.plain_http = allow;
+        self
+    }
+
+    /// Told about every wait longer than two seconds (rate-limit reset, retry, slow answer).
+    pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Bounds of every walk over all pages (streams and internal walks, nested team lists
+    /// included). The defaults suit an organization of a million users.
+    pub fn with_walk_limits(mut self, limits: WalkLimits) -> Self {
+        self.walk_limits = limits;
+        self
+    }
+
     /// Validates the configuration and builds the directory. No request is sent.
     pub fn build(self) -> Result<Buildkite> {
         let tag = |e: Error| e.with_provider(crate::PROVIDER).with_operation("build");
@@ -175,8 +204,14 @@ impl BuildkiteBuilder {
             .ok_or_else(|| Error::invalid_input("a Buildkite organization slug is required"))
             .map_err(tag)?;
         crate::api::check_slug(&organization).map_err(tag)?;
-        let rest = parse_base(&self.rest_url, "REST URL").map_err(tag)?;
-        let graphql = parse_base(&self.graphql_url, "GraphQL URL").map_err(tag)?;
+        let rest = check_base_url(&self.rest_url, "REST URL", self.plain_http).map_err(tag)?;
+        let graphql =
+            check_base_url(&self.graphql_url, "GraphQL URL", self.plain_http).map_err(tag)?;
+        if self.walk_limits.max_pages == 0 || self.walk_limits.max_items == 0 {
+            return Err(tag(Error::invalid_input(
+                "walk limits must allow at least one page and one item",
+            )));
+        }
         if !(1..=100).contains(&self.nested_page_size) {
             return Err(tag(Error::invalid_input(
                 "nested page size must be 1..=100",
@@ -186,7 +221,12 @@ impl BuildkiteBuilder {
             .with_timeout(self.timeout)
             .with_connect_timeout(self.connect_timeout)
             .with_retry_policy(self.retry)
-            .with_max_body_bytes(self.max_body_bytes);
+            .with_max_body_bytes(self.max_body_bytes)
+            // Every request is checked against these two origins just before it is sent.
+            .with_allowed_origins(OriginGuard::new([&rest, &graphql]));
+        if let Some(observer) = self.observer {
+            http = http.with_observer(observer);
+        }
         if let Some(sleeper) = self.sleeper {
             http = http.with_sleeper(sleeper);
         }
@@ -194,27 +234,11 @@ impl BuildkiteBuilder {
             http = http.with_client(client);
         }
         let api = Api::new(http.build()?, token, rest, graphql, organization);
-        Ok(Buildkite::new(api, self.graphql, self.nested_page_size))
+        Ok(Buildkite::new(
+            api,
+            self.graphql,
+            self.nested_page_size,
+            self.walk_limits,
+        ))
     }
-}
-
-fn parse_base(raw: &str, what: &str) -> Result<Url> {
-    let url = Url::parse(raw)
-        .map_err(|_| Error::invalid_input(format!("the {what} is not a valid URL")))?;
-    if !matches!(url.scheme(), "https" | "http") {
-        return Err(Error::invalid_input(format!(
-            "the {what} must be http or https"
-        )));
-    }
-    if url.host_str().is_none() || !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::invalid_input(format!(
-            "the {what} must name a host and carry no credentials"
-        )));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::invalid_input(format!(
-            "the {what} must not have a query or fragment"
-        )));
-    }
-    Ok(url)
 }

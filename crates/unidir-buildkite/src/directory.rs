@@ -32,7 +32,7 @@ use unidir_core::{
     Capabilities, Credential, CursorBinding, Directory, Error, ErrorKind, FilterField, GetOptions,
     Group, GroupAssignment, GroupMembership, ListQuery, Me, MembershipResult, Operation,
     Organization, OrganizationRef, Page, Resource, ResourceSupport, Result, Role, User, UserRef,
-    UserStatus, ensure_filters,
+    UserStatus, WalkBudget, WalkLimits, ensure_filters,
 };
 
 use crate::api::{Api, check_id, check_slug, contract, invalid};
@@ -49,7 +49,8 @@ const MEMBER_TEAMS_QUERY: &str = include_str!("graphql/member_teams.graphql");
 /// Buildkite's REST `per_page` maximum; also the GraphQL page size cap unidir uses, to stay
 /// far below the 50,000-point per-query complexity limit with nested teams.
 const MAX_PAGE: u32 = 100;
-const MAX_WALK_PAGES: u32 = 10_000;
+/// Longest GraphQL connection cursor accepted back from a caller's unified cursor.
+const MAX_GQL_CURSOR: usize = 512;
 
 /// Where a unified cursor resumes.
 #[derive(Debug, Serialize, Deserialize)]
@@ -75,9 +76,13 @@ pub struct Buildkite {
     pub(crate) api: Api,
     mode: GraphqlMode,
     graphql_unavailable: AtomicBool,
+    /// `GET /v2/access-token` failed once; GraphQL is then tried without asking again.
+    scopes_unreadable: AtomicBool,
     nested_page_size: u32,
-    /// The token's scopes, read once (`GET /v2/access-token`) for write pre-checks.
+    /// The token's scopes, read once (`GET /v2/access-token`) for write pre-checks and to
+    /// decide whether GraphQL is available.
     scopes: tokio::sync::OnceCell<Vec<String>>,
+    walk_limits: WalkLimits,
 }
 
 fn tag(operation: &'static str) -> impl Fn(Error) -> Error {
@@ -94,13 +99,20 @@ impl Buildkite {
         BuildkiteBuilder::default()
     }
 
-    pub(crate) fn new(api: Api, mode: GraphqlMode, nested_page_size: u32) -> Self {
+    pub(crate) fn new(
+        api: Api,
+        mode: GraphqlMode,
+        nested_page_size: u32,
+        walk_limits: WalkLimits,
+    ) -> Self {
         Self {
             api,
             mode,
             graphql_unavailable: AtomicBool::new(false),
+            scopes_unreadable: AtomicBool::new(false),
             nested_page_size,
             scopes: tokio::sync::OnceCell::new(),
+            walk_limits,
         }
     }
 
@@ -114,6 +126,37 @@ impl Buildkite {
             GraphqlMode::Disabled => false,
             GraphqlMode::Required => true,
             GraphqlMode::Auto => !self.graphql_unavailable.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Whether to use GraphQL for this call. In `Auto` mode the token's scopes decide (read
+    /// once and cached): a token whose scope list lacks `graphql` uses REST from the start.
+    /// When the scopes cannot be read for a reason GraphQL would not share (a permission or
+    /// not-found answer), GraphQL is tried and [`Buildkite::falls_back`] is the second line.
+    async fn use_graphql(&self, operation: &'static str) -> Result<bool> {
+        if !self.graphql_enabled() {
+            return Ok(false);
+        }
+        if self.mode != GraphqlMode::Auto {
+            return Ok(true);
+        }
+        if self.scopes_unreadable.load(Ordering::Relaxed) {
+            return Ok(true);
+        }
+        match self.token_scopes(operation).await {
+            Ok(scopes) if scopes.iter().any(|s| s == "graphql") => Ok(true),
+            Ok(_) => {
+                tracing::info!("the token's scopes lack graphql; using REST");
+                self.graphql_unavailable.store(true, Ordering::Relaxed);
+                Ok(false)
+            }
+            // A rejected token fails every call the same way: say so now.
+            Err(e) if e.kind() == ErrorKind::Unauthenticated => Err(e),
+            Err(e) => {
+                tracing::info!(error = %e, "could not read the token's scopes; trying GraphQL");
+                self.scopes_unreadable.store(true, Ordering::Relaxed);
+                Ok(true)
+            }
         }
     }
 
@@ -164,7 +207,11 @@ impl Buildkite {
                     .map_err(tag(operation))?,
             ),
             Some(cursor) => match binding.decode::<Position>(cursor).map_err(tag(operation))? {
-                Position::Rest { p, n } if p >= 1 && (1..=MAX_PAGE).contains(&n) => (p, n),
+                Position::Rest { p, n }
+                    if self.page_in_bounds(p) && (1..=MAX_PAGE).contains(&n) =>
+                {
+                    (p, n)
+                }
                 _ => {
                     return Err(tag(operation)(Error::invalid_cursor(
                         "cursor is not a page of this list",
@@ -211,10 +258,21 @@ impl Buildkite {
         let items = map::array(operation, &rest.body)?.clone();
         let next = match rest.page_of("next", operation)? {
             _ if items.is_empty() => None,
-            Some(n) if n <= page => {
+            // Page-number paging moves one page at a time: a next link that goes back loops,
+            // one that jumps ahead skips rows silently.
+            Some(n) if n != page.saturating_add(1) => {
                 return Err(contract(
                     operation,
-                    format!("the Link header's next page ({n}) does not come after page {page}"),
+                    format!("the Link header's next page ({n}) is not the page after page {page}"),
+                ));
+            }
+            Some(n) if !self.page_in_bounds(n) => {
+                return Err(contract(
+                    operation,
+                    format!(
+                        "the list goes on past {} pages (WalkLimits::max_pages); stopping",
+                        self.walk_limits.max_pages
+                    ),
                 ));
             }
             next => next,
@@ -222,29 +280,56 @@ impl Buildkite {
         Ok((items, next))
     }
 
-    /// Every item of a REST list, page after page (100 per page).
+    /// Whether a page number is within the walk bound (so a cursor or a `Link` header
+    /// cannot make us ask for page 4294967295).
+    fn page_in_bounds(&self, page: u32) -> bool {
+        page >= 1 && u64::from(page) <= self.walk_limits.max_pages
+    }
+
+    /// Every item of a REST list, page after page (100 per page), within the walk limits.
+    /// An item whose `key` field was already seen (rows shifting between pages) is dropped
+    /// and counted in a warning.
     async fn rest_walk(
         &self,
         operation: &'static str,
         segments: &[&str],
         extra: &[(&str, String)],
+        key: &str,
     ) -> Result<Vec<Value>> {
+        let mut budget = self.walk_limits.start();
+        let mut seen = HashSet::new();
+        let mut duplicates = 0u64;
         let mut all = Vec::new();
         let mut page = 1u32;
         loop {
+            budget.before_page().map_err(tag(operation))?;
             let (items, next) = self
                 .fetch_page(operation, segments, extra, page, MAX_PAGE)
                 .await?;
-            all.extend(items);
-            match next {
-                Some(n) if n > MAX_WALK_PAGES => {
-                    return Err(contract(
-                        operation,
-                        format!("the Link header's next page ({n}) is past {MAX_WALK_PAGES} pages"),
-                    ));
+            budget.add_items(items.len()).map_err(tag(operation))?;
+            for item in items {
+                let fresh = match item.get(key).and_then(Value::as_str) {
+                    Some(id) => seen.insert(id.to_owned()),
+                    None => true,
+                };
+                if fresh {
+                    all.push(item);
+                } else {
+                    duplicates += 1;
                 }
+            }
+            match next {
                 Some(n) => page = n,
-                None => return Ok(all),
+                None => {
+                    if duplicates > 0 {
+                        tracing::warn!(
+                            operation,
+                            duplicates,
+                            "dropped items repeated across pages"
+                        );
+                    }
+                    return Ok(all);
+                }
             }
         }
     }
@@ -255,7 +340,7 @@ impl Buildkite {
         operation: &'static str,
     ) -> Result<HashMap<String, Vec<GroupAssignment>>> {
         let teams = self
-            .rest_walk(operation, &self.org_path(&["teams"]), &[])
+            .rest_walk(operation, &self.org_path(&["teams"]), &[], "id")
             .await?;
         let mut index: HashMap<String, Vec<GroupAssignment>> = HashMap::new();
         for raw in &teams {
@@ -265,6 +350,7 @@ impl Buildkite {
                     operation,
                     &self.org_path(&["teams", &team.id, "members"]),
                     &[],
+                    "user_id",
                 )
                 .await?;
             for raw in &members {
@@ -307,7 +393,11 @@ impl Buildkite {
             .unwrap_or_default()
             .to_owned();
         let mut seen = HashSet::new();
+        // The nested list is a walk of its own, with the same bounds as any other.
+        let mut budget: WalkBudget = self.walk_limits.start();
+        budget.add_items(edges.len()).map_err(tag(operation))?;
         while info.has_next_page {
+            budget.before_page().map_err(tag(operation))?;
             let after = info.end_cursor.clone().ok_or_else(|| {
                 contract(
                     operation,
@@ -333,24 +423,40 @@ impl Buildkite {
                 .pointer("/organizationMember/teams")
                 .filter(|v| !v.is_null())
                 .ok_or_else(|| contract(operation, "organizationMember.teams is missing"))?;
-            edges.extend(
-                conn.get("edges")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default(),
-            );
+            let more = conn
+                .get("edges")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            budget.add_items(more.len()).map_err(tag(operation))?;
+            edges.extend(more);
             info = match conn.get("pageInfo") {
                 Some(v) if !v.is_null() => map::decode(operation, "pageInfo", v)?,
                 _ => return Err(contract(operation, "a member's team list has no pageInfo")),
             };
         }
-        let mut groups = Vec::new();
+        let mut groups: Vec<GroupAssignment> = Vec::new();
+        let mut team_ids = HashSet::new();
+        let mut duplicates = 0u64;
         for edge in &edges {
             let Some(raw) = edge.get("node").filter(|n| !n.is_null()) else {
                 continue;
             };
             let team: GqlTeamMembership = map::decode(operation, "team membership", raw)?;
-            groups.extend(map::team_assignment(&team));
+            if let Some(group) = map::team_assignment(&team) {
+                if team_ids.insert(group.id.clone()) {
+                    groups.push(group);
+                } else {
+                    duplicates += 1;
+                }
+            }
+        }
+        if duplicates > 0 {
+            tracing::warn!(
+                operation,
+                duplicates,
+                "dropped team memberships listed twice"
+            );
         }
         if let Some(teams) = node.get_mut("teams") {
             teams["edges"] = Value::Array(edges);
@@ -478,7 +584,7 @@ impl Buildkite {
         let members_path = self.org_path(&["members"]);
         let page = if query.filters.email.is_some() {
             // REST has no e-mail filter: read every member and match here (one complete page).
-            let all = self.rest_walk(OP, &members_path, &[]).await?;
+            let all = self.rest_walk(OP, &members_path, &[], "id").await?;
             Page::complete(all)
         } else {
             self.rest_page(OP, &members_path, &[], query, binding)
@@ -557,6 +663,7 @@ impl Buildkite {
                 OP,
                 &self.org_path(&["teams"]),
                 &[("user_id", id.to_owned())],
+                "id",
             )
             .await?;
         let mut groups = Vec::new();
@@ -620,10 +727,16 @@ impl Directory for Buildkite {
         PROVIDER
     }
 
+    fn walk_limits(&self) -> WalkLimits {
+        self.walk_limits
+    }
+
     /// Reads the token's scopes (`GET /v2/access-token`) and reports what works with them.
     async fn capabilities(&self) -> Result<Capabilities> {
         use Operation::{Get, List};
         let (token, _) = self.access_token("capabilities").await?;
+        // Later calls that need the scopes (GraphQL choice, write pre-checks) use these.
+        let _ = self.scopes.set(token.scopes.clone());
         let has = |s: &str| token.scopes.iter().any(|t| t == s);
         let lacking = |needed: &[&str]| -> Vec<String> {
             needed
@@ -699,7 +812,7 @@ impl Directory for Buildkite {
         let (token, token_raw) = self.access_token(OP).await?;
         let user_rest = self.api.get(OP, &["user"], &[]).await?;
         let user: RestUser = map::decode(OP, "user", &user_rest.body)?;
-        let orgs = self.rest_walk(OP, &["organizations"], &[]).await?;
+        let orgs = self.rest_walk(OP, &["organizations"], &[], "id").await?;
         let mut organizations = Vec::new();
         for raw in &orgs {
             let org: RestOrganization = map::decode(OP, "organization", raw)?;
@@ -805,11 +918,25 @@ impl Directory for Buildkite {
         };
         match position {
             Some(Position::Rest { .. }) => self.users_rest(query, &binding).await,
-            Some(Position::Gql { a, b }) => self.users_graphql(query, &binding, a, b).await,
+            Some(Position::Gql { a, b }) => {
+                let plain = |t: &Option<String>| {
+                    t.as_ref().is_none_or(|t| {
+                        !t.is_empty()
+                            && t.len() <= MAX_GQL_CURSOR
+                            && t.bytes().all(|c| c.is_ascii_graphic())
+                    })
+                };
+                if a.is_some() == b.is_some() || !plain(&a) || !plain(&b) {
+                    return Err(tag(OP)(Error::invalid_cursor(
+                        "cursor is not a page of this list",
+                    )));
+                }
+                self.users_graphql(query, &binding, a, b).await
+            }
             Some(Position::Offset { .. }) => Err(tag(OP)(Error::invalid_cursor(
                 "cursor is not a page of this list",
             ))),
-            None if self.graphql_enabled() => {
+            None if self.use_graphql(OP).await? => {
                 match self.users_graphql(query, &binding, None, None).await {
                     Err(e) if self.falls_back(&e) => self.users_rest(query, &binding).await,
                     other => other,
@@ -828,7 +955,7 @@ impl Directory for Buildkite {
             .get(OP, &self.org_path(&["members", id]), &[])
             .await?;
         let member: RestMember = map::decode(OP, "member", &rest.body)?;
-        if self.graphql_enabled()
+        if self.use_graphql(OP).await?
             && let Some(email) = member.email.clone()
         {
             let query = ListQuery::new()

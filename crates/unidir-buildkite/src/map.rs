@@ -28,18 +28,57 @@ pub(crate) fn time(raw: Option<&str>) -> Option<Timestamp> {
     None
 }
 
-/// Decodes one provider object, naming what broke instead of failing opaquely.
+/// Decodes one provider object, naming the field that broke and the type it should have
+/// had, never the value (which may be megabytes long, or hold the token).
 pub(crate) fn decode<T: DeserializeOwned>(
     operation: &'static str,
     what: &str,
     value: &Value,
 ) -> Result<T> {
-    T::deserialize(value).map_err(|e| {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        // Path segments can be map keys chosen by the provider: bound and escape them.
+        let path = unidir_core::text::bounded(&e.path().to_string(), 100);
+        let detail = describe(&e.inner().to_string());
         contract(
             operation,
-            format!("unexpected {what} shape from Buildkite: {e}"),
+            format!("unexpected {what} shape from Buildkite: field `{path}`: {detail}"),
         )
     })
+}
+
+/// serde's message without the offending value: "invalid type: string \"...\", expected
+/// u64" becomes "expected u64, got a string".
+fn describe(message: &str) -> String {
+    let expected = message
+        .rsplit_once(", expected ")
+        .map(|(_, e)| unidir_core::text::bounded(e, 100));
+    if let Some(unexpected) = message.strip_prefix("invalid type: ") {
+        let kind = unexpected.split([' ', ',']).next().unwrap_or("value");
+        let kind = match kind {
+            "string" | "integer" | "map" | "sequence" | "boolean" | "null" | "floating"
+            | "unit" | "char" | "bytes" | "option" => kind,
+            _ => "value",
+        };
+        return match expected {
+            Some(e) => format!("expected {e}, got a {kind}"),
+            None => format!("unexpected {kind}"),
+        };
+    }
+    if message.starts_with("missing field `") {
+        // The field name is ours (from the wire type), never the provider's.
+        return unidir_core::text::bounded(message, 100);
+    }
+    let what = if message.starts_with("unknown variant") {
+        "unknown value"
+    } else if message.starts_with("invalid length") {
+        "wrong number of elements"
+    } else {
+        "invalid value"
+    };
+    match expected {
+        Some(e) => format!("{what}, expected {e}"),
+        None => what.to_owned(),
+    }
 }
 
 /// The elements of a JSON array answer.
@@ -212,6 +251,52 @@ pub(crate) fn graphql_user(
         last_sign_in_at: None,
         last_active_at: time(member.last_seen_at.as_deref()),
         remote_data: remote(keep, raw),
+    }
+}
+
+#[cfg(test)]
+mod decode_tests {
+    use super::*;
+    use crate::wire::RestTeam;
+
+    #[test]
+    fn decode_errors_name_the_field_and_type_never_the_value() {
+        let secret = "bkua_shh".to_owned() + &"z".repeat(5_000_000);
+        let raw = serde_json::json!({ "id": "t1", "name": 7, "slug": secret });
+        let err = decode::<RestTeam>("op", "team", &raw).expect_err("bad shape");
+        let text = format!("{err} {err:?}");
+        assert!(text.contains("field `name`"), "{text}");
+        assert!(
+            text.contains("expected a string, got a integer") || text.contains("got a integer"),
+            "{text}"
+        );
+        assert!(!text.contains("bkua_shh"), "{text}");
+        assert!(text.len() < 500, "{}", text.len());
+
+        let raw = serde_json::json!({ "id": "t1", "name": "bkua_in_value" , "privacy": ["x"]});
+        let err = decode::<RestTeam>("op", "team", &raw).expect_err("bad shape");
+        assert!(!err.to_string().contains("bkua_in_value"), "{err}");
+
+        let err = decode::<RestTeam>("op", "team", &serde_json::json!({ "name": "n" }))
+            .expect_err("no id");
+        assert!(err.to_string().contains("missing field `id`"), "{err}");
+    }
+
+    #[test]
+    fn describe_drops_values() {
+        assert_eq!(
+            describe("invalid type: string \"bkua_x\", expected u64"),
+            "expected u64, got a string"
+        );
+        assert_eq!(
+            describe("unknown variant `bkua_x`, expected one of `a`, `b`"),
+            "unknown value, expected one of `a`, `b`"
+        );
+        assert_eq!(
+            describe("invalid value: string \"bkua_x\", expected a date"),
+            "invalid value, expected a date"
+        );
+        assert_eq!(describe("something else entirely bkua_x"), "invalid value");
     }
 }
 

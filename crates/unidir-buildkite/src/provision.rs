@@ -16,7 +16,7 @@ use reqwest::Method;
 use serde_json::json;
 use unidir_core::{Error, ErrorKind, MembershipResult, Outcome, Result, UserRef};
 
-use crate::api::{check_id, invalid, rest_error};
+use crate::api::{check_id, invalid};
 use crate::directory::Buildkite;
 use crate::roles;
 
@@ -112,7 +112,7 @@ impl Buildkite {
             Ok(response) => {
                 let ambiguous =
                     response.status >= 500 || response.status == 408 || response.status == 422;
-                let error = rest_error(operation, &response);
+                let error = self.api.rest_error(operation, &response);
                 if !ambiguous {
                     return Err(error);
                 }

@@ -215,8 +215,13 @@ async fn users_over_rest_when_graphql_is_not_allowed() {
     }));
     assert_eq!(
         fx.calls("no_graphql/02-post-graphql-forbidden.json"),
+        0,
+        "the token's scope list lacks graphql, so GraphQL is never tried"
+    );
+    assert_eq!(
+        fx.calls("no_graphql/01-get-access-token.json"),
         1,
-        "GraphQL is tried once, then REST is used"
+        "the scopes are read once"
     );
     snap!("no_graphql_users_rest", &users);
 }
