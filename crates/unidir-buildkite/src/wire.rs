@@ -91,6 +91,8 @@ pub(crate) struct GqlUser {
     pub(crate) email: Option<String>,
     pub(crate) avatar: Option<Url>,
     pub(crate) bot: Option<bool>,
+    /// Absent when the server's schema lacks the field and the query dropped it (drift.rs).
+    #[serde(default)]
     pub(crate) machine_user: Option<bool>,
 }
 
@@ -129,4 +131,21 @@ pub(crate) struct GqlMember {
     pub(crate) sso: Option<GqlSso>,
     pub(crate) security: Option<GqlSecurity>,
     pub(crate) user: GqlUser,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_without_machine_user_decodes() {
+        // What an older schema answers once drift.rs has dropped `machineUser`.
+        let user: GqlUser = serde_json::from_value(serde_json::json!({
+            "id": "VXNlci0tLTE=", "uuid": "u-1", "name": "Bot", "email": "bot@acme.example",
+            "avatar": { "url": null }, "bot": true
+        }))
+        .expect("decodes");
+        assert_eq!(user.machine_user, None);
+        assert_eq!(user.bot, Some(true));
+    }
 }
