@@ -1,13 +1,13 @@
 //! Configuration: a builder that validates everything and does no I/O.
 
 use std::fmt;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use unidir_core::{Error, Result};
-use unidir_http::{HttpClientBuilder, RetryPolicy, SecretToken, Sleeper};
-use url::Url;
+use unidir_http::{
+    HttpClientBuilder, Observer, OriginGuard, RetryPolicy, SecretToken, Sleeper, check_base_url,
+};
 
 use crate::PROVIDER;
 use crate::proxy::{Inner, Proxy};
@@ -48,6 +48,7 @@ pub struct ProxyBuilder {
     max_request_bytes: usize,
     retry: RetryPolicy,
     sleeper: Option<Arc<dyn Sleeper>>,
+    observer: Option<Arc<dyn Observer>>,
     client: Option<reqwest::ClientBuilder>,
 }
 
@@ -84,6 +85,7 @@ impl Default for ProxyBuilder {
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             retry: RetryPolicy::default(),
             sleeper: None,
+            observer: None,
             client: None,
         }
     }
@@ -116,9 +118,10 @@ impl ProxyBuilder {
         self
     }
 
-    /// Whether REST paths must stay inside the configured organization
-    /// (`/v2/organizations/<org>/...`, `/v2/<product>/organizations/<org>/...`, plus `GET`
-    /// of `/v2/user`, `/v2/access-token` and `/v2/meta`). On by default when an
+    /// Whether REST paths must stay inside the configured organization: a path must start
+    /// with exactly `<root>/<org>` for one of [`crate::PINNED_ORGANIZATION_ROOTS`]
+    /// (`/v2/organizations`, `/v2/packages/organizations`, `/v2/analytics/organizations`),
+    /// or be a `GET` of one of [`crate::PINNED_IDENTITY_PATHS`]. On by default when an
     /// organization is set; requires one. GraphQL documents are not inspected: see
     /// [`ProxyBuilder::with_graphql_enabled`].
     pub fn pin_to_organization(mut self, pin: bool) -> Self {
@@ -148,7 +151,8 @@ impl ProxyBuilder {
 
     /// Allows `http://` base URLs on hosts other than loopback (for a simulator on a
     /// private network). Off by default: the token is only ever sent over HTTPS, or over
-    /// HTTP to `localhost`/`127.0.0.0/8`/`::1`.
+    /// HTTP to `localhost` or a loopback literal (`127.0.0.0/8`, `::1`); a host name that
+    /// resolves to a loopback address does not count ([`unidir_http::check_base_url`]).
     pub fn allow_plain_http(mut self, allow: bool) -> Self {
         self.plain_http = allow;
         self
@@ -179,7 +183,9 @@ impl ProxyBuilder {
         self
     }
 
-    /// Retry and rate-limit settings (the same rules as the adapter).
+    /// Retry and rate-limit settings (the same rules as the adapter), including
+    /// [`RetryPolicy::operation_deadline`]: one call — attempts, backoffs and rate-limit
+    /// waits together — ends within it (default 180 s) with `Upstream`.
     pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
@@ -188,6 +194,13 @@ impl ProxyBuilder {
     /// What waits between attempts (tests inject one that does not sleep).
     pub fn with_sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
         self.sleeper = Some(sleeper);
+        self
+    }
+
+    /// Told about every wait longer than two seconds (a rate-limit reset, a retry backoff, an
+    /// answer that is slow to come), e.g. to tell a person at a terminal what is happening.
+    pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
         self
     }
 
@@ -208,8 +221,11 @@ impl ProxyBuilder {
                 .map_err(tag)?,
         )
         .map_err(tag)?;
-        let rest = parse_base(&self.rest_url, "REST URL", self.plain_http).map_err(tag)?;
-        let graphql = parse_base(&self.graphql_url, "GraphQL URL", self.plain_http).map_err(tag)?;
+        // The adapter's rule, from the one shared function: https, or plain http only to a
+        // loopback literal or `localhost` (a name that resolves to 127.0.0.1 is not enough).
+        let rest = check_base_url(&self.rest_url, "REST URL", self.plain_http).map_err(tag)?;
+        let graphql =
+            check_base_url(&self.graphql_url, "GraphQL URL", self.plain_http).map_err(tag)?;
         if let Some(org) = &self.organization {
             check_slug(org).map_err(tag)?;
         }
@@ -270,9 +286,14 @@ impl ProxyBuilder {
             .with_timeout(self.timeout)
             .with_connect_timeout(self.connect_timeout)
             .with_retry_policy(self.retry)
-            .with_max_body_bytes(self.max_response_bytes);
+            .with_max_body_bytes(self.max_response_bytes)
+            // The client itself refuses any URL off these two origins, whatever built it.
+            .with_allowed_origins(OriginGuard::new([&rest, &graphql]));
         if let Some(sleeper) = self.sleeper {
             http = http.with_sleeper(sleeper);
+        }
+        if let Some(observer) = self.observer {
+            http = http.with_observer(observer);
         }
         let http = http.build().map_err(tag)?;
         let rest_base_path = rest.path().trim_end_matches('/').to_owned();
@@ -289,41 +310,6 @@ impl ProxyBuilder {
             timeout: self.timeout,
             max_request_bytes: self.max_request_bytes,
         }))
-    }
-}
-
-fn parse_base(raw: &str, what: &str, plain_http: bool) -> Result<Url> {
-    let url = Url::parse(raw)
-        .map_err(|_| Error::invalid_input(format!("the {what} is not a valid URL")))?;
-    if !matches!(url.scheme(), "https" | "http") {
-        return Err(Error::invalid_input(format!(
-            "the {what} must be http or https"
-        )));
-    }
-    if url.host_str().is_none() || !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::invalid_input(format!(
-            "the {what} must name a host and carry no credentials"
-        )));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::invalid_input(format!(
-            "the {what} must not have a query or fragment"
-        )));
-    }
-    if url.scheme() == "http" && !plain_http && !is_loopback(&url) {
-        return Err(Error::invalid_input(format!(
-            "the {what} must use https (plain http is only accepted for loopback hosts, or with allow_plain_http)"
-        )));
-    }
-    Ok(url)
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
     }
 }
 

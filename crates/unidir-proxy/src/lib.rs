@@ -10,8 +10,10 @@
 //!   is scrubbed from responses.
 //! - **Only the configured origin.** Paths are validated as raw strings before any parsing
 //!   (no absolute or scheme-relative URLs, backslashes, dot segments in any encoding, encoded
-//!   separators, control characters or `@`), the URL is built from configuration plus the
-//!   validated path, and its origin is checked again before sending. Redirects are returned,
+//!   separators, control characters, `@`, or non-ASCII raw or percent-encoded: an escape may
+//!   only stand for a letter, digit, `-`, `_` or `~`), the URL is built from configuration
+//!   plus the validated path, and the HTTP client refuses any URL off the configured origins.
+//!   Base URLs are `https`, or `http` to a loopback literal or `localhost` only. Redirects are returned,
 //!   never followed, and no `Referer` is sent. Optional: an allow-list of path prefixes and
 //!   pinning to the connection's organization.
 //! - **Bounded.** Per-attempt timeout, response size cap enforced while streaming (after
@@ -59,11 +61,13 @@ pub use list::MAX_PAGE_SIZE;
 pub use proxy::Proxy;
 pub use request::{GraphqlRequest, Method, ProxyRequest};
 pub use response::ProxyResponse;
-pub use unidir_http::{Budget, RateLimitState, RetryPolicy, Sleeper, TokioSleeper};
+pub use unidir_http::{
+    Budget, Notice, Observer, RateLimitState, RetryPolicy, Sleeper, TokioSleeper, WaitReason,
+};
 pub use validate::{
     DROPPED_RESPONSE_HEADERS, FORBIDDEN_QUERY_NAMES, FORWARDED_REQUEST_HEADERS,
     MAX_HEADER_VALUE_LEN, MAX_HEADERS, MAX_PATH_LEN, MAX_QUERY_LEN, MAX_QUERY_PAIRS,
-    PINNED_IDENTITY_PATHS,
+    PINNED_IDENTITY_PATHS, PINNED_ORGANIZATION_ROOTS,
 };
 
 /// Compiles the README's example as a doctest.

@@ -234,7 +234,9 @@ pub(crate) fn page(
     Ok(Page::new(items, encode(next)?, encode(prev)?))
 }
 
-/// The error for a non-2xx answer to a list request: the adapter's own mapping.
+/// The error for a non-2xx answer to a list request: the adapter's own mapping, which keeps
+/// provider text only through `unidir_http::upstream_text`. `response` has already been
+/// filtered, so the token is gone from its body before any text is read out of it.
 pub(crate) fn status_error(response: &ProxyResponse) -> Error {
     unidir_buildkite::error_for_status(
         OP_LIST,

@@ -9,7 +9,7 @@ use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use serde_json::{Map, Value};
 use tracing::{debug, warn};
 use unidir_core::{Cursor, Error, Page, Result};
-use unidir_http::{HttpClient, RawResponse, SecretToken};
+use unidir_http::{HttpClient, OriginGuard, RawResponse, SecretToken};
 use url::Url;
 
 use crate::PROVIDER;
@@ -293,14 +293,11 @@ impl Proxy {
         })
     }
 
-    /// Belt and braces: the final URL's scheme, host and port equal the configured ones.
+    /// Checked before anything is sent (so [`Proxy::check`] agrees with [`Proxy::send`]):
+    /// the final URL is on the configured REST origin. The HTTP client's own
+    /// [`unidir_http::OriginGuard`] checks every attempt again.
     fn same_origin(&self, operation: &'static str, url: &Url, base: &Url) -> Result<()> {
-        let same = url.scheme() == base.scheme()
-            && url.host_str() == base.host_str()
-            && url.port_or_known_default() == base.port_or_known_default()
-            && url.username().is_empty()
-            && url.password().is_none();
-        if same {
+        if OriginGuard::new([base]).allows(url) && url.username().is_empty() {
             Ok(())
         } else {
             warn!(operation, "proxy request rejected: origin mismatch");
@@ -386,11 +383,13 @@ impl Proxy {
         Ok(response)
     }
 
+    /// Drops unsafe headers and removes the token from what goes back to the caller. The body
+    /// stays byte-exact apart from the token (it is data, not text for a terminal); error
+    /// messages built from it go through `unidir_http::upstream_text`.
     fn filter(&self, raw: RawResponse, dropped: Vec<String>) -> ProxyResponse {
-        let bearer = self.inner.token.bearer_header();
-        let secret = &bearer.as_bytes()["Bearer ".len()..];
-        let headers = validate::filter_response_headers(&raw.headers, secret);
-        let (body, scrubbed) = validate::scrub(raw.body, secret);
+        let forms = validate::secret_forms(&self.inner.token);
+        let headers = validate::filter_response_headers(&raw.headers, &forms);
+        let (body, scrubbed) = validate::scrub(raw.body, &forms);
         if scrubbed {
             warn!("the upstream response contained the token; it was redacted");
         }

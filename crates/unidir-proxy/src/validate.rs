@@ -7,6 +7,8 @@
 //! Rejection messages describe the rule that was broken and never echo caller input.
 
 use http::{HeaderMap, HeaderName, HeaderValue};
+use unidir_http::SecretToken;
+use unidir_http::untrusted::REDACTED;
 
 use crate::request::Method;
 
@@ -63,8 +65,18 @@ pub const DROPPED_RESPONSE_HEADERS: &[&str] = &[
     "content-length",
 ];
 
-/// Paths that are not under an organization but stay reachable (GET only) when the proxy is
-/// pinned to one: the token's own identity and Buildkite's public metadata.
+/// Where an organization's resources live when the proxy is pinned: the core REST API,
+/// Packages and Test Engine. A pinned path must be `<root>/<org>` or lie below it.
+pub const PINNED_ORGANIZATION_ROOTS: &[&str] = &[
+    "/v2/organizations",
+    "/v2/packages/organizations",
+    "/v2/analytics/organizations",
+];
+
+/// Paths that are not under an organization but stay reachable (GET only, exact match) when
+/// the proxy is pinned to one: the token's own identity (`unidir check` reads
+/// `/v2/access-token`) and Buildkite's public metadata. `/v2/organizations` itself (every
+/// organization the token sees) is not among them.
 pub const PINNED_IDENTITY_PATHS: &[&str] = &["/v2/user", "/v2/access-token", "/v2/meta"];
 
 /// Why a REST path was refused.
@@ -112,10 +124,7 @@ pub(crate) fn check_path(path: &str) -> Result<(), Reason> {
             "the path contains a character outside A-Z a-z 0-9 - . _ ~ / and %XX escapes"
         });
     }
-    let decoded = decode_escapes(path.as_bytes())?;
-    if std::str::from_utf8(&decoded).is_err() {
-        return Err("the path's percent-escapes do not decode to UTF-8 (e.g. overlong %c0%ae)");
-    }
+    check_escapes(path.as_bytes())?;
     for segment in path.split('/').skip(1) {
         if segment.is_empty() {
             return Err("the path has an empty segment (trailing '/')");
@@ -134,14 +143,21 @@ fn allowed_path_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/' | b'%')
 }
 
-/// Decodes `%XX` escapes, refusing malformed ones and those that decode to something with
-/// meaning in a path (`.`, `/`, `\`, `%`, `?`, `#`, `@`, `;`) or to a control character.
-fn decode_escapes(bytes: &[u8]) -> Result<Vec<u8>, Reason> {
-    let mut out = Vec::with_capacity(bytes.len());
+/// Whether `b` is an RFC 3986 unreserved character other than `.`: the only bytes a
+/// `%XX` escape may stand for.
+fn escapable(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~')
+}
+
+/// Checks `%XX` escapes: each must be well formed and stand for a letter, digit, `-`, `_`
+/// or `~`. Everything else is refused: separators and dots (`%2f`, `%5c`, `%2e`), double
+/// encoding (`%25`), controls, and every non-ASCII byte, so no escape can turn into a
+/// separator after decoding, Unicode normalisation or a lenient UTF-8 decoder (`%c0%ae`,
+/// the full-width slash `%EF%BC%8F`, a bidi override `%E2%80%AE`).
+fn check_escapes(bytes: &[u8]) -> Result<(), Reason> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] != b'%' {
-            out.push(bytes[i]);
             i += 1;
             continue;
         }
@@ -149,46 +165,52 @@ fn decode_escapes(bytes: &[u8]) -> Result<Vec<u8>, Reason> {
         let (Some(hi), Some(lo)) = (hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) else {
             return Err("the path has a malformed percent-escape");
         };
-        let byte = (hi * 16 + lo) as u8;
-        match byte {
+        match (hi * 16 + lo) as u8 {
+            b if escapable(b) => {}
             b'.' => return Err("the path contains a percent-encoded dot (%2e)"),
             b'/' | b'\\' => {
                 return Err("the path contains a percent-encoded slash or backslash (%2f, %5c)");
             }
             b'%' => return Err("the path contains a percent-encoded '%' (double encoding)"),
-            b'?' | b'#' | b'@' | b';' => {
-                return Err("the path contains a percent-encoded '?', '#', '@' or ';'");
-            }
-            b if b.is_ascii_control() => {
+            b if !b.is_ascii() => {
                 return Err(
-                    "the path contains a percent-encoded control character (%00, %0d, ...)",
+                    "the path contains a percent-encoded non-ASCII byte (e.g. %EF%BC%8F, a full-width slash): only letters, digits, '-', '_' and '~' may be percent-encoded",
                 );
             }
-            b => out.push(b),
+            _ => {
+                return Err(
+                    "the path contains a percent-escape of a character other than a letter, digit, '-', '_' or '~' (e.g. %20, %3f, %0d)",
+                );
+            }
         }
         i += 3;
     }
-    Ok(out)
+    Ok(())
 }
 
-/// With pinning on, a path must stay inside the configured organization:
-/// `/v2/organizations/<org>[/...]`, `/v2/<product>/organizations/<org>[/...]` (packages,
-/// analytics), or — for GET only — one of [`PINNED_IDENTITY_PATHS`].
+/// With pinning on, a path must be `<root>/<org>` or lie below it, for one of
+/// [`PINNED_ORGANIZATION_ROOTS`] (compared as exact strings: no other segment position, no
+/// alternative spelling or encoding counts), or — for GET only — be one of
+/// [`PINNED_IDENTITY_PATHS`].
 pub(crate) fn check_pinned(path: &str, org: &str, method: Method) -> Result<(), Reason> {
-    let segments: Vec<&str> = path.split('/').skip(1).collect();
-    let org_at = match segments.as_slice() {
-        [_, "organizations", ..] => Some(2),
-        [_, _, "organizations", ..] => Some(3),
-        _ => None,
-    };
-    match org_at {
-        Some(i) if segments.get(i) == Some(&org) => Ok(()),
-        Some(_) => Err("the path names an organization other than the configured one"),
-        None if method == Method::Get && PINNED_IDENTITY_PATHS.contains(&path) => Ok(()),
-        None => Err(
-            "the proxy is pinned to its organization: paths must be under /v2/organizations/<org>/",
-        ),
+    for root in PINNED_ORGANIZATION_ROOTS {
+        let Some(rest) = path.strip_prefix(root).and_then(|r| r.strip_prefix('/')) else {
+            continue;
+        };
+        let slug = rest.split('/').next().unwrap_or(rest);
+        return if slug == org {
+            Ok(())
+        } else {
+            Err("the path names an organization other than the configured one")
+        };
     }
+    if method == Method::Get && PINNED_IDENTITY_PATHS.contains(&path) {
+        return Ok(());
+    }
+    Err(
+        "the proxy is pinned to its organization: paths must be under /v2/organizations/<org>/ \
+         (or /v2/packages/organizations/<org>/, /v2/analytics/organizations/<org>/)",
+    )
 }
 
 /// Whether `path` is `prefix` itself or lies below it (segment boundary, not string prefix).
@@ -308,8 +330,11 @@ pub(crate) fn filter_headers(headers: &[(String, String)]) -> Result<FilteredHea
 
 /// The response headers a caller may see: everything except [`DROPPED_RESPONSE_HEADERS`],
 /// `access-control-*`, headers named in the response's `Connection`, and any header whose
-/// value contains `secret`.
-pub(crate) fn filter_response_headers(headers: &HeaderMap, secret: &[u8]) -> Vec<(String, String)> {
+/// value contains one of `secrets`.
+pub(crate) fn filter_response_headers(
+    headers: &HeaderMap,
+    secrets: &[Vec<u8>],
+) -> Vec<(String, String)> {
     let hop_by_hop: Vec<String> = headers
         .get_all(http::header::CONNECTION)
         .iter()
@@ -324,7 +349,7 @@ pub(crate) fn filter_response_headers(headers: &HeaderMap, secret: &[u8]) -> Vec
             !DROPPED_RESPONSE_HEADERS.contains(&name)
                 && !name.starts_with("access-control-")
                 && !hop_by_hop.iter().any(|h| h == name)
-                && find(value.as_bytes(), secret).is_none()
+                && secrets.iter().all(|s| find(value.as_bytes(), s).is_none())
         })
         .map(|(name, value)| {
             (
@@ -345,8 +370,34 @@ pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         .find(|&i| haystack[i] == first && haystack[i..i + needle.len()] == *needle)
 }
 
-/// Replaces every occurrence of `secret` in `body` with `[REDACTED]`.
-pub(crate) fn scrub(body: Vec<u8>, secret: &[u8]) -> (Vec<u8>, bool) {
+/// The byte strings that count as the token in a response: the raw token and its
+/// percent-encoded form — the forms `SecretToken::redact` removes from text — so a header or
+/// body echoing either is caught. Computed per response rather than stored, so no extra
+/// copy of the secret lives in the proxy.
+pub(crate) fn secret_forms(token: &SecretToken) -> Vec<Vec<u8>> {
+    let bearer = token.bearer_header();
+    let raw = bearer.as_bytes().get("Bearer ".len()..).unwrap_or_default();
+    let encoded: String = url::form_urlencoded::byte_serialize(raw).collect();
+    let mut forms = vec![raw.to_vec()];
+    if encoded.as_bytes() != raw {
+        forms.push(encoded.into_bytes());
+    }
+    forms
+}
+
+/// Replaces every occurrence of each of `secrets` in `body` with `[REDACTED]`, leaving every
+/// other byte as it was (a body need not be UTF-8).
+pub(crate) fn scrub(mut body: Vec<u8>, secrets: &[Vec<u8>]) -> (Vec<u8>, bool) {
+    let mut hit = false;
+    for secret in secrets {
+        let (out, found) = scrub_one(body, secret);
+        body = out;
+        hit |= found;
+    }
+    (body, hit)
+}
+
+fn scrub_one(body: Vec<u8>, secret: &[u8]) -> (Vec<u8>, bool) {
     let Some(mut at) = find(&body, secret) else {
         return (body, false);
     };
@@ -354,7 +405,7 @@ pub(crate) fn scrub(body: Vec<u8>, secret: &[u8]) -> (Vec<u8>, bool) {
     let mut rest = &body[..];
     loop {
         out.extend_from_slice(&rest[..at]);
-        out.extend_from_slice(b"[REDACTED]");
+        out.extend_from_slice(REDACTED.as_bytes());
         rest = &rest[at + secret.len()..];
         match find(rest, secret) {
             Some(next) => at = next,
@@ -442,10 +493,30 @@ mod tests {
             "/v2/organizations/acme-inc/members",
             "/v2/organizations/acme_inc/pipelines/my.pipeline/builds/12/jobs/0190-ab/log",
             "/v2/organizations/acme/teams/018f2b6e-1c3d-4e5f-8a9b-0c1d2e3f4a51",
+            "/v2/organizations/acme/pipelines/%41%7a%30%2D%5f%7E",
+        ] {
+            assert_eq!(check_path(path), Ok(()), "{path}");
+        }
+    }
+
+    #[test]
+    fn escapes_may_only_stand_for_unreserved_ascii() {
+        for b in 0..=255u8 {
+            let path = format!("/v2/organizations/acme/x%{b:02X}y");
+            let unreserved = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~');
+            assert_eq!(check_path(&path).is_ok(), unreserved, "{path}");
+            assert_eq!(
+                check_path(&path.to_ascii_lowercase()).is_ok(),
+                unreserved,
+                "{path}"
+            );
+        }
+        for path in [
+            "/v2/organizations/acme%EF%BC%8Fmembers",
             "/v2/organizations/acme/pipelines/caf%C3%A9",
             "/v2/organizations/acme/pipelines/with%20space",
         ] {
-            assert_eq!(check_path(path), Ok(()), "{path}");
+            assert!(check_path(path).is_err(), "{path}");
         }
     }
 
@@ -469,6 +540,15 @@ mod tests {
         assert!(check_pinned("/v2/organizations/ACME", org, Method::Get).is_err());
         assert!(check_pinned("/v2/builds", org, Method::Get).is_err());
         assert!(check_pinned("/v2/packages/organizations/other/x", org, Method::Get).is_err());
+        assert!(check_pinned("/v2/analytics/organizations/acme/suites", org, Method::Get).is_ok());
+        assert!(check_pinned("/v2/packages/organizations/acme", org, Method::Get).is_ok());
+        assert!(check_pinned("/v2/anything/organizations/acme/teams", org, Method::Get).is_err());
+        assert!(check_pinned("/v2/packages/organizations", org, Method::Get).is_err());
+        assert!(check_pinned("/v2/organizations/acme-evil", org, Method::Get).is_err());
+        assert!(check_pinned("/v2/organizationsx/acme", org, Method::Get).is_err());
+        assert!(check_pinned("/v2/meta", org, Method::Get).is_ok());
+        assert!(check_pinned("/v2/user", org, Method::Post).is_err());
+        assert!(check_pinned("/v2/user/x", org, Method::Get).is_err());
     }
 
     #[test]
@@ -482,12 +562,32 @@ mod tests {
 
     #[test]
     fn scrub_replaces_every_occurrence() {
-        let (out, hit) = scrub(b"aSECRETbSECRETSECRET".to_vec(), b"SECRET");
+        let secret = vec![b"SECRET".to_vec()];
+        let (out, hit) = scrub(b"aSECRETbSECRETSECRET".to_vec(), &secret);
         assert!(hit);
         assert_eq!(out, b"a[REDACTED]b[REDACTED][REDACTED]");
-        let (out, hit) = scrub(b"nothing".to_vec(), b"SECRET");
+        let (out, hit) = scrub(b"nothing".to_vec(), &secret);
         assert!(!hit);
         assert_eq!(out, b"nothing");
+        // Not UTF-8 around the secret: every other byte is kept.
+        let (out, hit) = scrub(b"\xff\xfeSECRET\x00".to_vec(), &secret);
+        assert!(hit);
+        assert_eq!(out, b"\xff\xfe[REDACTED]\x00");
+    }
+
+    #[test]
+    fn secret_forms_are_raw_and_percent_encoded() {
+        let token = SecretToken::new("bkua_a+b/c=").expect("token");
+        let forms = secret_forms(&token);
+        assert_eq!(
+            forms,
+            [b"bkua_a+b/c=".to_vec(), b"bkua_a%2Bb%2Fc%3D".to_vec()]
+        );
+        let (out, hit) = scrub(b"x bkua_a%2Bb%2Fc%3D y bkua_a+b/c=".to_vec(), &forms);
+        assert!(hit);
+        assert_eq!(out, b"x [REDACTED] y [REDACTED]");
+        let plain = SecretToken::new("bkua_plain123").expect("token");
+        assert_eq!(secret_forms(&plain), [b"bkua_plain123".to_vec()]);
     }
 
     #[test]
@@ -521,7 +621,7 @@ mod tests {
                 HeaderValue::from_static(value),
             );
         }
-        let kept: Vec<String> = filter_response_headers(&headers, b"SECRET")
+        let kept: Vec<String> = filter_response_headers(&headers, &[b"SECRET".to_vec()])
             .into_iter()
             .map(|(n, _)| n)
             .collect();
@@ -610,6 +710,17 @@ mod tests {
             "%",
             "%4",
             "%41",
+            "%2d",
+            "%7E",
+            "%20",
+            "%EF%BC%8F",
+            "%ef%bc%8f",
+            "%C3%A9",
+            "%E2%80%AE",
+            "%ff",
+            "organizations",
+            "acme",
+            "/v2/organizations/acme",
         ];
         let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut next = || {
@@ -637,9 +748,22 @@ mod tests {
                         .any(|s| s.is_empty() || s.bytes().all(|b| b == b'.')),
                     "{path:?}"
                 );
-                let lower = path.to_ascii_lowercase();
-                for bad in ["%2e", "%2f", "%5c", "%25", "%00", "%0d"] {
-                    assert!(!lower.contains(bad), "{path:?}");
+                // Every escape stands for an unreserved ASCII character.
+                for (i, _) in path.match_indices('%') {
+                    let hex = &path[i + 1..i + 3];
+                    let byte = u8::from_str_radix(hex, 16).expect("well-formed escape");
+                    assert!(escapable(byte), "{path:?}");
+                }
+                // Pinned: what passes is inside the organization or an exact identity path.
+                if check_pinned(&path, "acme", Method::Get).is_ok() {
+                    let inside = PINNED_ORGANIZATION_ROOTS.iter().any(|root| {
+                        let own = format!("{root}/acme");
+                        under_prefix(&path, &own)
+                    });
+                    assert!(
+                        inside || PINNED_IDENTITY_PATHS.contains(&path.as_str()),
+                        "{path:?}"
+                    );
                 }
             }
         }

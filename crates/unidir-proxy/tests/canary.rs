@@ -262,3 +262,222 @@ async fn the_token_never_appears_in_any_output_error_or_log() {
         assert!(!logs.contains(private), "the logs contain {private:?}");
     }
 }
+
+/// An upstream that echoes the token in every place provider text can come from: REST error
+/// `message`s (each status the list mapping reads), GraphQL `errors[].message`, a wrongly
+/// typed field, response headers, an HTML error page. Run for the plain canary and for a
+/// token whose percent-encoded form differs from the raw one.
+#[tokio::test]
+async fn a_token_echoed_by_the_upstream_never_reaches_errors_responses_or_logs() {
+    for token in [CANARY, "bkua_CANARY+pct/form=2d4f"] {
+        echoed_token_scenarios(token).await;
+    }
+}
+
+async fn echoed_token_scenarios(token: &'static str) {
+    let encoded: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
+    let forms: Vec<String> = if encoded == token {
+        vec![token.to_owned()]
+    } else {
+        vec![token.to_owned(), encoded.clone()]
+    };
+    let logs = Buffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = MockServer::start_async().await;
+    let echo = format!("token {token}, as Bearer {token}, encoded {encoded}");
+    for status in [400u16, 401, 403, 404, 422, 429, 500] {
+        let body = json!({ "message": format!("Your access token doesn't work: {echo}") });
+        // Only the 429 reports an exhausted budget (it would hold up the other requests).
+        let reset = if status == 429 { "900" } else { "60" };
+        let remaining = if status == 429 { "0" } else { "100" };
+        server
+            .mock_async(|when, then| {
+                when.path(format!("/v2/organizations/acme-inc/status{status}"));
+                then.status(status)
+                    .header("content-type", "application/json")
+                    .header("x-request-echo", format!("Bearer {token}"))
+                    .header("x-encoded-echo", encoded.as_str())
+                    .header("ratelimit-remaining", remaining)
+                    .header("ratelimit-reset", reset)
+                    .body(body.to_string());
+            })
+            .await;
+    }
+    server
+        .mock_async(|when, then| {
+            when.path("/v2/organizations/acme-inc/html");
+            then.status(403)
+                .header("content-type", "text/html")
+                .body(format!("<html><body>Denied for {echo}</body></html>"));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.path("/v2/organizations/acme-inc/wrong-type");
+            then.status(200)
+                .header("content-type", "application/json")
+                .body(json!({ "items": token }).to_string());
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.path("/v2/organizations/acme-inc/ok");
+            then.status(200)
+                .header("content-type", "application/json")
+                .header("x-token", token)
+                .header("x-encoded", encoded.as_str())
+                .header(
+                    "link",
+                    format!(
+                        "<https://api.buildkite.com/v2/organizations/acme-inc/ok?page=2&t={token}>; rel=\"next\""
+                    ),
+                )
+                .body(json!([{ "id": "1", "note": echo.as_str() }]).to_string());
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.path("/graphql");
+            then.status(200)
+                .header("content-type", "application/json")
+                .header("x-token", token)
+                .body(
+                    json!({
+                        "data": null,
+                        "errors": [
+                            { "message": format!("Field 'x' rejected for {echo}"),
+                              "extensions": { "value": token } }
+                        ]
+                    })
+                    .to_string(),
+                );
+        })
+        .await;
+
+    let sleeper = RecordingSleeper::default();
+    let proxy = builder(&server, &sleeper)
+        .with_token(token)
+        .with_retry_policy(RetryPolicy {
+            max_retries: 0,
+            jitter_seed: Some(1),
+            ..RetryPolicy::default()
+        })
+        .build()
+        .expect("proxy");
+    let mut out = Outputs::default();
+    let mut responses = Vec::new();
+
+    // Non-2xx list answers become typed errors built from the REST `message`.
+    let mut kinds = Vec::new();
+    // The 429 comes last: it leaves a cooldown behind.
+    for (path, status) in [
+        ("status400", 400),
+        ("status401", 401),
+        ("status403", 403),
+        ("status404", 404),
+        ("status422", 422),
+        ("status500", 500),
+        ("html", 403),
+        ("wrong-type", 200),
+        ("status429", 429),
+    ] {
+        let result = proxy
+            .list(
+                ProxyRequest::get(format!("/v2/organizations/acme-inc/{path}")),
+                None,
+                None,
+            )
+            .await;
+        let error = result.as_ref().expect_err(path);
+        // The status proves the answer was read, so the text below came from upstream.
+        assert_eq!(error.status(), Some(status), "{path}: {error}");
+        kinds.push(error.kind());
+        out.result(&result);
+    }
+    assert!(
+        kinds.contains(&unidir_core::ErrorKind::PermissionDenied),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&unidir_core::ErrorKind::ContractViolation),
+        "{kinds:?}"
+    );
+
+    // A fresh proxy (no cooldown) for the pass-through calls.
+    let proxy = builder(&server, &sleeper)
+        .with_token(token)
+        .build()
+        .expect("proxy");
+    let sent = proxy
+        .send(ProxyRequest::get("/v2/organizations/acme-inc/status403"))
+        .await
+        .expect("a 403 is a response");
+    assert_eq!(sent.status, 403);
+    assert!(sent.text().contains("[REDACTED]"), "{}", sent.text());
+    assert_eq!(sent.header("x-request-echo"), None);
+    assert_eq!(sent.header("x-encoded-echo"), None);
+    responses.push(sent);
+    let ok = proxy
+        .send(ProxyRequest::get("/v2/organizations/acme-inc/ok"))
+        .await
+        .expect("ok");
+    assert_eq!(ok.header("x-token"), None);
+    assert_eq!(
+        ok.header("link"),
+        None,
+        "a Link carrying the token is dropped"
+    );
+    assert!(ok.json().is_ok(), "the scrubbed body is still JSON");
+    responses.push(ok);
+    let page = proxy
+        .list(
+            ProxyRequest::get("/v2/organizations/acme-inc/ok"),
+            None,
+            None,
+        )
+        .await;
+    if let Ok(page) = &page {
+        out.push(serde_json::to_string(page).expect("envelope"));
+    }
+    out.result(&page);
+    let gql = proxy
+        .graphql(GraphqlRequest::new("query { viewer { id } }"))
+        .await
+        .expect("GraphQL errors are a response");
+    assert_eq!(gql.header("x-token"), None);
+    let parsed = gql.json().expect("the scrubbed body is still JSON");
+    assert!(
+        parsed["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("[REDACTED]")),
+        "{parsed}"
+    );
+    responses.push(gql);
+    for response in &responses {
+        out.push(format!("{response:?}"));
+        out.push(response.text());
+        out.push(format!("{:?}", response.headers));
+    }
+
+    let logs = logs.text();
+    assert!(logs.contains("proxy response"), "the capture works: {logs}");
+    assert!(
+        logs.contains("contained the token"),
+        "the scrub is logged (without the token): {logs}"
+    );
+    for form in &forms {
+        for (i, text) in out.0.iter().enumerate() {
+            assert!(
+                !text.contains(form.as_str()),
+                "output #{i} leaks the token: {text}"
+            );
+        }
+        assert!(!logs.contains(form.as_str()), "the logs leak the token");
+    }
+}

@@ -210,6 +210,102 @@ fn rows() -> Vec<(&'static str, Config, ProxyRequest)> {
             Pinned,
             ProxyRequest::delete("/v2/access-token"),
         ),
+        (
+            "org under an arbitrary root",
+            Pinned,
+            get("/v2/anything/organizations/acme-inc/teams"),
+        ),
+        (
+            "org under a non-product root",
+            Pinned,
+            get("/v2/builds/organizations/acme-inc"),
+        ),
+        (
+            "org two levels down",
+            Pinned,
+            get("/v2/a/b/organizations/acme-inc/members"),
+        ),
+        (
+            "org slug as a later segment",
+            Pinned,
+            get("/v2/organizations/other-org/pipelines/acme-inc"),
+        ),
+        (
+            "encoded 'organizations' for another org",
+            Pinned,
+            get("/v2/%6Frganizations/other-org/members"),
+        ),
+        (
+            "encoded slug of the pinned org",
+            Pinned,
+            get("/v2/organizations/acme%2Dinc/members"),
+        ),
+        (
+            "writing to the user root",
+            Pinned,
+            ProxyRequest::post("/v2/user"),
+        ),
+        (
+            "below an identity root",
+            Pinned,
+            get("/v2/user/organizations/acme-inc"),
+        ),
+        // --- Non-ASCII, raw and percent-encoded ---
+        (
+            "full-width slash %EF%BC%8F",
+            Pinned,
+            get("/v2/organizations/acme-inc%EF%BC%8Fmembers"),
+        ),
+        (
+            "full-width slash, lowercase escapes",
+            Pinned,
+            get("/v2/organizations/acme-inc/pipelines%ef%bc%8fx"),
+        ),
+        (
+            "full-width slash, raw UTF-8",
+            Pinned,
+            get("/v2/organizations/acme-inc\u{ff0f}members"),
+        ),
+        (
+            "full-width dots %EF%BC%8E%EF%BC%8E",
+            Pinned,
+            get("/v2/organizations/acme-inc/%EF%BC%8E%EF%BC%8E/other-org"),
+        ),
+        (
+            "percent-encoded e-acute %C3%A9",
+            Pinned,
+            get("/v2/organizations/acme-inc/pipelines/caf%C3%A9"),
+        ),
+        (
+            "percent-encoded bidi override %E2%80%AE",
+            Pinned,
+            get("/v2/organizations/acme-inc/pipelines/%E2%80%AEx"),
+        ),
+        (
+            "percent-encoded BOM %EF%BB%BF",
+            Pinned,
+            get("/v2/organizations/acme-inc/%EF%BB%BFmembers"),
+        ),
+        (
+            "raw zero-width space",
+            Pinned,
+            get("/v2/organizations/acme-inc/\u{200b}members"),
+        ),
+        (
+            "percent-encoded space %20",
+            Pinned,
+            get("/v2/organizations/acme-inc/pipelines/a%20b"),
+        ),
+        (
+            "percent-encoded colon %3a",
+            Pinned,
+            get("/v2/organizations/acme-inc/pipelines/a%3a443"),
+        ),
+        (
+            "lone high byte %FF",
+            Pinned,
+            get("/v2/organizations/acme-inc/pipelines/%FF"),
+        ),
         // --- Path allow-list ---
         (
             "outside the allow-list",

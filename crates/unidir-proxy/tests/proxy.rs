@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use httpmock::{Method as M, MockServer};
 use serde_json::{Value, json};
 use unidir_core::{Cursor, ErrorKind};
-use unidir_proxy::{GraphqlRequest, Proxy, ProxyRequest, RetryPolicy};
+use unidir_proxy::{
+    GraphqlRequest, Notice, Observer, Proxy, ProxyRequest, RetryPolicy, WaitReason,
+};
 
 use support::{CANARY, ORG, Recorder, RecordingSleeper, builder, fixture, proxy};
 
@@ -807,6 +809,62 @@ async fn a_long_rate_limit_wait_is_reported_not_sat_out() {
     assert_eq!(error.kind(), ErrorKind::RateLimited);
     assert!(error.retry_after().is_some());
     limited.assert_calls_async(1).await;
+}
+
+/// Records the notices it is given.
+#[derive(Debug, Default)]
+struct Notices(std::sync::Mutex<Vec<(String, WaitReason, Duration)>>);
+
+impl Observer for Notices {
+    fn notice(&self, notice: &Notice<'_>) {
+        self.0.lock().expect("lock").push((
+            notice.operation.to_owned(),
+            notice.reason,
+            notice.duration,
+        ));
+    }
+}
+
+#[tokio::test]
+async fn long_waits_are_reported_to_the_observer() {
+    let server = MockServer::start_async().await;
+    let limited = server
+        .mock_async(|when, then| {
+            when.path("/v2/organizations/acme-inc/pipelines");
+            then.status(429)
+                .header("ratelimit-remaining", "0")
+                .header("ratelimit-reset", "5")
+                .up_to_n_times(1);
+        })
+        .await;
+    let ok = server
+        .mock_async(|when, then| {
+            when.path("/v2/organizations/acme-inc/pipelines");
+            then.status(200).body("[]");
+        })
+        .await;
+    let notices = std::sync::Arc::new(Notices::default());
+    let sleeper = RecordingSleeper::default();
+    let proxy = builder(&server, &sleeper)
+        .with_observer(notices.clone())
+        .build()
+        .expect("proxy");
+    let response = proxy
+        .send(ProxyRequest::get("/v2/organizations/acme-inc/pipelines"))
+        .await
+        .expect("retried after the reset");
+    assert_eq!(response.status, 200);
+    limited.assert_calls_async(1).await;
+    ok.assert_calls_async(1).await;
+    let seen = notices.0.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let (operation, reason, duration) = &seen[0];
+    assert_eq!(operation, "proxy");
+    assert_eq!(*reason, WaitReason::RateLimit);
+    assert!(
+        *duration > Duration::from_secs(4) && *duration <= Duration::from_secs(5),
+        "{duration:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
