@@ -62,6 +62,9 @@ pub struct SimConfig {
     pub latency: Option<Duration>,
     /// A hand-written organization instead of the generated one.
     pub spec: Option<OrgSpec>,
+    /// `Type.field` coordinates (e.g. `User.machineUser`) left out of the GraphQL schema that
+    /// queries are validated against, to play an older Buildkite whose schema lacks them.
+    pub schema_without: Vec<String>,
 }
 
 impl SimConfig {
@@ -150,6 +153,14 @@ impl SimConfig {
         self.spec = Some(spec);
         self
     }
+
+    /// Leaves a `Type.field` (e.g. `User.machineUser`) out of the GraphQL schema, so queries
+    /// selecting it get Buildkite's unknown-field error. Unknown coordinates make
+    /// [`Simulator::start`](crate::Simulator::start) fail.
+    pub fn with_schema_without(mut self, coordinate: impl Into<String>) -> Self {
+        self.schema_without.push(coordinate.into());
+        self
+    }
 }
 
 impl Default for SimConfig {
@@ -171,6 +182,7 @@ impl Default for SimConfig {
             graphql_user_points: None,
             latency: None,
             spec: None,
+            schema_without: Vec::new(),
         }
     }
 }

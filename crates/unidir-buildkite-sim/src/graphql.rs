@@ -1,9 +1,12 @@
 //! GraphQL at `POST /v1`, answering the adapter's two operations by **operation name**.
 //!
-//! The simulator does not parse GraphQL documents: it recognises `UnidirMembers` and
-//! `UnidirMemberTeams` (from `operationName`, or the first named operation in the query
-//! text) and answers with exactly the fields those operations select
-//! (`crates/unidir-buildkite/src/graphql/*.graphql`). Anything else gets a GraphQL error.
+//! Documents are validated against Buildkite's schema first (`schema.rs`). The operation
+//! (named by `operationName`, or the document's only one) runs when it is `UnidirMembers` or
+//! `UnidirMemberTeams`; anything else gets a GraphQL error. The simulator builds every field
+//! those operations can select (`crates/unidir-buildkite/src/graphql/*.graphql`), then keeps
+//! exactly the fields the document asks for, under their aliases, so a query without an
+//! optional field gets an answer without it. Arguments are read from the variables the
+//! adapter's documents declare; literal arguments and `@skip`/`@include` are not evaluated.
 //!
 //! Connections use Relay paging over a list position: a cursor is the unpadded base64 of
 //! the 1-based position (`"Mg"` = 2). Complexity follows the cost rules of reference §8.2
@@ -11,6 +14,9 @@
 //! 2 per nested team membership); "requested" assumes full pages, "actual" counts what was
 //! returned.
 
+use apollo_compiler::ExecutableDocument;
+use apollo_compiler::executable::{Selection, SelectionSet};
+use apollo_compiler::validation::Valid;
 use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
@@ -31,6 +37,8 @@ pub(crate) const UNSUPPORTED: &str = "The simulator does not support this query"
 /// A parsed `{"query", "variables", "operationName"}` body.
 #[derive(Debug, Default)]
 pub(crate) struct GqlRequest {
+    pub(crate) query: Option<String>,
+    /// `operationName`, if given and not empty.
     pub(crate) operation: Option<String>,
     pub(crate) variables: Map<String, Value>,
 }
@@ -58,25 +66,13 @@ pub(crate) fn parse_request(body: &[u8]) -> Result<GqlRequest, String> {
     };
     let operation = match map.remove("operationName") {
         Some(Value::String(name)) if !name.is_empty() => Some(name),
-        _ => query.as_deref().and_then(first_operation_name),
+        _ => None,
     };
     Ok(GqlRequest {
+        query,
         operation,
         variables,
     })
-}
-
-/// The name of the first named `query`/`mutation`/`subscription` in a document.
-fn first_operation_name(query: &str) -> Option<String> {
-    let mut words = query
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty());
-    while let Some(word) = words.next() {
-        if matches!(word, "query" | "mutation" | "subscription") {
-            return words.next().map(str::to_owned);
-        }
-    }
-    None
 }
 
 /// The outcome of one operation: body plus (requested, actual) complexity.
@@ -97,15 +93,124 @@ impl GqlOutcome {
     }
 }
 
-/// Runs an authorised request (the caller has the `graphql` scope).
-pub(crate) fn execute(state: &State, caller: Caller, req: &GqlRequest) -> GqlOutcome {
+/// Runs an authorised request (the caller has the `graphql` scope) whose document has been
+/// validated against the schema.
+pub(crate) fn execute(
+    state: &State,
+    caller: Caller,
+    req: &GqlRequest,
+    document: &Valid<ExecutableDocument>,
+) -> GqlOutcome {
+    let operation = match document.operations.get(req.operation.as_deref()) {
+        Ok(operation) => operation,
+        Err(_) => {
+            let message = match &req.operation {
+                Some(name) => format!("No operation named \"{name}\""),
+                None => "An operation name is required".to_owned(),
+            };
+            return GqlOutcome::error(message);
+        }
+    };
     let vars = Vars(&req.variables);
-    let result = match req.operation.as_deref() {
+    let result = match operation.name.as_ref().map(|n| n.as_str()) {
         Some("UnidirMembers") => members(state, caller, &vars),
         Some("UnidirMemberTeams") => member_teams(state, caller, &vars),
         _ => Err(UNSUPPORTED.to_owned()),
     };
-    result.unwrap_or_else(GqlOutcome::error)
+    let mut outcome = result.unwrap_or_else(GqlOutcome::error);
+    if let Some(data) = outcome.body.get("data").filter(|d| d.is_object()) {
+        match project(document, data, &operation.selection_set) {
+            Ok(data) => outcome.body["data"] = data,
+            Err(field) => {
+                return GqlOutcome::error(format!("{UNSUPPORTED} (it selects {field})"));
+            }
+        }
+    }
+    outcome
+}
+
+// ---- selection -------------------------------------------------------------------------------
+
+/// `value` with exactly the fields `selection` asks for, under their response keys. A field
+/// the simulator does not build is an error naming it (`Type.field`).
+fn project(
+    document: &ExecutableDocument,
+    value: &Value,
+    selection: &SelectionSet,
+) -> Result<Value, String> {
+    match value {
+        Value::Array(items) => items
+            .iter()
+            .map(|item| project(document, item, selection))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+        Value::Object(fields) => {
+            let mut out = Map::new();
+            collect(document, fields, selection, &mut out)?;
+            Ok(Value::Object(out))
+        }
+        leaf => Ok(leaf.clone()),
+    }
+}
+
+fn collect(
+    document: &ExecutableDocument,
+    fields: &Map<String, Value>,
+    selection: &SelectionSet,
+    out: &mut Map<String, Value>,
+) -> Result<(), String> {
+    for item in &selection.selections {
+        match item {
+            Selection::Field(field) => {
+                let value = if field.name == "__typename" {
+                    Value::String(selection.ty.to_string())
+                } else {
+                    let raw = fields
+                        .get(field.name.as_str())
+                        .ok_or_else(|| format!("{}.{}", selection.ty, field.name))?;
+                    if field.selection_set.selections.is_empty() {
+                        raw.clone()
+                    } else {
+                        project(document, raw, &field.selection_set)?
+                    }
+                };
+                merge(out, field.response_key().as_str(), value);
+            }
+            // The simulator's objects have concrete types: a fragment on another type does
+            // not apply.
+            Selection::InlineFragment(inline) => {
+                if inline
+                    .type_condition
+                    .as_ref()
+                    .is_none_or(|t| *t == selection.ty)
+                {
+                    collect(document, fields, &inline.selection_set, out)?;
+                }
+            }
+            Selection::FragmentSpread(spread) => {
+                if let Some(fragment) = document.fragments.get(&spread.fragment_name)
+                    && fragment.type_condition() == &selection.ty
+                {
+                    collect(document, fields, &fragment.selection_set, out)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Inserts `value` at `key`, merging objects selected more than once (as GraphQL does).
+fn merge(out: &mut Map<String, Value>, key: &str, value: Value) {
+    match (out.get_mut(key), value) {
+        (Some(Value::Object(existing)), Value::Object(more)) => {
+            for (k, v) in more {
+                merge(existing, &k, v);
+            }
+        }
+        (_, value) => {
+            out.insert(key.to_owned(), value);
+        }
+    }
 }
 
 // ---- variables -------------------------------------------------------------------------------
@@ -429,19 +534,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn operation_names() {
-        assert_eq!(
-            first_operation_name("query UnidirMembers($slug: ID!) { x }").as_deref(),
-            Some("UnidirMembers")
-        );
-        assert_eq!(
-            first_operation_name("# c\nquery\n  Foo{a}").as_deref(),
-            Some("Foo")
-        );
-        assert_eq!(first_operation_name("{ viewer { id } }"), None);
-    }
-
-    #[test]
     fn relay_windows() {
         assert_eq!(window(5, Some(2), None, None, None), (0, 2));
         assert_eq!(window(5, Some(2), Some(2), None, None), (2, 4));
@@ -453,13 +545,62 @@ mod tests {
         assert_eq!(window(5, None, None, Some(2), Some(1)), (0, 0));
     }
 
+    fn document(query: &str) -> Valid<ExecutableDocument> {
+        crate::schema::GqlSchema::load(&[])
+            .expect("schema")
+            .validate(Some(query))
+            .expect("valid")
+    }
+
+    fn selection(doc: &Valid<ExecutableDocument>) -> &SelectionSet {
+        &doc.operations
+            .get(None)
+            .expect("one operation")
+            .selection_set
+    }
+
+    #[test]
+    fn projection_keeps_exactly_the_selected_fields() {
+        let full = json!({ "viewer": {
+            "id": "V1",
+            "user": { "id": "U1", "name": "Ann", "email": "a@acme.example", "bot": false, "machineUser": false },
+        } });
+        let doc = document(
+            "{ viewer { user { name who: email ...on User { bot } ...F } } } fragment F on User { __typename name }",
+        );
+        assert_eq!(
+            project(&doc, &full, selection(&doc)).expect("projects"),
+            json!({ "viewer": { "user": { "name": "Ann", "who": "a@acme.example", "bot": false, "__typename": "User" } } })
+        );
+        // A field selected twice with different sub-selections is merged.
+        let doc = document("{ viewer { user { name } } viewer { id user { bot } } }");
+        assert_eq!(
+            project(&doc, &full, selection(&doc)).expect("projects"),
+            json!({ "viewer": { "user": { "name": "Ann", "bot": false }, "id": "V1" } })
+        );
+        // Lists and nulls pass through the selection.
+        let list = json!({ "viewer": { "user": [{ "name": "A", "bot": true }, null] } });
+        let doc = document("{ viewer { user { name } } }");
+        assert_eq!(
+            project(&doc, &list, selection(&doc)).expect("projects"),
+            json!({ "viewer": { "user": [{ "name": "A" }, null] } })
+        );
+        // A valid field the simulator does not build is named.
+        let doc = document("{ viewer { user { hasPassword } } }");
+        assert_eq!(
+            project(&doc, &full, selection(&doc)),
+            Err("User.hasPassword".to_owned())
+        );
+    }
+
     #[test]
     fn variables_as_string_and_null() {
         let req = parse_request(
             br#"{"query":"query UnidirMemberTeams { x }","variables":"{\"first\": 2}"}"#,
         )
         .expect("parses");
-        assert_eq!(req.operation.as_deref(), Some("UnidirMemberTeams"));
+        assert_eq!(req.query.as_deref(), Some("query UnidirMemberTeams { x }"));
+        assert_eq!(req.operation, None);
         assert_eq!(req.variables.get("first"), Some(&json!(2)));
         assert!(parse_request(b"[1]").is_err());
         assert!(parse_request(br#"{"variables": 3}"#).is_err());

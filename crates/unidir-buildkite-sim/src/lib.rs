@@ -18,9 +18,15 @@
 //!
 //! # Deviations from Buildkite
 //!
-//! * GraphQL is answered **by operation name only**; the query text is not parsed, so any
-//!   document named `UnidirMembers` gets the fields that operation selects. Other operations
-//!   get `{"data": null, "errors": [{"message": "The simulator does not support this query"}]}`.
+//! * GraphQL documents are validated against Buildkite's schema
+//!   (`fixtures/buildkite/schema/`), optionally without some fields
+//!   ([`SimConfig::with_schema_without`], to play an older Buildkite): an invalid document gets
+//!   HTTP 200 with `errors` only, unknown fields in graphql-ruby's `undefinedField` shape,
+//!   other failures with apollo-compiler's wording. Only the operations `UnidirMembers` and
+//!   `UnidirMemberTeams` run (by operation name; their arguments come from the variables the
+//!   adapter declares) and answer with exactly the fields the document selects. Other
+//!   operations get `{"data": null, "errors": [{"message": "The simulator does not support
+//!   this query"}]}`.
 //! * Only the endpoints above exist (no pipelines, builds, invitations, team create/update/
 //!   delete, GraphQL mutations); unknown paths answer 404 `{"message": "Not Found"}`.
 //! * Rate limits use fixed windows starting at the first request; limits that are not
@@ -60,6 +66,7 @@ mod ids;
 mod model;
 mod ratelimit;
 mod rest;
+mod schema;
 mod server;
 mod snapshot;
 mod spec;

@@ -45,6 +45,10 @@ struct Args {
     /// Serve the recorded fixtures' five-member `acme` organization instead of generating one.
     #[arg(long)]
     acme: bool,
+    /// Leave TYPE.FIELD out of the GraphQL schema (an older Buildkite), e.g. User.machineUser.
+    /// Repeatable.
+    #[arg(long, value_name = "TYPE.FIELD")]
+    schema_without: Vec<String>,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -67,6 +71,9 @@ async fn main() -> ExitCode {
     }
     if args.acme {
         config = config.with_spec(OrgSpec::acme());
+    }
+    for coordinate in args.schema_without {
+        config = config.with_schema_without(coordinate);
     }
     let sim = match Simulator::start_on(config, SocketAddr::new(args.host, args.port)).await {
         Ok(sim) => sim,

@@ -29,6 +29,7 @@ use crate::faults::{Fault, FaultQueue, error_page};
 use crate::graphql;
 use crate::ratelimit::{self, Headers, LimitScope, Limits, Usage};
 use crate::rest::{self, RestRequest};
+use crate::schema::GqlSchema;
 use crate::snapshot::SimSnapshot;
 use crate::state::State;
 
@@ -54,6 +55,7 @@ impl Simulator {
         addr: SocketAddr,
     ) -> Result<RunningSimulator, SimError> {
         let state = data::build(&config)?;
+        let schema = GqlSchema::load(&config.schema_without)?;
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| SimError::Bind { addr, source })?;
@@ -76,6 +78,7 @@ impl Simulator {
             }),
             origin,
             latency: config.latency,
+            schema,
             requests: AtomicU64::new(0),
         });
         let app = Router::new()
@@ -215,6 +218,8 @@ struct Shared {
     /// `http://host:port`, no trailing slash; the prefix of every absolute URL we emit.
     origin: String,
     latency: Option<Duration>,
+    /// What GraphQL documents are validated against (possibly an older schema).
+    schema: GqlSchema,
     requests: AtomicU64,
 }
 
@@ -408,7 +413,19 @@ fn graphql_route(shared: &Shared, parts: &Parts, body: &Bytes) -> Response<Body>
             return resp;
         }
     };
-    let outcome = graphql::execute(&inner.state, caller, &request);
+    // Like Buildkite: an invalid document is answered 200 with `errors` only, and costs nothing.
+    let document = match shared.schema.validate(request.query.as_deref()) {
+        Ok(document) => document,
+        Err(errors) => {
+            let mut resp = json_response(StatusCode::OK, &json!({ "errors": errors }));
+            add_headers(
+                &mut resp,
+                &ratelimit::graphql_headers(&org, &user, Some((0, 0))),
+            );
+            return resp;
+        }
+    };
+    let outcome = graphql::execute(&inner.state, caller, &request, &document);
     let (org, user) = inner
         .limits
         .graphql_charge(caller.user, outcome.actual, now);

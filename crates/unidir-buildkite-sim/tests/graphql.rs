@@ -4,7 +4,7 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{call, gql, gql_with, member_edges, member_vars, send, start, with};
+use common::{call, gql, gql_document, gql_with, member_edges, member_vars, send, start, with};
 use reqwest::Method;
 use serde_json::{Value, json};
 use unidir_buildkite_sim::{OrgRole, SimConfig, SimToken};
@@ -518,5 +518,181 @@ async fn graphql_budget_is_enforced_when_configured() {
     assert!(
         message.starts_with("You have exceeded your per-user limit of 30 complexity points"),
         "{message}"
+    );
+}
+
+#[tokio::test]
+async fn invalid_documents_get_buildkites_validation_errors() {
+    let sim = start(SimConfig::default()).await;
+    let broken = common::MEMBERS_QUERY.replacen("avatar { url }", "avatar { url } nickname", 1);
+    assert_ne!(broken, common::MEMBERS_QUERY);
+    let resp = gql_document(
+        &sim,
+        Some(sim.default_token()),
+        &broken,
+        "UnidirMembers",
+        with(member_vars("acme-inc"), json!({ "first": 2 })),
+    )
+    .await;
+    assert_eq!(resp.status, 200);
+    // graphql-ruby's static-validation answer: no `data`, one error per unknown field.
+    let line = broken
+        .lines()
+        .position(|l| l.contains("nickname"))
+        .expect("line")
+        + 1;
+    let column = broken
+        .lines()
+        .nth(line - 1)
+        .and_then(|l| l.find("nickname"))
+        .expect("column")
+        + 1;
+    assert_eq!(
+        resp.json(),
+        json!({ "errors": [{
+            "message": "Field 'nickname' doesn't exist on type 'User'",
+            "locations": [{ "line": line, "column": column }],
+            "path": ["query UnidirMembers", "organization", "members", "edges", "node", "user", "nickname"],
+            "extensions": { "code": "undefinedField", "typeName": "User", "fieldName": "nickname" },
+        }] })
+    );
+    // Rejected before running: nothing charged.
+    assert_eq!(resp.header_u64("ratelimit-complexity-actual"), 0);
+
+    for (query, operation, expected) in [
+        (
+            "query UnidirMembers { organization(slug: \"acme-inc\") { id }",
+            "UnidirMembers",
+            None,
+        ),
+        (
+            "query UnidirMembers { organization(slug: true) { id } }",
+            "UnidirMembers",
+            None,
+        ),
+        ("", "UnidirMembers", Some("No query string was present")),
+    ] {
+        let resp = gql_document(&sim, Some(sim.default_token()), query, operation, json!({})).await;
+        assert_eq!(resp.status, 200, "{query}");
+        let body = resp.json();
+        assert!(body.get("data").is_none(), "{query}: {body}");
+        let message = body["errors"][0]["message"].as_str().expect("message");
+        if let Some(expected) = expected {
+            assert_eq!(message, expected);
+        }
+    }
+
+    // A valid document whose operationName names no operation in it.
+    let resp = gql_document(
+        &sim,
+        Some(sim.default_token()),
+        common::MEMBER_TEAMS_QUERY,
+        "UnidirMembers",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        resp.json()["errors"][0]["message"],
+        json!("No operation named \"UnidirMembers\"")
+    );
+}
+
+#[tokio::test]
+async fn answers_hold_exactly_the_selected_fields() {
+    let sim = start(SimConfig::default()).await;
+    let vars = with(member_vars("acme-inc"), json!({ "first": 1 }));
+    let full = gql(&sim, "UnidirMembers", vars.clone()).await.json();
+    let user = &member_edges(&full)[0]["node"]["user"];
+    assert_eq!(user["machineUser"], json!(false), "{user}");
+
+    let reduced = common::without_optional(common::MEMBERS_QUERY);
+    let body = gql_document(
+        &sim,
+        Some(sim.default_token()),
+        &reduced,
+        "UnidirMembers",
+        vars,
+    )
+    .await
+    .json();
+    let user = &member_edges(&body)[0]["node"]["user"];
+    assert!(user.get("machineUser").is_none(), "{user}");
+    assert_eq!(user["bot"], json!(false));
+    assert!(body.get("errors").is_none(), "{body}");
+
+    // Aliases and __typename are honoured.
+    let aliased = "query UnidirMembers($slug: ID!, $teamsFirst: Int!) { organization(slug: $slug) { members(first: 1) { edges { node { __typename who: user { handle: name } teams(first: $teamsFirst) { count } } } } } }";
+    let body = gql_document(
+        &sim,
+        Some(sim.default_token()),
+        aliased,
+        "UnidirMembers",
+        member_vars("acme-inc"),
+    )
+    .await
+    .json();
+    let node = &member_edges(&body)[0]["node"];
+    assert_eq!(node["__typename"], json!("OrganizationMember"));
+    assert!(node["who"]["handle"].is_string(), "{node}");
+    assert_eq!(node.as_object().map(|o| o.len()), Some(3), "{node}");
+}
+
+#[tokio::test]
+async fn an_older_schema_rejects_machine_user_until_the_query_drops_it() {
+    let sim = start(SimConfig::default().with_schema_without("User.machineUser")).await;
+    let vars = with(member_vars("acme-inc"), json!({ "first": 2 }));
+    let rejected = gql(&sim, "UnidirMembers", vars.clone()).await;
+    assert_eq!(rejected.status, 200);
+    let body = rejected.json();
+    assert!(body.get("data").is_none(), "{body}");
+    let errors = body["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1, "{body}");
+    assert_eq!(
+        errors[0]["message"],
+        json!("Field 'machineUser' doesn't exist on type 'User'")
+    );
+    assert_eq!(
+        errors[0]["extensions"],
+        json!({ "code": "undefinedField", "typeName": "User", "fieldName": "machineUser" })
+    );
+    assert_eq!(errors[0]["path"][6], json!("machineUser"));
+
+    let reduced = common::without_optional(common::MEMBERS_QUERY);
+    let body = gql_document(
+        &sim,
+        Some(sim.default_token()),
+        &reduced,
+        "UnidirMembers",
+        vars,
+    )
+    .await
+    .json();
+    assert_eq!(member_edges(&body).len(), 2, "{body}");
+    // The nested-teams follow-up never selected the field.
+    let slug = format!(
+        "acme-inc/{}",
+        member_edges(&body)[0]["node"]["uuid"]
+            .as_str()
+            .expect("uuid")
+    );
+    let teams = gql(
+        &sim,
+        "UnidirMemberTeams",
+        json!({ "slug": slug, "first": 1, "after": null }),
+    )
+    .await
+    .json();
+    assert!(
+        teams["data"]["organizationMember"]["teams"]["count"].is_number(),
+        "{teams}"
+    );
+
+    let bad = unidir_buildkite_sim::Simulator::start(
+        SimConfig::default().with_schema_without("User.nickname"),
+    )
+    .await;
+    assert!(
+        matches!(bad, Err(unidir_buildkite_sim::SimError::InvalidConfig(_))),
+        "{bad:?}"
     );
 }
