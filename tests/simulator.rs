@@ -319,3 +319,51 @@ async fn plan_and_apply_converge_on_the_simulator() {
         "a no-op apply sends nothing"
     );
 }
+
+/// A server whose schema lacks `User.machineUser` (older than the docs' SDL): the adapter's
+/// first GraphQL request is rejected, the field is dropped for the client's life, and the walk
+/// completes with one extra request in total.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphql_drops_an_optional_field_an_older_schema_lacks() {
+    async fn walks(config: SimConfig) -> (Vec<User>, u64, Vec<User>, u64) {
+        let sim = Simulator::start(config).await.expect("simulator");
+        let bk = directory(&sim, sim.default_token(), GraphqlMode::Required);
+        let first: Vec<User> = bk
+            .users(ListQuery::new().with_limit(10))
+            .try_collect()
+            .await
+            .expect("first walk");
+        let after_first = sim.request_count();
+        let second: Vec<User> = bk
+            .users(ListQuery::new().with_limit(10))
+            .try_collect()
+            .await
+            .expect("second walk");
+        (
+            first,
+            after_first,
+            second,
+            sim.request_count() - after_first,
+        )
+    }
+    let (full, full_first, _, full_second) = walks(config(30, 4)).await;
+    let (older, older_first, again, older_second) =
+        walks(config(30, 4).with_schema_without("User.machineUser")).await;
+    assert_eq!(older.len(), 30);
+    assert_eq!(again.len(), 30);
+    assert_eq!(
+        older_first,
+        full_first + 1,
+        "one rejected request, then the field is dropped"
+    );
+    assert_eq!(
+        older_second, full_second,
+        "dropped for the rest of the client's life"
+    );
+    // Without machineUser the bot flag comes from `bot` alone; everything else is the same.
+    for (a, b) in full.iter().zip(&older) {
+        assert_eq!(a.id, b.id);
+        assert_eq!(a.is_bot, b.is_bot);
+        assert_eq!(unified_groups(a), unified_groups(b));
+    }
+}

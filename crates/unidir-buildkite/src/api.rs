@@ -83,6 +83,8 @@ pub(crate) struct Api {
     rest: Url,
     graphql: Url,
     pub(crate) org: String,
+    /// Optional GraphQL fields the server rejected; never asked for again (drift.rs).
+    optional: crate::drift::OptionalFields,
 }
 
 impl fmt::Debug for Api {
@@ -110,6 +112,7 @@ impl Api {
             rest,
             graphql,
             org,
+            optional: crate::drift::OptionalFields::default(),
         }
     }
 
@@ -215,46 +218,54 @@ impl Api {
         operation_name: &str,
         variables: Value,
     ) -> Result<Value> {
-        let body =
-            json!({ "query": document, "operationName": operation_name, "variables": variables });
-        let url = self.graphql.clone();
-        // GraphQL reads are idempotent (all operations here are queries).
-        let response = self
-            .http
-            .execute(operation, true, || {
-                self.http
-                    .reqwest()
-                    .post(url.clone())
-                    .header(reqwest::header::AUTHORIZATION, self.token.bearer_header())
-                    .json(&body)
-            })
-            .await?;
-        let parsed: Option<Value> = serde_json::from_slice(&response.body).ok();
-        let messages = graphql_messages(parsed.as_ref(), Some(&self.token));
-        if !response.is_success() {
-            return Err(graphql_status_error(
-                operation,
-                &response,
-                &messages,
-                &self.token,
-            ));
-        }
-        let parsed = parsed.ok_or_else(|| {
-            contract(
-                operation,
-                "Buildkite GraphQL answered with a body that is not valid JSON",
-            )
-            .with_status(response.status)
-        })?;
-        if !messages.is_empty() {
-            return Err(graphql_body_error(operation, &messages));
-        }
-        match parsed.get("data") {
-            Some(data) if !data.is_null() => Ok(data.clone()),
-            _ => Err(contract(
-                operation,
-                "Buildkite GraphQL answered without data or errors",
-            )),
+        // Each retry drops at least one optional field, so this ends.
+        loop {
+            let sent = self.optional.document(document);
+            let body =
+                json!({ "query": sent, "operationName": operation_name, "variables": &variables });
+            let url = self.graphql.clone();
+            // GraphQL reads are idempotent (all operations here are queries).
+            let response = self
+                .http
+                .execute(operation, true, || {
+                    self.http
+                        .reqwest()
+                        .post(url.clone())
+                        .header(reqwest::header::AUTHORIZATION, self.token.bearer_header())
+                        .json(&body)
+                })
+                .await?;
+            let parsed: Option<Value> = serde_json::from_slice(&response.body).ok();
+            let messages = graphql_messages(parsed.as_ref(), Some(&self.token));
+            if !response.is_success() {
+                return Err(graphql_status_error(
+                    operation,
+                    &response,
+                    &messages,
+                    &self.token,
+                ));
+            }
+            let parsed = parsed.ok_or_else(|| {
+                contract(
+                    operation,
+                    "Buildkite GraphQL answered with a body that is not valid JSON",
+                )
+                .with_status(response.status)
+            })?;
+            if !messages.is_empty() {
+                // An optional field this server's schema lacks: ask again without it.
+                if self.optional.retry_without(&sent, &parsed) {
+                    continue;
+                }
+                return Err(graphql_body_error(operation, &messages));
+            }
+            return match parsed.get("data") {
+                Some(data) if !data.is_null() => Ok(data.clone()),
+                _ => Err(contract(
+                    operation,
+                    "Buildkite GraphQL answered without data or errors",
+                )),
+            };
         }
     }
 }

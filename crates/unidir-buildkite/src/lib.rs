@@ -27,8 +27,6 @@
 mod api;
 mod config;
 mod directory;
-// Not yet called from api.rs; remove the allow when it is.
-#[allow(dead_code)]
 mod drift;
 mod map;
 mod provision;
