@@ -36,7 +36,7 @@ mod wire;
 pub use api::error_for_status;
 pub use config::{BuildkiteBuilder, DEFAULT_GRAPHQL_URL, DEFAULT_REST_URL, GraphqlMode};
 pub use directory::Buildkite;
-pub use unidir_http::{RetryPolicy, Sleeper};
+pub use unidir_http::{Notice, Observer, RetryPolicy, Sleeper, WaitReason};
 
 /// The provider name written into errors and cursors.
 pub const PROVIDER: &str = "buildkite";
