@@ -116,6 +116,11 @@ impl Api {
         }
     }
 
+    /// Whether provider text contains the token (such text is never passed on).
+    pub(crate) fn holds_token(&self, text: &str) -> bool {
+        self.token.appears_in(text)
+    }
+
     /// `rest_root/v2/<segments...>?<query>`, each segment percent-encoded on its own.
     pub(crate) fn rest_url(&self, segments: &[&str], query: &[(&str, String)]) -> Result<Url> {
         let mut url = self.rest.clone();

@@ -280,6 +280,27 @@ impl Buildkite {
         Ok((items, next))
     }
 
+    /// A GraphQL `pageInfo`, with its cursors checked as they arrive: a provider cursor is
+    /// carried inside the unified cursor, so one that is empty, longer than 512 characters,
+    /// not printable ASCII, or holding the token is the provider's contract violation here
+    /// rather than the caller's invalid cursor on the next call.
+    fn page_info(&self, operation: &'static str, value: &Value) -> Result<PageInfo> {
+        let info: PageInfo = map::decode(operation, "pageInfo", value)?;
+        for cursor in [&info.end_cursor, &info.start_cursor].into_iter().flatten() {
+            let plain = !cursor.is_empty()
+                && cursor.len() <= MAX_GQL_CURSOR
+                && cursor.bytes().all(|c| c.is_ascii_graphic());
+            if !plain || self.api.holds_token(cursor) {
+                return Err(contract(
+                    operation,
+                    "Buildkite returned a page cursor that is empty, too long, not printable \
+                     ASCII or holds the token",
+                ));
+            }
+        }
+        Ok(info)
+    }
+
     /// Whether a page number is within the walk bound (so a cursor or a `Link` header
     /// cannot make us ask for page 4294967295).
     fn page_in_bounds(&self, page: u32) -> bool {
@@ -384,7 +405,7 @@ impl Buildkite {
             .cloned()
             .unwrap_or_default();
         let mut info: PageInfo = match teams.get("pageInfo") {
-            Some(v) if !v.is_null() => map::decode(operation, "pageInfo", v)?,
+            Some(v) if !v.is_null() => self.page_info(operation, v)?,
             _ => return Err(contract(operation, "a member's team list has no pageInfo")),
         };
         let membership = node
@@ -431,7 +452,7 @@ impl Buildkite {
             budget.add_items(more.len()).map_err(tag(operation))?;
             edges.extend(more);
             info = match conn.get("pageInfo") {
-                Some(v) if !v.is_null() => map::decode(operation, "pageInfo", v)?,
+                Some(v) if !v.is_null() => self.page_info(operation, v)?,
                 _ => return Err(contract(operation, "a member's team list has no pageInfo")),
             };
         }
@@ -514,7 +535,7 @@ impl Buildkite {
             .filter(|m| !m.is_null())
             .ok_or_else(|| contract(OP, "organization.members is missing"))?;
         let info: PageInfo = match members.get("pageInfo") {
-            Some(v) if !v.is_null() => map::decode(OP, "pageInfo", v)?,
+            Some(v) if !v.is_null() => self.page_info(OP, v)?,
             _ => return Err(contract(OP, "the members connection has no pageInfo")),
         };
         let edges = members

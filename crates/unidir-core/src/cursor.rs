@@ -107,6 +107,15 @@ impl CursorBinding {
         if holds_url(&state) {
             return Err(Error::contract("refusing to put a URL into a cursor"));
         }
+        // What is written obeys the rules `decode` enforces, so a provider's odd page token
+        // (control characters, megabytes) fails here as the provider's fault, not on the
+        // next call as the caller's invalid cursor.
+        if !state_is_plain(&state, 0) {
+            return Err(Error::contract(
+                "the provider's paging state cannot be carried in a cursor \
+                 (too long, nested too deep, or holding control or non-ASCII characters)",
+            ));
+        }
         let checksum = self.checksum(&state);
         let wire = Wire {
             v: CURSOR_VERSION,

@@ -230,3 +230,23 @@ fn forged_cursor_with_recomputed_checksum_is_refused_without_echo() {
         ErrorKind::InvalidCursor
     );
 }
+
+/// The encoder obeys the decoder's rules: provider state a cursor could not carry back is
+/// refused when written, as the provider's contract violation.
+#[test]
+fn encode_refuses_state_decode_would_refuse() {
+    let binding = users_binding();
+    for state in [
+        json!({ "a": "\u{1b}[31m" }),
+        json!({ "a": "y".repeat(1025) }),
+        json!({ "a": "café" }),
+        json!({ "a": -1 }),
+        json!({ "a": { "b": { "c": { "d": { "e": 1 } } } } }),
+    ] {
+        let err = binding.encode(&state).expect_err("refused");
+        assert_eq!(err.kind(), ErrorKind::ContractViolation, "{state}");
+    }
+    let ok = binding.encode(&json!({ "a": "y".repeat(1024) })).expect("fits");
+    let back: Value = binding.decode(&ok).expect("round trip");
+    assert_eq!(back["a"].as_str().map(str::len), Some(1024));
+}
