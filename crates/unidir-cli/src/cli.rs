@@ -2,7 +2,19 @@
 
 use std::path::PathBuf;
 
+use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+// Every numeric flag has a range that clap enforces before anything runs, and the error
+// names the range (`50000000 is not in 1..=200000`). The help texts repeat these numbers.
+
+/// Most users of the built-in simulator (it holds them all in memory: about 0.4 GB at this
+/// bound).
+pub(crate) const MAX_SIM_USERS: u64 = 200_000;
+/// Most teams of the built-in simulator.
+pub(crate) const MAX_SIM_TEAMS: u64 = 10_000;
+/// Largest page size (Buildkite's `per_page` and GraphQL `first` maximum).
+pub(crate) const MAX_LIMIT: i64 = 100;
 
 /// One provider-neutral view of a user directory (first provider: Buildkite).
 ///
@@ -59,12 +71,12 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true)]
     pub(crate) remote_data: bool,
 
-    /// Built-in simulator only: number of generated users.
-    #[arg(long, global = true, value_name = "N")]
+    /// Built-in simulator only: number of generated users (1..=200000).
+    #[arg(long, global = true, value_name = "N", value_parser = RangedU64ValueParser::<usize>::new().range(1..=MAX_SIM_USERS))]
     pub(crate) sim_users: Option<usize>,
 
-    /// Built-in simulator only: number of generated teams (including "Everyone").
-    #[arg(long, global = true, value_name = "N")]
+    /// Built-in simulator only: number of generated teams, including "Everyone" (1..=10000).
+    #[arg(long, global = true, value_name = "N", value_parser = RangedU64ValueParser::<usize>::new().range(1..=MAX_SIM_TEAMS))]
     pub(crate) sim_teams: Option<usize>,
 
     /// Built-in simulator only: seed of the generated organization.
@@ -99,8 +111,8 @@ pub(crate) enum Format {
 /// Paging options of the list commands.
 #[derive(Debug, Args, Clone, Default)]
 pub(crate) struct ListArgs {
-    /// Page size (the provider clamps it; Buildkite allows 1..=100).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    /// Page size (1..=100, Buildkite's own range).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=MAX_LIMIT))]
     pub(crate) limit: Option<u32>,
 
     /// Print only the first page, as the unified envelope
