@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use unidir_core::{Error, ErrorBody, ErrorKind};
 
+use crate::output;
+
 /// Where to create a Buildkite API access token.
 pub(crate) const TOKEN_PAGE: &str = "https://buildkite.com/user/api-access-tokens";
 
@@ -167,7 +169,9 @@ pub(crate) fn report(failure: Failure, json: bool) -> ExitCode {
             serde_json::to_string(&body).unwrap_or_else(|_| body.message.clone())
         )
     } else {
-        writeln!(stderr, "unidir: {}", body.message)
+        // The message can carry provider text (names, upstream errors): escaped for the
+        // terminal. The JSON body stays exact.
+        writeln!(stderr, "unidir: {}", output::safe(&body.message))
     };
     ExitCode::from(code)
 }

@@ -7,138 +7,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::HashSet;
-use std::path::PathBuf;
-use std::process::Command;
 
 use serde_json::Value;
-use unidir_buildkite_sim::{
-    Fault, LimitScope, RunningSimulator, SimConfig, SimToken, Simulator, TeamRole,
-};
+use unidir_buildkite_sim::{Fault, LimitScope, SimConfig, SimToken, TeamRole};
 
-/// Variables that would change what the binary connects to.
-const ENV: [&str; 4] = [
-    "BUILDKITE_API_TOKEN",
-    "BUILDKITE_ORGANIZATION",
-    "UNIDIR_API_URL",
-    "UNIDIR_GRAPHQL_URL",
-];
-
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}):\n{}\n{}",
-                self.stdout, self.stderr
-            )
-        })
-    }
-
-    fn ok(self) -> Self {
-        assert_eq!(
-            self.code, 0,
-            "exit code; stdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-}
-
-fn unidir() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_unidir"));
-    for var in ENV {
-        command.env_remove(var);
-    }
-    command
-}
-
-fn finish(command: &mut Command) -> Run {
-    let output = command.output().expect("run unidir");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-/// `unidir ARGS` with no token: the built-in simulator.
-fn embedded(args: &[&str]) -> Run {
-    finish(unidir().args(args))
-}
-
-/// A simulator running in this test process, on its own runtime.
-struct Sim {
-    sim: Option<RunningSimulator>,
-    runtime: tokio::runtime::Runtime,
-}
-
-impl Sim {
-    fn start(config: SimConfig) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let config = config
-            .with_org_budget_per_minute(1_000_000)
-            .with_user_budget_per_minute(1_000_000)
-            .with_graphql_budget(100_000_000, 100_000_000);
-        let sim = runtime
-            .block_on(Simulator::start(config))
-            .expect("simulator");
-        Self {
-            sim: Some(sim),
-            runtime,
-        }
-    }
-
-    fn sim(&self) -> &RunningSimulator {
-        self.sim.as_ref().expect("running")
-    }
-
-    /// `unidir ARGS` against this simulator with `token`.
-    fn run_with(&self, token: &str, args: &[&str]) -> Run {
-        let sim = self.sim();
-        finish(
-            unidir()
-                .env("BUILDKITE_API_TOKEN", token)
-                .args(["--org", sim.org_slug()])
-                .args(["--api-url", sim.base_url().as_str()])
-                .args(["--graphql-url", sim.graphql_url().as_str()])
-                .args(args),
-        )
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        self.run_with(self.sim().default_token(), args)
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        if let Some(sim) = self.sim.take() {
-            self.runtime.block_on(sim.shutdown());
-        }
-    }
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("unidir-e2e-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-fn array(value: &Value) -> &Vec<Value> {
-    value.as_array().expect("a JSON array")
-}
+use common::{Sim, array, embedded, finish, temp_dir, unidir};
 
 fn primary_email(user: &Value) -> String {
     array(&user["emails"])
@@ -713,6 +589,11 @@ fn errors_have_exit_codes_and_actionable_messages() {
     sim.sim().inject(Fault::rate_limited(600, LimitScope::Org));
     let limited = sim.run(&["groups", "--json"]);
     assert_eq!(limited.code, 6);
+    assert!(
+        limited.stdout.is_empty(),
+        "no half array: {}",
+        limited.stdout
+    );
     let body: Value = serde_json::from_str(limited.stderr.trim()).expect("ErrorBody on stderr");
     assert_eq!(body["kind"], "rate_limited");
     assert_eq!(body["retry_after_secs"], 600);

@@ -400,7 +400,7 @@ pub(crate) async fn check(conn: &Connection, out: &mut Out) -> CliResult {
         Format::Table => {
             let mut table = output::table(&["STATUS", "CHECK", "DETAIL"]);
             for check in &checks {
-                table.add_row(vec![
+                table.row(vec![
                     check.status.label().to_owned(),
                     check.name.clone(),
                     check.detail.clone(),

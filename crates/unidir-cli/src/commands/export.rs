@@ -219,7 +219,7 @@ pub(crate) async fn export(
             "group {}/{}: {}",
             index + 1,
             groups.len(),
-            group.slug.as_deref().unwrap_or(&group.name)
+            output::safe(group.slug.as_deref().unwrap_or(&group.name))
         ));
         drain(
             &mut sink,
@@ -261,7 +261,7 @@ pub(crate) async fn export(
         Format::Table => {
             let mut table = output::table(&["RESOURCE", "RECORDS", "FILE"]);
             for file in &written {
-                table.add_row(vec![
+                table.row(vec![
                     file.resource.to_owned(),
                     file.records.to_string(),
                     file.path.clone(),

@@ -2,7 +2,6 @@
 
 use std::path::Path;
 
-use comfy_table::Table;
 use serde::Serialize;
 use unidir_core::provision::{
     self, AppliedChange, ApplyReport, ChangeKind, DesiredState, Plan, PlanProblem, PlannedChange,
@@ -14,7 +13,7 @@ use crate::cli::Format;
 use crate::commands::read::group_id;
 use crate::connect::Connection;
 use crate::exit::{self, CliResult, Failure, code};
-use crate::output::{self, Out};
+use crate::output::{self, Out, Table};
 
 /// What `grant`/`revoke` print with `--json`.
 #[derive(Debug, Serialize)]
@@ -197,7 +196,7 @@ fn role_label(change: &PlannedChange) -> String {
 fn plan_table(plan: &Plan) -> Table {
     let mut table = output::table(&["ACTION", "GROUP", "USER", "ROLE"]);
     for change in &plan.changes {
-        table.add_row(vec![
+        table.row(vec![
             action(change.kind).to_owned(),
             change.group_name.clone(),
             user_label(change),
@@ -210,7 +209,7 @@ fn plan_table(plan: &Plan) -> Table {
 fn problems_table(problems: &[PlanProblem]) -> Table {
     let mut table = output::table(&["PROBLEM", "GROUP", "USER", "DETAIL"]);
     for p in problems {
-        table.add_row(vec![
+        table.row(vec![
             p.outcome.to_string(),
             p.group.clone(),
             output::opt(p.user.as_deref()),
@@ -354,7 +353,7 @@ pub(crate) async fn apply(conn: &Connection, out: &mut Out, file: &Path) -> CliR
                     let mut table = output::table(&["OUTCOME", "CHANGE"]);
                     for applied in &report.applied {
                         let (outcome, detail) = applied_line(applied);
-                        table.add_row(vec![outcome, detail]);
+                        table.row(vec![outcome, detail]);
                     }
                     out.table(&table)?;
                 }

@@ -130,7 +130,12 @@ fn print(out: &mut Out, response: &ProxyResponse) -> CliResult {
             match body {
                 Some(Value::Null) => {}
                 Some(json) => out.json(&json)?,
-                None => out.line(response.text())?,
+                // Line by line: each line is escaped, the line breaks stay readable.
+                None => {
+                    for line in response.text().lines() {
+                        out.line(line)?;
+                    }
+                }
             }
         }
     }

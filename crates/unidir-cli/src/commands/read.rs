@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use comfy_table::Table;
 use futures::TryStreamExt;
 use futures::stream::BoxStream;
 use serde::Serialize;
@@ -15,7 +14,7 @@ use unidir_core::{
 use crate::cli::{Format, ListArgs};
 use crate::connect::Connection;
 use crate::exit::{CliResult, Failure, code};
-use crate::output::{self, Out};
+use crate::output::{self, Out, Table};
 
 type Pages<'a, T> = BoxStream<'a, Result<Page<T>>>;
 
@@ -64,25 +63,53 @@ async fn emit<T: Serialize + Send>(
         }
         return Ok(());
     }
-    let mut all = Vec::new();
-    while let Some(page) = pages.try_next().await? {
-        if out.format == Format::Ndjson {
-            out.items(&page.result)?;
-            out.flush()?;
-        } else {
-            all.extend(page.result);
-        }
-    }
+    // Every page: printed as it arrives, so memory holds one page (and, for the table, at
+    // most TABLE_CHUNK rows), however long the list is.
+    let mut total = 0usize;
     match out.format {
-        Format::Ndjson => {}
-        Format::Json => out.json(&all)?,
+        Format::Ndjson => {
+            while let Some(page) = pages.try_next().await? {
+                out.items(&page.result)?;
+                out.flush()?;
+            }
+        }
+        Format::Json => {
+            let mut array = out.json_array();
+            while let Some(page) = pages.try_next().await? {
+                for item in &page.result {
+                    array.push(out, item)?;
+                }
+            }
+            array.finish(out)?;
+        }
         Format::Table => {
-            out.table(&render(&all))?;
-            out.line(format!("({})", counted(all.len(), noun)))?;
+            let mut rows: Vec<T> = Vec::new();
+            while let Some(page) = pages.try_next().await? {
+                for item in page.result {
+                    rows.push(item);
+                    if rows.len() == TABLE_CHUNK {
+                        total += rows.len();
+                        out.table(&render(&rows))?;
+                        out.flush()?;
+                        rows.clear();
+                    }
+                }
+            }
+            // A list of up to TABLE_CHUNK rows is one table, as before; a longer one ends
+            // with the remainder (no empty table after an exact multiple).
+            if total == 0 || !rows.is_empty() {
+                total += rows.len();
+                out.table(&render(&rows))?;
+            }
+            out.line(format!("({})", counted(total, noun)))?;
         }
     }
     Ok(())
 }
+
+/// Rows per table in table mode: a longer list prints one table per block of this many
+/// rows, each with its header, instead of holding the whole list to size the columns.
+pub(crate) const TABLE_CHUNK: usize = 1000;
 
 /// `1 user`, `2 users`.
 fn counted(n: usize, plural: &str) -> String {
@@ -157,7 +184,7 @@ pub(crate) async fn orgs(
 fn orgs_table(orgs: &[Organization]) -> Table {
     let mut table = output::table(&["ID", "SLUG", "NAME", "CREATED", "WEB URL"]);
     for org in orgs {
-        table.add_row(vec![
+        table.row(vec![
             org.id.clone(),
             output::opt(org.slug.as_deref()),
             org.name.clone(),
@@ -208,7 +235,7 @@ pub(crate) async fn users(
 fn users_table(users: &[User]) -> Table {
     let mut table = output::table(&["ID", "NAME", "EMAIL", "ORG ROLE", "GROUPS"]);
     for user in users {
-        table.add_row(vec![
+        table.row(vec![
             user.id.clone(),
             output::opt(user.name.as_deref()),
             output::opt(user.primary_email()),
@@ -282,7 +309,7 @@ pub(crate) async fn groups(
 fn groups_table(groups: &[Group]) -> Table {
     let mut table = output::table(&["ID", "SLUG", "NAME", "PRIVACY", "DEFAULT"]);
     for group in groups {
-        table.add_row(vec![
+        table.row(vec![
             group.id.clone(),
             output::opt(group.slug.as_deref()),
             group.name.clone(),
@@ -311,7 +338,7 @@ pub(crate) async fn roles(
 fn roles_table(roles: &[Role]) -> Table {
     let mut table = output::table(&["ID", "NAME", "SCOPE", "DESCRIPTION"]);
     for role in roles {
-        table.add_row(vec![
+        table.row(vec![
             role.id.clone(),
             role.name.clone(),
             role.scope.to_string(),
@@ -372,7 +399,7 @@ fn members_table(members: &[GroupMembership]) -> Table {
                 .map_or_else(|| "-".to_owned(), |r| output::short_role(r).to_owned()),
         );
         row.push(output::date(m.created_at.as_ref()));
-        table.add_row(row);
+        table.row(row);
     }
     table
 }
