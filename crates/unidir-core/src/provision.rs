@@ -11,6 +11,7 @@ use std::fmt;
 
 use futures::TryStreamExt;
 use schemars::JsonSchema;
+use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::directory::{Directory, DirectoryExt, find_user_by_email};
@@ -128,7 +129,11 @@ pub struct MembershipResult {
 }
 
 /// One membership a [`DesiredGroup`] should have.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+///
+/// Desired-state types refuse unknown keys, naming the nearest valid one: a misspelt key
+/// (`remove_unlsted`) must never be silently ignored in a file that drives writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DesiredMember {
     /// User id or e-mail address.
     pub user: String,
@@ -136,28 +141,192 @@ pub struct DesiredMember {
     pub role: String,
 }
 
-/// The complete membership one group should have.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// The membership one group should have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DesiredGroup {
     /// Group id, or its slug.
     pub group: String,
-    /// Every member the group should have, with their roles.
+    /// Members the group should have, with their roles.
     pub members: Vec<DesiredMember>,
-    /// Remove members that are not listed (default `true`: the list is the whole truth).
-    #[serde(default = "yes")]
+    /// Also remove members that are not listed (default `false`: only additions and role
+    /// changes). Opt-in per group, so a file that forgets it never empties a group.
+    #[serde(default)]
     pub remove_unlisted: bool,
 }
 
-fn yes() -> bool {
-    true
-}
-
 /// The desired memberships of one or more groups (the `plan`/`apply` input file).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DesiredState {
     /// Groups and their desired members.
     pub groups: Vec<DesiredGroup>,
 }
+
+// Hand-written `Deserialize` for the three desired-state types: serde's derived
+// `deny_unknown_fields` error lists the expected keys but cannot suggest the nearest one.
+
+/// Reads the keys of one desired-state object: each known key once, an unknown key refused
+/// with the nearest valid key suggested.
+struct Keys<A> {
+    map: A,
+    fields: &'static [&'static str],
+    seen: Vec<bool>,
+}
+
+impl<'de, A: MapAccess<'de>> Keys<A> {
+    fn new(map: A, fields: &'static [&'static str]) -> Self {
+        Self {
+            map,
+            fields,
+            seen: vec![false; fields.len()],
+        }
+    }
+
+    /// The index (in `fields`) of the next key, or `None` at the end of the object.
+    fn next(&mut self) -> std::result::Result<Option<usize>, A::Error> {
+        let Some(key) = self.map.next_key::<String>()? else {
+            return Ok(None);
+        };
+        let Some(index) = self.fields.iter().position(|f| *f == key) else {
+            return Err(de::Error::custom(unknown_key_message(&key, self.fields)));
+        };
+        if std::mem::replace(&mut self.seen[index], true) {
+            return Err(de::Error::duplicate_field(self.fields[index]));
+        }
+        Ok(Some(index))
+    }
+
+    fn value<T: Deserialize<'de>>(&mut self) -> std::result::Result<T, A::Error> {
+        self.map.next_value()
+    }
+}
+
+fn required<T, E: de::Error>(value: Option<T>, field: &'static str) -> std::result::Result<T, E> {
+    value.ok_or_else(|| E::missing_field(field))
+}
+
+/// "unknown key `remove_unlsted`; did you mean `remove_unlisted`?" (or the valid keys when
+/// none is close). The key is escaped and bounded: it comes from a file.
+pub(crate) fn unknown_key_message(key: &str, fields: &[&str]) -> String {
+    let shown = crate::text::bounded(key, 64);
+    let nearest = fields
+        .iter()
+        .map(|f| (edit_distance(key, f), *f))
+        .min_by_key(|(d, _)| *d)
+        // Close enough to be a typo: at most a third of the key's length, and at most 3.
+        .filter(|(d, f)| *d <= 3 && *d * 3 <= f.chars().count().max(3));
+    match nearest {
+        Some((_, f)) => format!("unknown key `{shown}`; did you mean `{f}`?"),
+        None => format!(
+            "unknown key `{shown}`; expected {}",
+            fields
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Levenshtein distance in characters, stopping early for long inputs (a key longer than
+/// 64 characters is no typo of a short field name).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().take(65).collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != cb);
+            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// One visitor per desired-state type.
+macro_rules! desired_visitor {
+    ($type:ident, $expecting:literal, $fields:expr, |$keys:ident| $body:block) => {
+        impl<'de> Deserialize<'de> for $type {
+            fn deserialize<D: de::Deserializer<'de>>(
+                deserializer: D,
+            ) -> std::result::Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $type;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    fn visit_map<A: MapAccess<'de>>(
+                        self,
+                        map: A,
+                    ) -> std::result::Result<$type, A::Error> {
+                        let mut $keys = Keys::new(map, $fields);
+                        $body
+                    }
+                }
+                deserializer.deserialize_struct(stringify!($type), $fields, V)
+            }
+        }
+    };
+}
+
+desired_visitor!(
+    DesiredMember,
+    "a member object {\"user\": ..., \"role\": ...}",
+    &["user", "role"],
+    |keys| {
+        let (mut user, mut role) = (None, None);
+        while let Some(index) = keys.next()? {
+            match index {
+                0 => user = Some(keys.value()?),
+                _ => role = Some(keys.value()?),
+            }
+        }
+        Ok(DesiredMember {
+            user: required(user, "user")?,
+            role: required(role, "role")?,
+        })
+    }
+);
+
+desired_visitor!(
+    DesiredGroup,
+    "a group object {\"group\": ..., \"members\": [...], \"remove_unlisted\": false}",
+    &["group", "members", "remove_unlisted"],
+    |keys| {
+        let (mut group, mut members, mut remove_unlisted) = (None, None, None);
+        while let Some(index) = keys.next()? {
+            match index {
+                0 => group = Some(keys.value()?),
+                1 => members = Some(keys.value()?),
+                _ => remove_unlisted = Some(keys.value()?),
+            }
+        }
+        Ok(DesiredGroup {
+            group: required(group, "group")?,
+            members: required(members, "members")?,
+            remove_unlisted: remove_unlisted.unwrap_or(false),
+        })
+    }
+);
+
+desired_visitor!(
+    DesiredState,
+    "a desired-state object {\"groups\": [...]}",
+    &["groups"],
+    |keys| {
+        let mut groups = None;
+        while keys.next()?.is_some() {
+            groups = Some(keys.value()?);
+        }
+        Ok(DesiredState {
+            groups: required(groups, "groups")?,
+        })
+    }
+);
 
 /// What a planned change does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -190,6 +359,26 @@ pub struct PlannedChange {
     pub previous_role_id: Option<String>,
 }
 
+impl PlannedChange {
+    /// Whether the change takes access away: a removal, or a role change other than a
+    /// promotion to a `maintainer` role. Role ids are provider-specific, so an unknown
+    /// role change counts as a downgrade (the side that asks for confirmation).
+    pub fn takes_access_away(&self) -> bool {
+        match self.kind {
+            ChangeKind::Add => false,
+            ChangeKind::Remove => true,
+            ChangeKind::ChangeRole => {
+                let short = |r: &Option<String>| {
+                    r.as_deref()
+                        .map(|r| r.rsplit(':').next().unwrap_or(r).to_owned())
+                };
+                !(short(&self.role_id).as_deref() == Some("maintainer")
+                    && short(&self.previous_role_id).as_deref() != Some("maintainer"))
+            }
+        }
+    }
+}
+
 /// Something in the desired state that cannot be planned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PlanProblem {
@@ -216,6 +405,12 @@ impl Plan {
     /// Whether the directory already matches (and nothing is unresolvable).
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty() && self.problems.is_empty()
+    }
+
+    /// Removals and downgrades ([`PlannedChange::takes_access_away`]): the changes a
+    /// person should confirm before they are applied.
+    pub fn removals_and_downgrades(&self) -> impl Iterator<Item = &PlannedChange> {
+        self.changes.iter().filter(|c| c.takes_access_away())
     }
 }
 
@@ -408,6 +603,10 @@ pub async fn plan<D: Directory + ?Sized>(directory: &D, desired: &DesiredState) 
 
 /// Applies a plan change by change, recording each outcome; a failed change does not stop
 /// the others. Nothing is retried blindly: providers resolve lost responses by reading back.
+///
+/// It applies what it is given: a caller acting for a person should refuse a plan with
+/// [`Plan::problems`] and confirm [`Plan::removals_and_downgrades`] first, as `unidir apply`
+/// does.
 pub async fn apply<D: Directory + ?Sized>(directory: &D, plan: &Plan) -> ApplyReport {
     let mut report = ApplyReport {
         applied: Vec::with_capacity(plan.changes.len()),

@@ -251,3 +251,88 @@ async fn conflicting_roles_for_one_user_are_rejected() {
         ErrorKind::InvalidInput
     );
 }
+
+fn parse(text: &str) -> Result<DesiredState, String> {
+    serde_json::from_str(text).map_err(|e| e.to_string())
+}
+
+#[test]
+fn a_misspelt_key_is_refused_with_the_nearest_valid_key() {
+    let typo = parse(r#"{"groups":[{"group":"g-1","members":[],"remove_unlsted":false}]}"#)
+        .expect_err("typo");
+    assert!(
+        typo.contains("unknown key `remove_unlsted`; did you mean `remove_unlisted`?"),
+        "{typo}"
+    );
+    let top = parse(r#"{"grups":[]}"#).expect_err("typo");
+    assert!(
+        top.contains("unknown key `grups`; did you mean `groups`?"),
+        "{top}"
+    );
+    let member = parse(r#"{"groups":[{"group":"g-1","members":[{"user":"u-1","rol":"member"}]}]}"#)
+        .expect_err("typo");
+    assert!(member.contains("did you mean `role`?"), "{member}");
+    // Nothing close: the valid keys are listed instead of a guess.
+    let far = parse(r#"{"groups":[{"group":"g-1","members":[],"purge_everyone":true}]}"#)
+        .expect_err("unknown");
+    assert!(
+        far.contains(
+            "unknown key `purge_everyone`; expected `group`, `members`, `remove_unlisted`"
+        ),
+        "{far}"
+    );
+    // The key is shown escaped: it comes from a file.
+    let escaped = parse("{\"gr\\u001b[31mups\":[]}").expect_err("unknown");
+    assert!(escaped.contains("`gr\\u{1b}[31mups`"), "{escaped}");
+    assert!(!escaped.contains('\u{1b}'), "{escaped:?}");
+    let twice = parse(r#"{"groups":[],"groups":[]}"#).expect_err("duplicate");
+    assert!(twice.contains("duplicate field `groups`"), "{twice}");
+    let missing = parse(r#"{"groups":[{"members":[]}]}"#).expect_err("missing");
+    assert!(missing.contains("missing field `group`"), "{missing}");
+}
+
+#[tokio::test]
+async fn removing_unlisted_members_is_opt_in() {
+    let state = parse(r#"{"groups":[{"group":"g-2","members":[]}]}"#).expect("valid");
+    assert!(!state.groups[0].remove_unlisted, "default false");
+    let dir = sample_directory();
+    let members = dir
+        .list_group_members("g-2", &ListQuery::new())
+        .await
+        .expect("members");
+    assert!(!members.result.is_empty(), "the group has members to lose");
+    let keep = plan(&dir, &state).await.expect("plan");
+    assert!(keep.changes.is_empty(), "{:?}", keep.changes);
+
+    let opted = parse(r#"{"groups":[{"group":"g-2","members":[],"remove_unlisted":true}]}"#)
+        .expect("valid");
+    let purge = plan(&dir, &opted).await.expect("plan");
+    assert_eq!(purge.changes.len(), members.result.len());
+    assert!(purge.changes.iter().all(|c| c.kind == ChangeKind::Remove));
+    assert_eq!(
+        purge.removals_and_downgrades().count(),
+        members.result.len()
+    );
+    // The round trip keeps the flag.
+    let text = serde_json::to_string(&opted).expect("json");
+    assert_eq!(parse(&text).expect("valid"), opted);
+}
+
+#[tokio::test]
+async fn removals_and_downgrades_are_told_apart_from_additions_and_promotions() {
+    let dir = sample_directory();
+    let first = plan(&dir, &desired()).await.expect("plan");
+    // u-2 in g-1: member -> maintainer (a promotion); u-3 added; u-1 removed from g-2.
+    let away: Vec<_> = first
+        .removals_and_downgrades()
+        .map(|c| (c.kind, c.user_id.as_str()))
+        .collect();
+    assert_eq!(away, [(ChangeKind::Remove, "u-1")]);
+    let mut downgrade = first.changes[0].clone();
+    assert_eq!(downgrade.kind, ChangeKind::ChangeRole);
+    assert!(!downgrade.takes_access_away());
+    std::mem::swap(&mut downgrade.role_id, &mut downgrade.previous_role_id);
+    assert!(downgrade.takes_access_away(), "maintainer -> member");
+    downgrade.role_id = Some("custom:auditor".into());
+    assert!(downgrade.takes_access_away(), "an unknown role change asks");
+}
