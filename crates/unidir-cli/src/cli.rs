@@ -222,13 +222,22 @@ pub(crate) enum Command {
     },
     /// Dry run: compare a desired-state JSON file with the directory and print the changes.
     Plan {
-        /// Desired state: {"groups":[{"group":..,"members":[{"user":..,"role":..}],"remove_unlisted":true}]}.
+        /// Desired state (at most 16 MiB; unknown keys are refused):
+        /// {"groups":[{"group":..,"members":[{"user":..,"role":..}],"remove_unlisted":false}]}.
+        /// Unlisted members are removed only where "remove_unlisted" is true.
         file: PathBuf,
     },
     /// Bring the directory to a desired-state JSON file, printing each change's outcome.
+    ///
+    /// A plan with problems is refused (exit 8, nothing changed). Removals and downgrades
+    /// are shown and confirmed at a terminal, or need --yes.
     Apply {
         /// Desired state file (same format as `plan`).
         file: PathBuf,
+        /// Apply removals and downgrades without asking (required when stdin is not a
+        /// terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// Pass a request through to the Buildkite API with the token injected.
     #[command(

@@ -10,6 +10,7 @@ mod cli;
 mod commands;
 mod connect;
 mod exit;
+mod input;
 mod output;
 
 use std::process::ExitCode;
@@ -46,7 +47,7 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> CliResult {
     // A desired-state file that does not parse is reported before anything is contacted.
-    if let Command::Plan { file } | Command::Apply { file } = &cli.command {
+    if let Command::Plan { file } | Command::Apply { file, .. } = &cli.command {
         provision::read_desired(file)?;
     }
     let conn = connect::connect(&cli.global, &cli.command).await?;
@@ -97,7 +98,7 @@ async fn dispatch(
         }
         Command::Revoke { group, user } => provision::revoke(conn, out, group, user).await,
         Command::Plan { file } => provision::plan(conn, out, file).await,
-        Command::Apply { file } => provision::apply(conn, out, file).await,
+        Command::Apply { file, yes } => provision::apply(conn, out, file, *yes).await,
         Command::Proxy(args) => proxy::proxy(conn, out, args).await,
     }
 }

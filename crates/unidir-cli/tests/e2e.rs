@@ -449,7 +449,22 @@ fn grant_revoke_plan_and_apply_against_one_simulator() {
         plan_table.stdout.contains("| ACTION") && plan_table.stdout.contains("Nothing was written")
     );
 
-    let applied = sim.run(&["apply", file]).ok();
+    // Removals without a terminal to ask: refused until --yes, nothing written.
+    let unconfirmed = sim.run(&["apply", file]);
+    assert_eq!(unconfirmed.code, 2, "{}", unconfirmed.stderr);
+    assert!(
+        unconfirmed.stderr.contains("--yes") && unconfirmed.stderr.contains("not a terminal"),
+        "{}",
+        unconfirmed.stderr
+    );
+    assert!(unconfirmed.stdout.is_empty(), "{}", unconfirmed.stdout);
+    assert_eq!(
+        sim.sim().snapshot(),
+        state_before,
+        "unconfirmed apply writes nothing"
+    );
+
+    let applied = sim.run(&["apply", "--yes", file]).ok();
     assert!(applied.stdout.contains("created"), "{}", applied.stdout);
     assert!(applied.stdout.contains("0 failed"), "{}", applied.stdout);
     let after = sim.sim().snapshot();
@@ -466,6 +481,7 @@ fn grant_revoke_plan_and_apply_against_one_simulator() {
     expected.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(members, expected);
 
+    // Converged: nothing to remove, so no --yes is needed.
     let second = sim.run(&["apply", file]).ok();
     assert!(
         second.stdout.contains("Nothing changed"),
@@ -488,9 +504,16 @@ fn grant_revoke_plan_and_apply_against_one_simulator() {
         failed.stdout.contains("group_not_found")
             && failed.stdout.contains("user_not_in_organization")
     );
+    assert!(failed.stderr.contains("apply refused"), "{}", failed.stderr);
     let garbage = dir.join("garbage.json");
     std::fs::write(&garbage, "{\"grups\": []}").unwrap();
-    assert_eq!(sim.run(&["plan", garbage.to_str().unwrap()]).code, 2);
+    let garbage = sim.run(&["plan", garbage.to_str().unwrap()]);
+    assert_eq!(garbage.code, 2);
+    assert!(
+        garbage.stderr.contains("did you mean `groups`?"),
+        "{}",
+        garbage.stderr
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -1,5 +1,6 @@
 //! `grant`, `revoke`, `plan`, `apply`: group memberships, idempotent, with explicit outcomes.
 
+use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::Path;
 
 use serde::Serialize;
@@ -13,6 +14,7 @@ use crate::cli::Format;
 use crate::commands::read::group_id;
 use crate::connect::Connection;
 use crate::exit::{self, CliResult, Failure, code};
+use crate::input;
 use crate::output::{self, Out, Table};
 
 /// What `grant`/`revoke` print with `--json`.
@@ -150,13 +152,12 @@ pub(crate) async fn revoke(conn: &Connection, out: &mut Out, group: &str, user: 
     print_result(out, &result, Some(&found), group, user)
 }
 
-/// Reads and parses a desired-state file.
+/// Reads (at most 16 MiB) and parses a desired-state file; unknown keys are refused.
 pub(crate) fn read_desired(path: &Path) -> CliResult<DesiredState> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+    let text = input::read_capped(path)?;
     serde_json::from_str(&text).map_err(|e| {
         Failure::Usage(format!(
-            "{} is not a desired-state file: {e} (expected {{\"groups\":[{{\"group\":\"<id or slug>\",\"members\":[{{\"user\":\"<id or email>\",\"role\":\"maintainer\"}}],\"remove_unlisted\":true}}]}})",
+            "{} is not a desired-state file: {e} (expected {{\"groups\":[{{\"group\":\"<id or slug>\",\"members\":[{{\"user\":\"<id or email>\",\"role\":\"maintainer\"}}],\"remove_unlisted\":false}}]}})",
             path.display()
         ))
     })
@@ -256,11 +257,26 @@ pub(crate) async fn plan(conn: &Connection, out: &mut Out, file: &Path) -> CliRe
                 if !plan.problems.is_empty() {
                     out.table(&problems_table(&plan.problems))?;
                 }
+                let next = if plan.problems.is_empty() {
+                    format!(
+                        "run `unidir apply {}` to make these changes",
+                        file.display()
+                    )
+                } else {
+                    "`unidir apply` refuses a plan with problems".to_owned()
+                };
+                let away = plan.removals_and_downgrades().count();
+                let confirm = if away > 0 && plan.problems.is_empty() {
+                    format!(
+                        "; {away} remove or downgrade a member, so apply asks for confirmation (or --yes)"
+                    )
+                } else {
+                    String::new()
+                };
                 out.line(format!(
-                    "Plan: {}; {} problems. Nothing was written (run `unidir apply {}` to make these changes).",
+                    "Plan: {}; {} problems. Nothing was written ({next}{confirm}).",
                     counts(&plan),
                     plan.problems.len(),
-                    file.display()
                 ))?;
             }
         }
@@ -323,11 +339,75 @@ fn apply_code(report: &ApplyReport) -> u8 {
     }
 }
 
-/// `unidir apply <file>`.
-pub(crate) async fn apply(conn: &Connection, out: &mut Out, file: &Path) -> CliResult {
+/// Whether `apply` may go ahead with the removals and downgrades of `plan`: yes with
+/// `--yes`; otherwise the plan is shown on `prompt` and a person at a terminal (`interactive`)
+/// types `yes`; without a terminal it is a usage error. Nothing has been written either way.
+fn confirm(
+    plan: &Plan,
+    file: &Path,
+    yes: bool,
+    interactive: bool,
+    answer: &mut impl BufRead,
+    prompt: &mut impl Write,
+) -> CliResult {
+    let away = plan.removals_and_downgrades().count();
+    if away == 0 || yes {
+        return Ok(());
+    }
+    let file = file.display();
+    if !interactive {
+        return Err(Failure::Usage(format!(
+            "{file} would remove or downgrade {away} group member(s) and stdin is not a terminal to ask; nothing was changed. Review with `unidir plan {file}`, then run `unidir apply --yes {file}`"
+        )));
+    }
+    let asked = (|| {
+        writeln!(prompt, "{}", plan_table(plan))?;
+        write!(
+            prompt,
+            "Plan: {}. {away} of these remove or downgrade a member.\nApply? Type 'yes' to continue: ",
+            counts(plan)
+        )?;
+        prompt.flush()?;
+        let mut line = String::new();
+        answer.read_line(&mut line)?;
+        Ok::<_, std::io::Error>(line)
+    })();
+    match asked {
+        Ok(line) if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") => Ok(()),
+        Ok(_) => Err(Failure::Coded(
+            code::OTHER,
+            "apply cancelled; nothing was changed".to_owned(),
+        )),
+        Err(e) => Err(Failure::Io(
+            "could not ask for confirmation; nothing was changed".to_owned(),
+            e,
+        )),
+    }
+}
+
+/// `unidir apply <file> [--yes]`: refuses a plan with problems, confirms removals and
+/// downgrades, then applies.
+pub(crate) async fn apply(conn: &Connection, out: &mut Out, file: &Path, yes: bool) -> CliResult {
     let desired = read_desired(file)?;
     let directory = conn.directory.as_ref();
     let plan = provision::plan(directory, &desired).await?;
+    if !plan.problems.is_empty() {
+        return refuse(out, &plan, file);
+    }
+    if plan.removals_and_downgrades().next().is_some() && !yes {
+        // Reading a person's answer blocks: keep it off the async workers' hot path.
+        tokio::task::block_in_place(|| {
+            let stdin = io::stdin();
+            confirm(
+                &plan,
+                file,
+                yes,
+                stdin.is_terminal(),
+                &mut stdin.lock(),
+                &mut io::stderr().lock(),
+            )
+        })?;
+    }
     if !plan.changes.is_empty() {
         simulated_note(conn);
     }
@@ -374,5 +454,106 @@ pub(crate) async fn apply(conn: &Connection, out: &mut Out, file: &Path) -> CliR
     } else {
         out.flush()?;
         Err(Failure::Reported(apply_code(&report)))
+    }
+}
+
+/// A plan with problems is not applied at all: the problems are printed (as an apply report
+/// with nothing applied, in JSON) and the command exits 8.
+fn refuse(out: &mut Out, plan: &Plan, file: &Path) -> CliResult {
+    let report = ApplyReport {
+        applied: Vec::new(),
+        problems: plan.problems.clone(),
+    };
+    match out.format {
+        Format::Json => out.json(&report)?,
+        Format::Ndjson => {
+            for problem in &report.problems {
+                out.ndjson(problem)?;
+            }
+        }
+        Format::Table => out.table(&problems_table(&report.problems))?,
+    }
+    out.flush()?;
+    Err(Failure::Coded(
+        code::PROVISIONING,
+        format!(
+            "apply refused: {} has {} problem(s), listed above; nothing was changed. Fix the file and check it with `unidir plan {}`",
+            file.display(),
+            plan.problems.len(),
+            file.display()
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn removal() -> Plan {
+        Plan {
+            changes: vec![PlannedChange {
+                kind: ChangeKind::Remove,
+                group_id: "g-1".into(),
+                group_name: "Platform\u{1b}[2J".into(),
+                user_id: "u-1".into(),
+                user_label: Some("ada@acme.example".into()),
+                role_id: None,
+                previous_role_id: Some("team:maintainer".into()),
+            }],
+            problems: Vec::new(),
+        }
+    }
+
+    fn ask(plan: &Plan, yes: bool, interactive: bool, typed: &str) -> (CliResult, String) {
+        let mut prompt = Vec::new();
+        let result = confirm(
+            plan,
+            Path::new("desired.json"),
+            yes,
+            interactive,
+            &mut typed.as_bytes(),
+            &mut prompt,
+        );
+        (result, String::from_utf8(prompt).expect("utf-8"))
+    }
+
+    #[test]
+    fn removals_need_yes_or_a_person_at_a_terminal() {
+        let plan = removal();
+        let (result, prompt) = ask(&plan, false, false, "yes\n");
+        assert!(
+            matches!(result, Err(Failure::Usage(ref m)) if m.contains("--yes") && m.contains("not a terminal")),
+            "{result:?}"
+        );
+        assert!(prompt.is_empty(), "nobody to ask: {prompt}");
+        assert!(ask(&plan, true, false, "").0.is_ok(), "--yes");
+        for typed in ["yes\n", "y\n", " YES \n"] {
+            let (result, prompt) = ask(&plan, false, true, typed);
+            assert!(result.is_ok(), "{typed:?}: {result:?}");
+            assert!(
+                prompt.contains("| remove") && prompt.contains("Type 'yes'"),
+                "{prompt}"
+            );
+            assert!(prompt.contains("Platform\\u{1b}[2J") && !prompt.contains('\u{1b}'));
+        }
+        for typed in ["no\n", "\n", "", "yess\n"] {
+            let (result, _) = ask(&plan, false, true, typed);
+            assert!(
+                matches!(result, Err(Failure::Coded(1, ref m)) if m.contains("nothing was changed")),
+                "{typed:?}: {result:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn additions_and_promotions_are_not_asked_about() {
+        let mut plan = removal();
+        plan.changes[0].kind = ChangeKind::ChangeRole;
+        plan.changes[0].previous_role_id = Some("team:member".into());
+        plan.changes[0].role_id = Some("team:maintainer".into());
+        let (result, prompt) = ask(&plan, false, false, "");
+        assert!(result.is_ok() && prompt.is_empty(), "{result:?}");
+        plan.changes[0].kind = ChangeKind::Add;
+        assert!(ask(&plan, false, false, "").0.is_ok());
     }
 }

@@ -9,13 +9,13 @@ use unidir_proxy::{GraphqlRequest, Method, ProxyRequest, ProxyResponse};
 use crate::cli::{Format, ProxyArgs};
 use crate::connect::Connection;
 use crate::exit::{CliResult, Failure, code};
+use crate::input;
 use crate::output::{self, Out};
 
-/// `@file` reads a file; anything else is the value itself.
+/// `@file` reads a file (at most 16 MiB); anything else is the value itself.
 fn inline_or_file(raw: &str) -> CliResult<String> {
     match raw.strip_prefix('@') {
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| Failure::Usage(format!("cannot read {path}: {e}"))),
+        Some(path) => input::read_capped(std::path::Path::new(path)),
         None => Ok(raw.to_owned()),
     }
 }
