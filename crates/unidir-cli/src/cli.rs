@@ -24,10 +24,12 @@ pub(crate) const MAX_LIMIT: i64 = 100;
 #[derive(Debug, Parser)]
 #[command(name = "unidir", version, propagate_version = true)]
 #[command(
-    after_help = "Exit codes: 0 ok, 2 usage or invalid input, 3 token rejected, \
-4 missing scope or permission, 5 not found (unknown organization, group or user), \
-6 rate limited, 7 network or upstream failure, 8 provisioning failure or partial apply, \
-1 anything else."
+    after_help = "Exit codes: 0 ok (also when the reader of stdout goes away, as with | head), \
+2 usage or invalid input (including apply removals without --yes off a terminal), \
+3 token rejected, 4 missing scope or permission, 5 not found (unknown organization, group \
+or user), 6 rate limited, 7 network or upstream failure, 8 provisioning failure, partial \
+apply or a plan with problems (apply then changes nothing), 1 anything else (including a \
+cancelled apply)."
 )]
 pub(crate) struct Cli {
     #[command(flatten)]

@@ -12,6 +12,7 @@ use unidir_proxy::{Proxy, ProxyRequest};
 
 use crate::cli::{Command, GlobalArgs};
 use crate::exit::{CliResult, Failure, code};
+use crate::output;
 
 /// The environment variable holding the API token (never a flag: argv leaks to `ps`).
 pub(crate) const TOKEN_VAR: &str = "BUILDKITE_API_TOKEN";
@@ -157,10 +158,10 @@ async fn detect_org(token: &str, rest_url: &str, graphql_url: &str) -> CliResult
         .collect();
     match slugs.as_slice() {
         [only] => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "unidir: --org not given; using {only:?}, the only organization this token can see"
-            );
+            // The slug comes from the provider: `note` escapes it for the terminal.
+            output::note(format!(
+                "--org not given; using {only:?}, the only organization this token can see"
+            ));
             Ok(only.clone())
         }
         [] => Err(Failure::Coded(
