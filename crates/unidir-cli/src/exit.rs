@@ -94,9 +94,13 @@ pub(crate) fn explain(body: &ErrorBody) -> String {
                 body.provider,
                 retry_at(secs)
             ),
+            // No usable wait: the provider's own words (the adapter says whether its headers
+            // were missing or unusable), never an invented "retry in a minute".
             None => format!(
-                "rate limited by {} during {op}; retry in a minute",
-                body.provider
+                "rate limited by {} during {op}{}: {}",
+                body.provider,
+                status(body),
+                body.message
             ),
         },
         ErrorKind::Upstream => format!(
@@ -215,6 +219,18 @@ mod tests {
             .with_provider("buildkite")
             .with_retry_after(Duration::from_millis(41_200));
         assert!(explain(&limited.to_body()).contains("retry after 42 s"));
+        let unknown = Error::new(ErrorKind::RateLimited, "slow down; no usable wait")
+            .with_provider("buildkite")
+            .with_status(429);
+        let text = explain(&unknown.to_body());
+        assert!(
+            text.contains("(HTTP 429): slow down; no usable wait"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("minute") && !text.contains("retry after"),
+            "{text}"
+        );
         let auth = Error::new(ErrorKind::Unauthenticated, "401").with_status(401);
         assert!(explain(&auth.to_body()).contains("check BUILDKITE_API_TOKEN"));
     }
