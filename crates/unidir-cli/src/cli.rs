@@ -84,6 +84,12 @@ pub(crate) struct GlobalArgs {
     /// Built-in simulator only: seed of the generated organization.
     #[arg(long, global = true, value_name = "SEED")]
     pub(crate) sim_seed: Option<u64>,
+
+    /// Longest one request to Buildkite may take, in seconds (1..=3600), counting every
+    /// attempt, retry and rate-limit wait. Past it the command fails (exit 7) instead of
+    /// hanging. Default 180.
+    #[arg(long, global = true, env = "UNIDIR_DEADLINE", value_name = "SECS", value_parser = RangedU64ValueParser::<u64>::new().range(1..=3600))]
+    pub(crate) deadline: Option<u64>,
 }
 
 impl GlobalArgs {

@@ -4,14 +4,16 @@
 use std::fmt;
 use std::io::Write;
 use std::sync::Arc;
+use std::time::Duration;
 
-use unidir_buildkite::{Buildkite, DEFAULT_GRAPHQL_URL, DEFAULT_REST_URL};
+use unidir_buildkite::{Buildkite, DEFAULT_GRAPHQL_URL, DEFAULT_REST_URL, RetryPolicy};
 use unidir_buildkite_sim::{RunningSimulator, SimConfig, Simulator};
 use unidir_core::Directory;
 use unidir_proxy::{Proxy, ProxyRequest};
 
 use crate::cli::{Command, GlobalArgs};
 use crate::exit::{CliResult, Failure, code};
+use crate::notice::StderrNotices;
 use crate::output;
 
 /// The environment variable holding the API token (never a flag: argv leaks to `ps`).
@@ -39,6 +41,7 @@ pub(crate) struct Connection {
     token: String,
     rest_url: String,
     graphql_url: String,
+    retry: RetryPolicy,
 }
 
 impl fmt::Debug for Connection {
@@ -68,6 +71,7 @@ impl Connection {
             &self.rest_url,
             &self.graphql_url,
             self.org.as_deref(),
+            &self.retry,
         )
     }
 
@@ -79,15 +83,51 @@ impl Connection {
     }
 }
 
-fn proxy(token: &str, rest: &str, graphql: &str, org: Option<&str>) -> unidir_core::Result<Proxy> {
+fn proxy(
+    token: &str,
+    rest: &str,
+    graphql: &str,
+    org: Option<&str>,
+    retry: &RetryPolicy,
+) -> unidir_core::Result<Proxy> {
     let mut builder = Proxy::builder()
         .with_token(token)
         .with_rest_url(rest)
-        .with_graphql_url(graphql);
+        .with_graphql_url(graphql)
+        .with_retry_policy(retry.clone())
+        .with_observer(Arc::new(StderrNotices));
     if let Some(org) = org {
         builder = builder.with_organization(org);
     }
     builder.build()
+}
+
+/// The retry policy of every client: the defaults, with `--deadline` as the operation
+/// deadline.
+fn retry_policy(global: &GlobalArgs) -> RetryPolicy {
+    let mut policy = RetryPolicy::default();
+    if let Some(secs) = global.deadline {
+        policy.operation_deadline = Duration::from_secs(secs);
+    }
+    policy
+}
+
+/// A Buildkite directory with the CLI's notices and retry policy.
+fn directory(
+    token: &str,
+    org: &str,
+    rest_url: &str,
+    graphql_url: &str,
+    retry: &RetryPolicy,
+) -> unidir_core::Result<Buildkite> {
+    Buildkite::builder()
+        .with_token(token)
+        .with_organization(org)
+        .with_rest_url(rest_url)
+        .with_graphql_url(graphql_url)
+        .with_retry_policy(retry.clone())
+        .with_observer(Arc::new(StderrNotices))
+        .build()
 }
 
 /// The token from the environment; unset, empty or blank means "no token".
@@ -124,17 +164,19 @@ async fn connect_real(
         .graphql_url
         .clone()
         .unwrap_or_else(|| DEFAULT_GRAPHQL_URL.to_owned());
+    let retry = retry_policy(global);
     let org = match (&global.org, command.needs_org()) {
         (Some(org), _) => Some(org.trim().to_owned()),
         (None, false) => None,
-        (None, true) => Some(detect_org(&token, &rest_url, &graphql_url).await?),
+        (None, true) => Some(detect_org(&token, &rest_url, &graphql_url, &retry).await?),
     };
-    let directory = Buildkite::builder()
-        .with_token(token.clone())
-        .with_organization(org.as_deref().unwrap_or(NO_ORGANIZATION))
-        .with_rest_url(rest_url.clone())
-        .with_graphql_url(graphql_url.clone())
-        .build()?;
+    let directory = directory(
+        &token,
+        org.as_deref().unwrap_or(NO_ORGANIZATION),
+        &rest_url,
+        &graphql_url,
+        &retry,
+    )?;
     Ok(Connection {
         directory: Arc::new(directory),
         org,
@@ -142,12 +184,18 @@ async fn connect_real(
         token,
         rest_url,
         graphql_url,
+        retry,
     })
 }
 
 /// Without `--org`: the only organization the token can see, or a usage error naming them.
-async fn detect_org(token: &str, rest_url: &str, graphql_url: &str) -> CliResult<String> {
-    let proxy = proxy(token, rest_url, graphql_url, None)?;
+async fn detect_org(
+    token: &str,
+    rest_url: &str,
+    graphql_url: &str,
+    retry: &RetryPolicy,
+) -> CliResult<String> {
+    let proxy = proxy(token, rest_url, graphql_url, None, retry)?;
     let page = proxy
         .list(ProxyRequest::get("/v2/organizations"), None, Some(100))
         .await?;
@@ -218,12 +266,8 @@ async fn connect_simulated(global: &GlobalArgs) -> CliResult<Connection> {
         "unidir: {TOKEN_VAR} is not set; using the built-in simulated Buildkite organization {org:?} ({users} users, {teams} teams) at {} (no data leaves this machine)",
         rest_url.trim_end_matches('/')
     );
-    let directory = Buildkite::builder()
-        .with_token(token.clone())
-        .with_organization(org.clone())
-        .with_rest_url(rest_url.clone())
-        .with_graphql_url(graphql_url.clone())
-        .build()?;
+    let retry = retry_policy(global);
+    let directory = directory(&token, &org, &rest_url, &graphql_url, &retry)?;
     Ok(Connection {
         directory: Arc::new(directory),
         org: Some(org),
@@ -231,5 +275,6 @@ async fn connect_simulated(global: &GlobalArgs) -> CliResult<Connection> {
         token,
         rest_url,
         graphql_url,
+        retry,
     })
 }

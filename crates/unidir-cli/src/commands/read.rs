@@ -8,7 +8,7 @@ use serde::Serialize;
 use unidir_core::provision::{resolve_group, resolve_group_role};
 use unidir_core::{
     Cursor, Directory, DirectoryExt, GetOptions, Group, GroupMembership, ListQuery, Me,
-    Organization, Page, Result, Role, User, UserRef, find_user_by_email, paginate_pages,
+    Organization, Page, Result, Role, User, UserRef, Walker, find_user_by_email,
 };
 
 use crate::cli::{Format, ListArgs};
@@ -35,6 +35,7 @@ async fn emit<T: Serialize + Send>(
     out: &mut Out,
     args: &ListArgs,
     mut pages: Pages<'_, T>,
+    walker: &Walker,
     render: impl Fn(&[T]) -> Table,
     noun: &str,
 ) -> CliResult {
@@ -104,6 +105,7 @@ async fn emit<T: Serialize + Send>(
             out.line(format!("({})", counted(total, noun)))?;
         }
     }
+    crate::notice::warn_duplicates(noun, walker.stats().duplicates());
     Ok(())
 }
 
@@ -174,11 +176,12 @@ pub(crate) async fn orgs(
     remote_data: bool,
 ) -> CliResult {
     let dir = Arc::clone(&conn.directory);
-    let pages = paginate_pages(query(args, remote_data), move |q| {
+    let walker = Walker::new(conn.directory.walk_limits());
+    let pages = walker.pages(query(args, remote_data), move |q| {
         let dir = Arc::clone(&dir);
         async move { dir.list_organizations(&q).await }
     });
-    emit(out, args, pages, orgs_table, "organizations").await
+    emit(out, args, pages, &walker, orgs_table, "organizations").await
 }
 
 fn orgs_table(orgs: &[Organization]) -> Table {
@@ -225,11 +228,12 @@ pub(crate) async fn users(
         query = query.with_group_id(group_id(conn, group).await?.id);
     }
     let dir = Arc::clone(&conn.directory);
-    let pages = paginate_pages(query, move |q| {
+    let walker = Walker::new(conn.directory.walk_limits());
+    let pages = walker.pages(query, move |q| {
         let dir = Arc::clone(&dir);
         async move { dir.list_users(&q).await }
     });
-    emit(out, args, pages, users_table, "users").await
+    emit(out, args, pages, &walker, users_table, "users").await
 }
 
 fn users_table(users: &[User]) -> Table {
@@ -299,11 +303,12 @@ pub(crate) async fn groups(
     remote_data: bool,
 ) -> CliResult {
     let dir = Arc::clone(&conn.directory);
-    let pages = paginate_pages(query(args, remote_data), move |q| {
+    let walker = Walker::new(conn.directory.walk_limits());
+    let pages = walker.pages(query(args, remote_data), move |q| {
         let dir = Arc::clone(&dir);
         async move { dir.list_groups(&q).await }
     });
-    emit(out, args, pages, groups_table, "groups").await
+    emit(out, args, pages, &walker, groups_table, "groups").await
 }
 
 fn groups_table(groups: &[Group]) -> Table {
@@ -328,11 +333,12 @@ pub(crate) async fn roles(
     remote_data: bool,
 ) -> CliResult {
     let dir = Arc::clone(&conn.directory);
-    let pages = paginate_pages(query(args, remote_data), move |q| {
+    let walker = Walker::new(conn.directory.walk_limits());
+    let pages = walker.pages(query(args, remote_data), move |q| {
         let dir = Arc::clone(&dir);
         async move { dir.list_roles(&q).await }
     });
-    emit(out, args, pages, roles_table, "roles").await
+    emit(out, args, pages, &walker, roles_table, "roles").await
 }
 
 fn roles_table(roles: &[Role]) -> Table {
@@ -364,7 +370,8 @@ pub(crate) async fn members(
     }
     let dir = Arc::clone(&conn.directory);
     let id = group.id.clone();
-    let pages = paginate_pages(query, move |q| {
+    let walker = Walker::new(conn.directory.walk_limits());
+    let pages = walker.pages(query, move |q| {
         let dir = Arc::clone(&dir);
         let id = id.clone();
         async move { dir.list_group_members(&id, &q).await }
@@ -376,7 +383,7 @@ pub(crate) async fn members(
             group.slug.as_deref().unwrap_or(&group.id)
         ))?;
     }
-    emit(out, args, pages, members_table, "members").await
+    emit(out, args, pages, &walker, members_table, "members").await
 }
 
 fn members_table(members: &[GroupMembership]) -> Table {

@@ -1,0 +1,25 @@
+//! What the CLI says on stderr while it waits: rate-limit resets, retries, slow answers
+//! (every wait over two seconds), and duplicates dropped from a listing.
+
+use unidir_buildkite::{Notice, Observer};
+
+use crate::output;
+
+/// Prints each wait notice as one `unidir: ...` line on stderr.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct StderrNotices;
+
+impl Observer for StderrNotices {
+    fn notice(&self, notice: &Notice<'_>) {
+        output::note(notice);
+    }
+}
+
+/// Warns when a walk dropped objects that showed up again on a later page.
+pub(crate) fn warn_duplicates(what: &str, duplicates: u64) {
+    if duplicates > 0 {
+        output::note(format!(
+            "warning: {duplicates} {what} appeared on more than one page (the list changed while it was read); each is shown once"
+        ));
+    }
+}
