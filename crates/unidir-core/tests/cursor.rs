@@ -246,7 +246,9 @@ fn encode_refuses_state_decode_would_refuse() {
         let err = binding.encode(&state).expect_err("refused");
         assert_eq!(err.kind(), ErrorKind::ContractViolation, "{state}");
     }
-    let ok = binding.encode(&json!({ "a": "y".repeat(1024) })).expect("fits");
+    let ok = binding
+        .encode(&json!({ "a": "y".repeat(1024) }))
+        .expect("fits");
     let back: Value = binding.decode(&ok).expect("round trip");
     assert_eq!(back["a"].as_str().map(str::len), Some(1024));
 }
