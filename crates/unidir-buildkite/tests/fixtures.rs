@@ -599,3 +599,28 @@ fn snapshots_hold_no_token() {
         assert!(!text.contains("bkua_"), "{}", entry.path().display());
     }
 }
+
+/// The upstream echoes the token in every kind of text that can reach an error: GraphQL
+/// `errors[].message`, a REST `message`, and the value of a wrongly typed field. The echo
+/// really reaches the adapter (the scrub marker or the field name shows it), and the token
+/// never leaves it.
+#[tokio::test]
+async fn token_echoed_by_the_upstream_never_reaches_an_error() {
+    let fx = FixtureServer::mount(&["token_echo"]);
+    let (bk, _) = fx.directory("acme-inc");
+
+    let err = error_of(bk.list_users(&ListQuery::new().with_limit(2)).await);
+    assert_eq!(err.kind(), ErrorKind::Upstream);
+    assert!(err.message().contains("[REDACTED]"), "{err}");
+    assert_eq!(fx.calls("token_echo/02-graphql-members-echo.json"), 1);
+
+    let err = error_of(bk.list_groups(&ListQuery::new()).await);
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+    assert_eq!(err.missing_scope(), Some("read_teams"));
+    assert!(err.message().contains("[REDACTED]"), "{err}");
+
+    let err = error_of(bk.list_group_members(PLATFORM, &ListQuery::new()).await);
+    assert_eq!(err.kind(), ErrorKind::ContractViolation);
+    assert!(err.message().contains("field `user_id`"), "{err}");
+    assert_no_canary(&serde_json::to_string(&err.to_body()).expect("body"));
+}
