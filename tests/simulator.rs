@@ -367,3 +367,79 @@ async fn graphql_drops_an_optional_field_an_older_schema_lacks() {
         assert_eq!(unified_groups(a), unified_groups(b));
     }
 }
+
+/// A REST-only walk of every user reads the teams once, not once per page: members pages +
+/// one teams walk + one walk of each team's members (O(members + teams + memberships)). A
+/// second walk soon after reuses the index; a membership change forgets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_walk_reads_the_teams_once() {
+    let (users, teams, limit) = (450usize, 12usize, 50usize);
+    let sim = Simulator::start(config(users, teams))
+        .await
+        .expect("simulator");
+    let bk = directory(&sim, sim.default_token(), GraphqlMode::Disabled);
+    let snapshot = sim.snapshot();
+    let member_pages = users.div_ceil(limit);
+    // Each team's members are read 100 at a time; an empty team still costs one page.
+    let team_member_pages: usize = snapshot
+        .teams
+        .iter()
+        .map(|t| snapshot.members_of(&t.uuid).len().div_ceil(100).max(1))
+        .sum();
+    let index_cost = teams.div_ceil(100) + team_member_pages;
+    let before = sim.request_count();
+    let all: Vec<User> = bk
+        .users(ListQuery::new().with_limit(limit as u32))
+        .try_collect()
+        .await
+        .expect("walk");
+    assert_eq!(all.len(), users);
+    let first = sim.request_count() - before;
+    assert_eq!(
+        first as usize,
+        member_pages + index_cost,
+        "members pages plus the team index once"
+    );
+
+    let again: Vec<User> = bk
+        .users(ListQuery::new().with_limit(limit as u32))
+        .try_collect()
+        .await
+        .expect("second walk");
+    assert_eq!(again.len(), users);
+    assert_eq!(
+        (sim.request_count() - before - first) as usize,
+        member_pages,
+        "the index is reused while it is in use"
+    );
+
+    // A membership change made through this directory forgets the index.
+    let loner = &all[0];
+    let team = &snapshot.teams[1];
+    bk.add_group_member(
+        &team.uuid,
+        &UserRef::Id(loner.id.clone()),
+        roles::TEAM_MAINTAINER,
+    )
+    .await
+    .expect("grant");
+    let after_write = sim.request_count();
+    let third: Vec<User> = bk
+        .users(ListQuery::new().with_limit(limit as u32))
+        .try_collect()
+        .await
+        .expect("third walk");
+    let cost = (sim.request_count() - after_write) as usize;
+    assert!(
+        cost > member_pages,
+        "a fresh index is read after a write: {cost}"
+    );
+    let granted = third.iter().find(|u| u.id == loner.id).expect("user");
+    assert!(
+        granted
+            .groups
+            .iter()
+            .any(|g| g.id == team.uuid && g.role_id.as_deref() == Some(roles::TEAM_MAINTAINER)),
+        "the change is visible"
+    );
+}

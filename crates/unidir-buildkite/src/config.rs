@@ -58,6 +58,7 @@ pub struct BuildkiteBuilder {
     plain_http: bool,
     observer: Option<Arc<dyn Observer>>,
     walk_limits: WalkLimits,
+    team_index_ttl: Duration,
 }
 
 impl fmt::Debug for BuildkiteBuilder {
@@ -90,6 +91,7 @@ impl Default for BuildkiteBuilder {
             plain_http: false,
             observer: None,
             walk_limits: WalkLimits::default(),
+            team_index_ttl: Duration::from_secs(300),
         }
     }
 }
@@ -190,6 +192,15 @@ impl BuildkiteBuilder {
         self
     }
 
+    /// How long the REST team index (every team's members, read to give users their teams
+    /// when GraphQL is not used) is kept after its last use (default 5 minutes). A walk
+    /// over every user page reads the teams once; a caller that comes back later than this
+    /// gets a fresh read. `Duration::ZERO` reads them again for every page.
+    pub fn with_team_index_ttl(mut self, ttl: Duration) -> Self {
+        self.team_index_ttl = ttl;
+        self
+    }
+
     /// Validates the configuration and builds the directory. No request is sent.
     pub fn build(self) -> Result<Buildkite> {
         let tag = |e: Error| e.with_provider(crate::PROVIDER).with_operation("build");
@@ -239,6 +250,7 @@ impl BuildkiteBuilder {
             self.graphql,
             self.nested_page_size,
             self.walk_limits,
+            self.team_index_ttl,
         ))
     }
 }

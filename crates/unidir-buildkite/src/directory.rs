@@ -7,7 +7,7 @@
 //! | `me` | `GET /v2/access-token` + `GET /v2/user` + walk `GET /v2/organizations` | same |
 //! | `list_organizations` | 1 × `GET /v2/organizations` | same |
 //! | `get_organization` | 1 × `GET /v2/organizations/{slug}` | same |
-//! | `list_users` | 1 × `UnidirMembers` (members with role, join date, 2FA, SSO mode and their first teams), + 1 × `UnidirMemberTeams` per member with more teams than the nested page; + 1 × `GET /teams/{id}` with a `group_id` filter | 1 × `GET /members` + walk `GET /teams` + walk `GET /teams/{id}/members` for every team (team roles exist only there) |
+//! | `list_users` | 1 × `UnidirMembers` (members with role, join date, 2FA, SSO mode and their first teams), + 1 × `UnidirMemberTeams` per member with more teams than the nested page; + 1 × `GET /teams/{id}` with a `group_id` filter | 1 × `GET /members`, + once per walk: walk `GET /teams` + walk `GET /teams/{id}/members` for every team (team roles exist only there; the index is reused by the next pages, and dropped 5 min after its last use or after a membership change) |
 //! | `list_users` with `email` | 1 × `UnidirMembers(email:)` | walk `GET /members`, matched locally |
 //! | `get_user` | `GET /members/{id}` + `UnidirMembers(email:)` | `GET /members/{id}` + walk `GET /teams?user_id=` + 1 × `GET /teams/{t}/members/{id}` per team |
 //! | `list_groups` / `get_group` | 1 × `GET /teams` / `GET /teams/{id}` | same |
@@ -23,7 +23,9 @@
 //! `ContractViolation` error, never a short list.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -83,6 +85,18 @@ pub struct Buildkite {
     /// decide whether GraphQL is available.
     scopes: tokio::sync::OnceCell<Vec<String>>,
     walk_limits: WalkLimits,
+    /// REST team memberships of every user, kept while a walk uses them.
+    team_index: std::sync::Mutex<Option<Arc<TeamIndex>>>,
+    team_index_build: tokio::sync::Mutex<()>,
+    team_index_ttl: Duration,
+}
+
+/// Every team id, and the teams (with roles) of every user, from REST.
+#[derive(Debug)]
+struct TeamIndex {
+    teams: HashSet<String>,
+    by_user: HashMap<String, Vec<GroupAssignment>>,
+    last_used: std::sync::Mutex<Instant>,
 }
 
 fn tag(operation: &'static str) -> impl Fn(Error) -> Error {
@@ -104,6 +118,7 @@ impl Buildkite {
         mode: GraphqlMode,
         nested_page_size: u32,
         walk_limits: WalkLimits,
+        team_index_ttl: Duration,
     ) -> Self {
         Self {
             api,
@@ -113,6 +128,9 @@ impl Buildkite {
             nested_page_size,
             scopes: tokio::sync::OnceCell::new(),
             walk_limits,
+            team_index: std::sync::Mutex::new(None),
+            team_index_build: tokio::sync::Mutex::new(()),
+            team_index_ttl,
         }
     }
 
@@ -355,17 +373,17 @@ impl Buildkite {
         }
     }
 
-    /// Team memberships of every user: `user id → groups`, by walking teams and their members.
-    async fn team_index(
-        &self,
-        operation: &'static str,
-    ) -> Result<HashMap<String, Vec<GroupAssignment>>> {
+    /// Team memberships of every user: `user id → groups`, by walking teams and their members
+    /// (one walk of the teams plus one of each team's members).
+    async fn build_team_index(&self, operation: &'static str) -> Result<TeamIndex> {
         let teams = self
             .rest_walk(operation, &self.org_path(&["teams"]), &[], "id")
             .await?;
         let mut index: HashMap<String, Vec<GroupAssignment>> = HashMap::new();
+        let mut team_ids = HashSet::with_capacity(teams.len());
         for raw in &teams {
             let team: RestTeam = map::decode(operation, "team", raw)?;
+            team_ids.insert(team.id.clone());
             let members = self
                 .rest_walk(
                     operation,
@@ -385,7 +403,46 @@ impl Buildkite {
                 });
             }
         }
+        Ok(TeamIndex {
+            teams: team_ids,
+            by_user: index,
+            last_used: std::sync::Mutex::new(Instant::now()),
+        })
+    }
+
+    /// The team index, built once and reused while it is in use: a REST walk of every user
+    /// page by page (a stream, or a caller passing cursors back) pays for the teams walk once,
+    /// not once per page. It is dropped after [`BuildkiteBuilder::with_team_index_ttl`] without
+    /// use (5 minutes by default) and after any membership change made through this
+    /// directory.
+    async fn team_index(&self, operation: &'static str) -> Result<Arc<TeamIndex>> {
+        // One builder at a time: concurrent pages wait for the same index.
+        let _building = self.team_index_build.lock().await;
+        if let Some(index) = self.cached_team_index() {
+            return Ok(index);
+        }
+        let index = Arc::new(self.build_team_index(operation).await?);
+        *self.team_index.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&index));
         Ok(index)
+    }
+
+    fn cached_team_index(&self) -> Option<Arc<TeamIndex>> {
+        let mut slot = self.team_index.lock().unwrap_or_else(|e| e.into_inner());
+        let index = slot.as_ref()?;
+        let mut last_used = index.last_used.lock().unwrap_or_else(|e| e.into_inner());
+        if last_used.elapsed() > self.team_index_ttl {
+            drop(last_used);
+            *slot = None;
+            return None;
+        }
+        *last_used = Instant::now();
+        drop(last_used);
+        Some(Arc::clone(index))
+    }
+
+    /// Forgets the team index (after a membership change).
+    pub(crate) fn forget_team_index(&self) {
+        *self.team_index.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// All team memberships of a GraphQL member node, following the nested connection past
@@ -614,7 +671,7 @@ impl Buildkite {
         let index = self.team_index(OP).await?;
         if let Some(group) = &query.filters.group_id {
             check_id(OP, "group", group)?;
-            if !index.values().flatten().any(|g| &g.id == group) {
+            if !index.teams.contains(group) {
                 // Distinguish "empty team" from "no such team".
                 self.api
                     .get(OP, &self.org_path(&["teams", group]), &[])
@@ -632,7 +689,7 @@ impl Buildkite {
             {
                 continue;
             }
-            let groups = index.get(&member.id).cloned().unwrap_or_default();
+            let groups = index.by_user.get(&member.id).cloned().unwrap_or_default();
             if let Some(group) = &query.filters.group_id
                 && !groups.iter().any(|g| &g.id == group)
             {

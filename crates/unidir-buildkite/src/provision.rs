@@ -104,6 +104,8 @@ impl Buildkite {
         target: Target<'_>,
     ) -> Result<()> {
         let Target { team, user, goal } = target;
+        // Whatever the answer, the memberships may have changed.
+        self.forget_team_index();
         let sent = self.api.write(operation, method, segments, body).await;
         let failure = match sent {
             Ok(response) if response.is_success() => return Ok(()),
