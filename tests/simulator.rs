@@ -443,3 +443,54 @@ async fn rest_walk_reads_the_teams_once() {
         "the change is visible"
     );
 }
+
+/// Memberships derived from the users (what `export` writes without re-reading) are the
+/// groups' member lists exactly: same groups, users, roles and join times (to the second:
+/// Buildkite's GraphQL `createdAt` has no milliseconds, REST's `created_at` has), on the
+/// GraphQL and the REST path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memberships_from_users_match_the_groups_member_lists() {
+    let sim = Simulator::start(config(300, 15)).await.expect("simulator");
+    let key = |m: &unidir_core::GroupMembership| {
+        (
+            m.group_id.clone(),
+            m.user_id.clone(),
+            m.role_id.clone(),
+            m.created_at.map(|t| t.timestamp()),
+        )
+    };
+    let groups: Vec<_> = directory(&sim, sim.default_token(), GraphqlMode::Disabled)
+        .groups(ListQuery::new())
+        .try_collect()
+        .await
+        .expect("groups");
+    for mode in [GraphqlMode::Required, GraphqlMode::Disabled] {
+        let bk = directory(&sim, sim.default_token(), mode);
+        let mut read = BTreeSet::new();
+        for group in &groups {
+            let members: Vec<_> = bk
+                .group_members(&group.id, ListQuery::new())
+                .try_collect()
+                .await
+                .expect("members");
+            read.extend(members.iter().map(key));
+        }
+        let users: Vec<User> = bk
+            .users(ListQuery::new())
+            .try_collect()
+            .await
+            .expect("users");
+        let derived: BTreeSet<_> = users
+            .iter()
+            .flat_map(User::group_memberships)
+            .map(|m| key(&m))
+            .collect();
+        assert!(!read.is_empty());
+        let missing: Vec<_> = read.difference(&derived).take(3).collect();
+        let extra: Vec<_> = derived.difference(&read).take(3).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{mode:?}: missing {missing:?}, extra {extra:?}"
+        );
+    }
+}

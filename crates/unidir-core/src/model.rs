@@ -214,6 +214,23 @@ pub struct User {
 }
 
 impl User {
+    /// The user's group memberships as [`GroupMembership`]s (group, user, role, join time,
+    /// name and primary e-mail), built from [`User::groups`] without asking the provider
+    /// again. Complete exactly when the adapter fills `groups` completely (the Buildkite
+    /// adapter does, on every path). `remote_data` is `None`: the provider's raw
+    /// membership object is only in `list_group_members`.
+    pub fn group_memberships(&self) -> impl Iterator<Item = GroupMembership> + '_ {
+        self.groups.iter().map(|group| GroupMembership {
+            group_id: group.id.clone(),
+            user_id: self.id.clone(),
+            role_id: group.role_id.clone(),
+            user_name: self.name.clone(),
+            user_email: self.primary_email().map(str::to_owned),
+            created_at: group.joined_at,
+            remote_data: None,
+        })
+    }
+
     /// The primary e-mail address, or the first one when none is marked primary.
     pub fn primary_email(&self) -> Option<&str> {
         self.emails

@@ -2,10 +2,15 @@
 //!
 //! Each resource is written to a temporary file next to its target and renamed into place
 //! only when the whole export succeeded, so a failed export never leaves a half-written
-//! `users.ndjson` that looks complete. Every record is written exactly once: an id the
-//! provider returns twice stops the export with an error instead of being dropped silently.
+//! `users.ndjson` that looks complete. Every record is written exactly once: an object the
+//! provider returns again on a later page is dropped, counted and reported on stderr.
+//!
+//! Memberships are taken from the users' groups as the users are written (the adapter
+//! already read them, with roles), so the groups' member lists are not read a second time.
+//! With `--remote-data` they are read per group instead, since only those answers hold the
+//! provider's raw membership objects. Memory holds the groups and 16 bytes per object seen,
+//! never the users.
 
-use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -15,11 +20,11 @@ use futures::TryStreamExt;
 use futures::stream::BoxStream;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
-use unidir_core::{DirectoryExt, Group, ListQuery, Result};
+use unidir_core::{DirectoryExt, Group, ListQuery, Page, Result, User, Walker};
 
 use crate::cli::{ExportFormat, Format};
 use crate::connect::Connection;
-use crate::exit::{CliResult, Failure, code};
+use crate::exit::{CliResult, Failure};
 use crate::output::{self, Out};
 
 /// One output file being written.
@@ -30,7 +35,6 @@ struct Sink {
     writer: Option<BufWriter<File>>,
     format: ExportFormat,
     records: usize,
-    seen: HashSet<String>,
 }
 
 impl Sink {
@@ -50,7 +54,6 @@ impl Sink {
             writer: Some(BufWriter::new(file)),
             format,
             records: 0,
-            seen: HashSet::new(),
         };
         if format == ExportFormat::Json {
             sink.raw(b"[")?;
@@ -68,17 +71,8 @@ impl Sink {
         }
     }
 
-    /// Writes `item` under its unique `key`; a key seen before is an error.
-    fn write<T: Serialize>(&mut self, key: String, item: &T) -> CliResult {
-        if !self.seen.insert(key.clone()) {
-            return Err(Failure::Coded(
-                code::UPSTREAM,
-                format!(
-                    "the provider returned {} {key} twice; the export was stopped and no file was replaced",
-                    self.resource
-                ),
-            ));
-        }
+    /// Writes one record.
+    fn write<T: Serialize>(&mut self, item: &T) -> CliResult {
         let line = serde_json::to_vec(item).map_err(|e| {
             Failure::Io("could not encode a record".to_owned(), io::Error::other(e))
         })?;
@@ -156,17 +150,28 @@ fn phase(bar: &ProgressBar, name: &'static str) {
     bar.set_prefix(name);
 }
 
-/// Drains `items` into `sink`, keyed by `key`, ticking `bar`.
+/// A second sink and how to derive its records from each item of the first.
+type Derived<'a, T> = Option<(&'a mut Sink, &'a dyn Fn(&T, &mut Sink) -> CliResult)>;
+
+/// Drains every page of `items` into `sink` (each object once), ticking `bar`; with a
+/// second sink, `also` derives more records from each item into it.
 async fn drain<T: Serialize>(
     sink: &mut Sink,
     bar: &ProgressBar,
-    mut items: BoxStream<'_, Result<T>>,
-    key: impl Fn(&T) -> String,
+    walker: &Walker,
+    mut pages: BoxStream<'_, Result<Page<T>>>,
+    mut also: Derived<'_, T>,
 ) -> CliResult {
-    while let Some(item) = items.try_next().await? {
-        sink.write(key(&item), &item)?;
-        bar.inc(1);
+    while let Some(page) = pages.try_next().await? {
+        for item in &page.result {
+            sink.write(item)?;
+            if let Some((other, derive)) = also.as_mut() {
+                derive(item, other)?;
+            }
+            bar.inc(1);
+        }
     }
+    crate::notice::warn_duplicates(sink.resource, walker.stats().duplicates());
     Ok(())
 }
 
@@ -180,56 +185,77 @@ pub(crate) async fn export(
 ) -> CliResult {
     fs::create_dir_all(dir)
         .map_err(|e| Failure::Io(format!("could not create {}", dir.display()), e))?;
-    let directory = conn.directory.as_ref();
+    let directory = &conn.directory;
     let query = || ListQuery::new().with_remote_data(remote_data);
+    let walker = || Walker::new(directory.walk_limits());
     let bar = progress();
     let mut sinks = Vec::new();
 
     phase(&bar, "organizations");
     let mut sink = Sink::create(dir, "organizations", format)?;
-    drain(&mut sink, &bar, directory.organizations(query()), |o| {
-        o.id.clone()
-    })
-    .await?;
+    let w = walker();
+    let pages = w.pages(query(), |q| async move {
+        directory.list_organizations(&q).await
+    });
+    drain(&mut sink, &bar, &w, pages, None).await?;
     sinks.push(sink);
 
     phase(&bar, "roles");
     let mut sink = Sink::create(dir, "roles", format)?;
-    drain(&mut sink, &bar, directory.roles(query()), |r| r.id.clone()).await?;
+    let w = walker();
+    let pages = w.pages(query(), |q| async move { directory.list_roles(&q).await });
+    drain(&mut sink, &bar, &w, pages, None).await?;
     sinks.push(sink);
 
     phase(&bar, "groups");
     let mut sink = Sink::create(dir, "groups", format)?;
     let groups: Vec<Group> = directory.groups(query()).try_collect().await?;
     for group in &groups {
-        sink.write(group.id.clone(), group)?;
+        sink.write(group)?;
         bar.inc(1);
     }
     sinks.push(sink);
 
     phase(&bar, "users");
-    let mut sink = Sink::create(dir, "users", format)?;
-    drain(&mut sink, &bar, directory.users(query()), |u| u.id.clone()).await?;
-    sinks.push(sink);
-
-    phase(&bar, "memberships");
-    let mut sink = Sink::create(dir, "group_memberships", format)?;
-    for (index, group) in groups.iter().enumerate() {
-        bar.set_message(format!(
-            "group {}/{}: {}",
-            index + 1,
-            groups.len(),
-            output::safe(group.slug.as_deref().unwrap_or(&group.name))
-        ));
+    let mut users = Sink::create(dir, "users", format)?;
+    let mut memberships = Sink::create(dir, "group_memberships", format)?;
+    let w = walker();
+    let pages = w.pages(query(), |q| async move { directory.list_users(&q).await });
+    if remote_data {
+        drain(&mut users, &bar, &w, pages, None).await?;
+        phase(&bar, "memberships");
+        for (index, group) in groups.iter().enumerate() {
+            bar.set_message(format!(
+                "group {}/{}: {}",
+                index + 1,
+                groups.len(),
+                output::safe(group.slug.as_deref().unwrap_or(&group.name))
+            ));
+            let w = walker();
+            let id = group.id.as_str();
+            let pages = w.pages(query(), |q| async move {
+                directory.list_group_members(id, &q).await
+            });
+            drain(&mut memberships, &bar, &w, pages, None).await?;
+        }
+    } else {
+        let derive = |user: &User, sink: &mut Sink| -> CliResult {
+            for membership in user.group_memberships() {
+                sink.write(&membership)?;
+            }
+            Ok(())
+        };
         drain(
-            &mut sink,
+            &mut users,
             &bar,
-            directory.group_members(&group.id, query()),
-            |m| format!("{}/{}", m.group_id, m.user_id),
+            &w,
+            pages,
+            Some((&mut memberships, &derive)),
         )
         .await?;
     }
-    sinks.push(sink);
+    sinks.push(users);
+    sinks.push(memberships);
     bar.finish_and_clear();
 
     let mut written = Vec::new();
@@ -290,17 +316,11 @@ mod tests {
     }
 
     #[test]
-    fn json_files_are_valid_arrays_and_duplicates_stop_the_export() {
+    fn json_files_are_valid_arrays_and_unfinished_files_are_removed() {
         let dir = temp_dir("sink");
         let mut sink = Sink::create(&dir, "things", ExportFormat::Json).expect("create");
-        sink.write("a".into(), &serde_json::json!({"id": "a"}))
-            .expect("a");
-        sink.write("b".into(), &serde_json::json!({"id": "b"}))
-            .expect("b");
-        assert!(matches!(
-            sink.write("a".into(), &serde_json::json!({"id": "a"})),
-            Err(Failure::Coded(7, _))
-        ));
+        sink.write(&serde_json::json!({"id": "a"})).expect("a");
+        sink.write(&serde_json::json!({"id": "b"})).expect("b");
         let (path, records) = sink.finish().expect("finish");
         assert_eq!(records, 2);
         let parsed: serde_json::Value =
