@@ -264,8 +264,9 @@ impl Api {
                 }
                 return Err(graphql_body_error(operation, &messages));
             }
-            return match parsed.get("data") {
-                Some(data) if !data.is_null() => Ok(data.clone()),
+            let mut parsed = parsed;
+            return match parsed.get_mut("data").map(Value::take) {
+                Some(data) if !data.is_null() => Ok(data),
                 _ => Err(contract(
                     operation,
                     "Buildkite GraphQL answered without data or errors",

@@ -273,8 +273,9 @@ impl Buildkite {
         let mut params = vec![("page", page.to_string()), ("per_page", size.to_string())];
         params.extend(extra.iter().cloned());
         let rest = self.api.get(operation, segments, &params).await?;
-        let items = map::array(operation, &rest.body)?.clone();
-        let next = match rest.page_of("next", operation)? {
+        let next_link = rest.page_of("next", operation)?;
+        let items = map::into_array(operation, rest.body)?;
+        let next = match next_link {
             _ if items.is_empty() => None,
             // Page-number paging moves one page at a time: a next link that goes back loops,
             // one that jumps ahead skips rows silently.
@@ -450,17 +451,17 @@ impl Buildkite {
     async fn member_teams(
         &self,
         operation: &'static str,
-        node: &Value,
+        mut node: Value,
     ) -> Result<(Vec<GroupAssignment>, Value)> {
-        let mut node = node.clone();
-        let Some(teams) = node.get("teams") else {
+        let Some(teams) = node.get_mut("teams") else {
             return Ok((Vec::new(), node));
         };
-        let mut edges: Vec<Value> = teams
-            .get("edges")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+        // Taken, not copied: the node gets the complete list back at the end.
+        let mut edges: Vec<Value> = match teams.get_mut("edges").map(Value::take) {
+            Some(Value::Array(edges)) => edges,
+            _ => Vec::new(),
+        };
+        let teams = &*teams;
         let mut info: PageInfo = match teams.get("pageInfo") {
             Some(v) if !v.is_null() => self.page_info(operation, v)?,
             _ => return Err(contract(operation, "a member's team list has no pageInfo")),
@@ -501,11 +502,10 @@ impl Buildkite {
                 .pointer("/organizationMember/teams")
                 .filter(|v| !v.is_null())
                 .ok_or_else(|| contract(operation, "organizationMember.teams is missing"))?;
-            let more = conn
-                .get("edges")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
+            let more = match conn.get("edges") {
+                Some(Value::Array(more)) => more.clone(),
+                _ => Vec::new(),
+            };
             budget.add_items(more.len()).map_err(tag(operation))?;
             edges.extend(more);
             info = match conn.get("pageInfo") {
@@ -578,7 +578,7 @@ impl Buildkite {
             "team": team,
             "teamsFirst": self.nested_page_size,
         });
-        let data = self
+        let mut data = self
             .api
             .graphql(OP, MEMBERS_QUERY, "UnidirMembers", variables)
             .await?;
@@ -595,17 +595,20 @@ impl Buildkite {
             Some(v) if !v.is_null() => self.page_info(OP, v)?,
             _ => return Err(contract(OP, "the members connection has no pageInfo")),
         };
-        let edges = members
-            .get("edges")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let edges = match data
+            .pointer_mut("/organization/members/edges")
+            .map(Value::take)
+        {
+            Some(Value::Array(edges)) => edges,
+            _ => Vec::new(),
+        };
         let mut users = Vec::with_capacity(edges.len());
-        for edge in &edges {
-            let Some(node) = edge.get("node").filter(|n| !n.is_null()) else {
+        for mut edge in edges {
+            let node = edge.get_mut("node").map(Value::take).unwrap_or(Value::Null);
+            if node.is_null() {
                 return Err(contract(OP, "a members edge has no node"));
-            };
-            let member: GqlMember = map::decode(OP, "organization member", node)?;
+            }
+            let member: GqlMember = map::decode(OP, "organization member", &node)?;
             let (groups, raw) = self.member_teams(OP, node).await?;
             users.push(map::graphql_user(
                 member,

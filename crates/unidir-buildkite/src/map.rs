@@ -81,14 +81,15 @@ fn describe(message: &str) -> String {
     }
 }
 
-/// The elements of a JSON array answer.
-pub(crate) fn array<'a>(operation: &'static str, body: &'a Value) -> Result<&'a Vec<Value>> {
-    body.as_array().ok_or_else(|| {
-        contract(
+/// The elements of a JSON array answer, taken without copying.
+pub(crate) fn into_array(operation: &'static str, body: Value) -> Result<Vec<Value>> {
+    match body {
+        Value::Array(items) => Ok(items),
+        _ => Err(contract(
             operation,
             "Buildkite answered with an object where a list was expected",
-        )
-    })
+        )),
+    }
 }
 
 fn remote(keep: bool, value: &Value) -> Option<Value> {
