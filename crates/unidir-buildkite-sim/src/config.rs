@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+use crate::ratelimit::{
+    GRAPHQL_ORG_LIMIT, GRAPHQL_USER_LIMIT, MAX_QUERY_COMPLEXITY, REST_ORG_LIMIT, REST_USER_LIMIT,
+};
 use crate::spec::OrgSpec;
 
 /// An API access token the simulator accepts.
@@ -31,6 +34,12 @@ impl SimToken {
 }
 
 /// Everything that shapes a simulator. Build with `SimConfig::default().with_*(...)`.
+///
+/// The default enforces Buildkite's default budgets (REST 200 requests per minute per
+/// organization and 50 per user; GraphQL 20,000 complexity points per 5 minutes per
+/// organization and 5,000 per user; 50,000 requested points per query) at real speed.
+/// [`SimConfig::unlimited`] enforces nothing, [`SimConfig::generous`] keeps only the
+/// per-query cap, and [`SimConfig::with_time_scale`] shortens the windows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimConfig {
     /// Seed of every generated name, UUID and timestamp (default 42).
@@ -46,18 +55,26 @@ pub struct SimConfig {
     pub org_name: String,
     /// Accepted tokens; the first is [`RunningSimulator::default_token`](crate::RunningSimulator::default_token).
     pub tokens: Vec<SimToken>,
-    /// REST organization budget per 60 s window; `None` = counted and reported (limit 200)
-    /// but never enforced.
-    pub org_budget_per_minute: Option<u32>,
-    /// REST per-user budget per 60 s window; `None` = counted and reported (limit 50) but
-    /// never enforced.
-    pub user_budget_per_minute: Option<u32>,
-    /// GraphQL organization complexity budget per 300 s; `None` = reported (limit 20000) but
-    /// never enforced.
-    pub graphql_org_points: Option<u32>,
-    /// GraphQL per-user complexity budget per 300 s; `None` = reported (limit 5000) but never
-    /// enforced.
-    pub graphql_user_points: Option<u32>,
+    /// REST organization budget: requests per 60 s window (divided by [`SimConfig::time_scale`]),
+    /// enforced. Default 200, Buildkite's.
+    pub org_budget_per_minute: u32,
+    /// REST per-user budget: requests per 60 s window (divided by the time scale), enforced.
+    /// Default 50, Buildkite's.
+    pub user_budget_per_minute: u32,
+    /// GraphQL organization budget: actual complexity points per 300 s window (divided by the
+    /// time scale), enforced. Default 20,000, Buildkite's.
+    pub graphql_org_points: u32,
+    /// GraphQL per-user budget: actual complexity points per 300 s window (divided by the
+    /// time scale), enforced. Default 5,000, Buildkite's.
+    pub graphql_user_points: u32,
+    /// Largest requested complexity of one GraphQL query; a costlier query is refused before it
+    /// runs (HTTP 200 with Buildkite's error). Default `Some(50_000)`, Buildkite's; `None` =
+    /// no cap.
+    pub max_query_complexity: Option<u32>,
+    /// Every rate-limit window is this many times shorter than Buildkite's, with the same
+    /// budgets, so budget-bound work finishes N times sooner (real-world duration = measured
+    /// time × N). Default 1; must be at least 1.
+    pub time_scale: u32,
     /// Extra delay before every API answer.
     pub latency: Option<Duration>,
     /// A hand-written organization instead of the generated one.
@@ -123,23 +140,74 @@ impl SimConfig {
         self
     }
 
-    /// Enforces a REST organization budget (requests per 60 s).
+    /// Sets the REST organization budget (requests per 60 s window).
     pub fn with_org_budget_per_minute(mut self, budget: u32) -> Self {
-        self.org_budget_per_minute = Some(budget);
+        self.org_budget_per_minute = budget;
         self
     }
 
-    /// Enforces a REST per-user budget (requests per 60 s).
+    /// Sets the REST per-user budget (requests per 60 s window).
     pub fn with_user_budget_per_minute(mut self, budget: u32) -> Self {
-        self.user_budget_per_minute = Some(budget);
+        self.user_budget_per_minute = budget;
         self
     }
 
-    /// Enforces GraphQL complexity budgets (points per 300 s) for the organization and per user.
+    /// Sets the GraphQL complexity budgets (points per 300 s window) of the organization and
+    /// of each user.
     pub fn with_graphql_budget(mut self, org_points: u32, user_points: u32) -> Self {
-        self.graphql_org_points = Some(org_points);
-        self.graphql_user_points = Some(user_points);
+        self.graphql_org_points = org_points;
+        self.graphql_user_points = user_points;
         self
+    }
+
+    /// Sets the per-query requested-complexity cap (`None`: no cap).
+    pub fn with_max_query_complexity(mut self, cap: Option<u32>) -> Self {
+        self.max_query_complexity = cap;
+        self
+    }
+
+    /// Makes every rate-limit window `scale` times shorter (budgets unchanged): REST windows
+    /// last 60 s / `scale`, GraphQL windows 300 s / `scale`. `RateLimit-*-Reset` headers and
+    /// 429 bodies report the scaled wait in whole seconds, rounded up, so keep windows at a
+    /// few seconds or more (`scale` ≤ 60 keeps REST windows ≥ 1 s) when a client's pacing
+    /// matters. 0 makes [`Simulator::start`](crate::Simulator::start) fail.
+    pub fn with_time_scale(mut self, scale: u32) -> Self {
+        self.time_scale = scale;
+        self
+    }
+
+    /// REST and GraphQL budgets of `u32::MAX` per window, which no run reaches, so
+    /// `RateLimit-*-Remaining` never runs low and a pacing client never waits. The per-query
+    /// complexity cap is kept: a query Buildkite would refuse is still refused.
+    pub fn with_generous_budgets(self) -> Self {
+        self.with_org_budget_per_minute(u32::MAX)
+            .with_user_budget_per_minute(u32::MAX)
+            .with_graphql_budget(u32::MAX, u32::MAX)
+    }
+
+    /// The default organization with [generous budgets](SimConfig::with_generous_budgets):
+    /// what the CLI's built-in organization uses, so a first command is instant at any size.
+    pub fn generous() -> Self {
+        Self::default().with_generous_budgets()
+    }
+
+    /// The default organization with nothing enforced: generous budgets and no per-query
+    /// complexity cap. For functional tests that are not about limits.
+    pub fn unlimited() -> Self {
+        Self::generous().with_max_query_complexity(None)
+    }
+
+    /// No budget is below `u32::MAX` and there is no per-query cap.
+    pub fn is_unlimited(&self) -> bool {
+        self.max_query_complexity.is_none()
+            && [
+                self.org_budget_per_minute,
+                self.user_budget_per_minute,
+                self.graphql_org_points,
+                self.graphql_user_points,
+            ]
+            .iter()
+            .all(|&b| b == u32::MAX)
     }
 
     /// Delays every API answer.
@@ -176,10 +244,12 @@ impl Default for SimConfig {
                 Self::DEFAULT_SCOPES.iter().copied(),
                 0,
             )],
-            org_budget_per_minute: None,
-            user_budget_per_minute: None,
-            graphql_org_points: None,
-            graphql_user_points: None,
+            org_budget_per_minute: REST_ORG_LIMIT,
+            user_budget_per_minute: REST_USER_LIMIT,
+            graphql_org_points: GRAPHQL_ORG_LIMIT,
+            graphql_user_points: GRAPHQL_USER_LIMIT,
+            max_query_complexity: Some(MAX_QUERY_COMPLEXITY),
+            time_scale: 1,
             latency: None,
             spec: None,
             schema_without: Vec::new(),

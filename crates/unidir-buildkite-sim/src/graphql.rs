@@ -9,10 +9,9 @@
 //! adapter's documents declare; literal arguments and `@skip`/`@include` are not evaluated.
 //!
 //! Connections use Relay paging over a list position: a cursor is the unpadded base64 of
-//! the 1-based position (`"Mg"` = 2). Complexity follows the cost rules of reference §8.2
-//! as the recorded fixtures count them (4 for the connection scaffolding, 8 per member,
-//! 2 per nested team membership); "requested" assumes full pages, "actual" counts what was
-//! returned.
+//! the 1-based position (`"Mg"` = 2). Complexity is computed from the validated document by
+//! Buildkite's rules (`complexity.rs`): "requested" from the page sizes before the query runs
+//! (a query over the per-query cap is refused then), "actual" from the answer.
 
 use apollo_compiler::ExecutableDocument;
 use apollo_compiler::executable::{Selection, SelectionSet};
@@ -20,17 +19,13 @@ use apollo_compiler::validation::Valid;
 use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
+use crate::complexity;
 use crate::ids::{decode_cursor, encode_cursor, graphql_time};
 use crate::model::OrgRole;
 use crate::state::State;
 
 /// Largest page a connection serves (`first`/`last`), as assumed in reference §6.3.
 const MAX_PAGE: i64 = 500;
-/// Per-query requested-complexity cap (reference §8.2).
-const MAX_COMPLEXITY: u64 = 50_000;
-const CONNECTION_COST: u64 = 4;
-const MEMBER_COST: u64 = 8;
-const TEAM_COST: u64 = 2;
 
 pub(crate) const UNSUPPORTED: &str = "The simulator does not support this query";
 
@@ -94,12 +89,13 @@ impl GqlOutcome {
 }
 
 /// Runs an authorised request (the caller has the `graphql` scope) whose document has been
-/// validated against the schema.
+/// validated against the schema, unless its requested complexity is over `cap`.
 pub(crate) fn execute(
     state: &State,
     caller: Caller,
     req: &GqlRequest,
     document: &Valid<ExecutableDocument>,
+    cap: Option<u64>,
 ) -> GqlOutcome {
     let operation = match document.operations.get(req.operation.as_deref()) {
         Ok(operation) => operation,
@@ -111,22 +107,61 @@ pub(crate) fn execute(
             return GqlOutcome::error(message);
         }
     };
+    // Variables are checked before complexity, as graphql-ruby does.
+    for definition in &operation.variables {
+        let given = req.variables.get(definition.name.as_str());
+        if definition.ty.is_non_null()
+            && definition.default_value.is_none()
+            && given.is_none_or(Value::is_null)
+        {
+            return GqlOutcome::error(invalid(
+                definition.name.as_str(),
+                &definition.ty.to_string(),
+            ));
+        }
+    }
+    let requested = complexity::requested(document, operation, &req.variables);
+    if let Some(cap) = cap.filter(|&cap| requested > cap) {
+        return GqlOutcome {
+            requested,
+            ..GqlOutcome::error(format!(
+                "Query has complexity of {requested}, which exceeds max complexity of {cap}"
+            ))
+        };
+    }
     let vars = Vars(&req.variables);
     let result = match operation.name.as_ref().map(|n| n.as_str()) {
         Some("UnidirMembers") => members(state, caller, &vars),
         Some("UnidirMemberTeams") => member_teams(state, caller, &vars),
         _ => Err(UNSUPPORTED.to_owned()),
     };
-    let mut outcome = result.unwrap_or_else(GqlOutcome::error);
-    if let Some(data) = outcome.body.get("data").filter(|d| d.is_object()) {
+    let mut body = match result {
+        Ok(body) => body,
+        Err(message) => {
+            return GqlOutcome {
+                requested,
+                ..GqlOutcome::error(message)
+            };
+        }
+    };
+    let mut actual = 0;
+    if let Some(data) = body.get("data").filter(|d| d.is_object()) {
         match project(document, data, &operation.selection_set) {
-            Ok(data) => outcome.body["data"] = data,
+            Ok(data) => {
+                // A query that ran costs at least 1, even when it found nothing.
+                actual = complexity::actual(document, &operation.selection_set, &data).max(1);
+                body["data"] = data;
+            }
             Err(field) => {
                 return GqlOutcome::error(format!("{UNSUPPORTED} (it selects {field})"));
             }
         }
     }
-    outcome
+    GqlOutcome {
+        body,
+        requested,
+        actual,
+    }
 }
 
 // ---- selection -------------------------------------------------------------------------------
@@ -307,7 +342,7 @@ fn cursor_or_null(position: usize, non_empty: bool) -> Value {
 
 // ---- UnidirMembers ---------------------------------------------------------------------------
 
-fn members(state: &State, caller: Caller, vars: &Vars<'_>) -> Result<GqlOutcome, String> {
+fn members(state: &State, caller: Caller, vars: &Vars<'_>) -> Result<Value, String> {
     let slug = vars.required_string("slug", "ID!")?;
     let first = vars.page_size("first", "Int")?;
     let last = vars.page_size("last", "Int")?;
@@ -336,22 +371,8 @@ fn members(state: &State, caller: Caller, vars: &Vars<'_>) -> Result<GqlOutcome,
         Some(_) => return Err(invalid("role", "[OrganizationMemberRole!]")),
     };
 
-    let page = first.or(last).unwrap_or(MAX_PAGE as usize) as u64;
-    let requested = CONNECTION_COST + page * (MEMBER_COST + TEAM_COST * teams_first as u64);
-    if requested > MAX_COMPLEXITY {
-        return Ok(GqlOutcome {
-            requested,
-            ..GqlOutcome::error(format!(
-                "Query has complexity of {requested}, which exceeds max complexity of {MAX_COMPLEXITY}"
-            ))
-        });
-    }
     if slug != state.org.slug || !state.is_member(caller.user) {
-        return Ok(GqlOutcome {
-            body: json!({ "data": { "organization": null } }),
-            requested,
-            actual: 1,
-        });
+        return Ok(json!({ "data": { "organization": null } }));
     }
 
     // TeamSelector: a team slug, optionally negated with a leading '!'.
@@ -387,18 +408,13 @@ fn members(state: &State, caller: Caller, vars: &Vars<'_>) -> Result<GqlOutcome,
 
     let total = matching.len();
     let (start, end) = window(total, first, after, last, before);
-    let mut teams_returned = 0usize;
     let edges: Vec<Value> = (start..end)
         .map(|i| {
-            let (node, teams) = member_node(state, caller, matching[i], teams_first);
-            teams_returned += teams;
+            let node = member_node(state, caller, matching[i], teams_first);
             json!({ "cursor": encode_cursor(i + 1), "node": node })
         })
         .collect();
-    let returned = (end - start) as u64;
-    let actual = CONNECTION_COST + returned * MEMBER_COST + teams_returned as u64 * TEAM_COST;
-    Ok(GqlOutcome {
-        body: json!({
+    Ok(json!({
             "data": {
                 "organization": {
                     "members": {
@@ -413,20 +429,17 @@ fn members(state: &State, caller: Caller, vars: &Vars<'_>) -> Result<GqlOutcome,
                     }
                 }
             }
-        }),
-        requested,
-        actual,
-    })
+    }))
 }
 
-/// One `OrganizationMember` node and the number of team memberships it includes.
-fn member_node(state: &State, caller: Caller, user: usize, teams_first: usize) -> (Value, usize) {
+/// One `OrganizationMember` node.
+fn member_node(state: &State, caller: Caller, user: usize, teams_first: usize) -> Value {
     let u = &state.users[user];
     let Some(m) = &u.membership else {
-        return (Value::Null, 0);
+        return Value::Null;
     };
-    let (teams, shown) = teams_connection(state, caller, user, Some(teams_first), None);
-    let node = json!({
+    let teams = teams_connection(state, caller, user, Some(teams_first), None);
+    json!({
         "id": m.graphql_id,
         "uuid": m.uuid,
         "role": m.role.as_graphql(),
@@ -447,8 +460,7 @@ fn member_node(state: &State, caller: Caller, user: usize, teams_first: usize) -
             "machineUser": false,
         },
         "teams": teams,
-    });
-    (node, shown)
+    })
 }
 
 /// `OrganizationMember.teams(first:, after:)` with the fields both operations select, in
@@ -459,7 +471,7 @@ fn teams_connection(
     user: usize,
     first: Option<usize>,
     after: Option<usize>,
-) -> (Value, usize) {
+) -> Value {
     let visible: Vec<usize> = state
         .user_membership_ids(user)
         .iter()
@@ -486,47 +498,37 @@ fn teams_connection(
             })
         })
         .collect();
-    let conn = json!({
+    json!({
         "count": total,
         "pageInfo": {
             "hasNextPage": end < total,
             "endCursor": cursor_or_null(end, end > start),
         },
         "edges": edges,
-    });
-    (conn, end - start)
+    })
 }
 
 // ---- UnidirMemberTeams -------------------------------------------------------------------------
 
-fn member_teams(state: &State, caller: Caller, vars: &Vars<'_>) -> Result<GqlOutcome, String> {
+fn member_teams(state: &State, caller: Caller, vars: &Vars<'_>) -> Result<Value, String> {
     let slug = vars.required_string("slug", "ID!")?;
     let first = vars
         .page_size("first", "Int!")?
         .ok_or_else(|| invalid("first", "Int!"))?;
     let after = vars.cursor("after")?;
-    let requested = CONNECTION_COST + TEAM_COST * first as u64;
     // Slug form: "<org slug>/<organization-membership uuid>".
     let user = slug
         .split_once('/')
         .filter(|(org, _)| *org == state.org.slug && state.is_member(caller.user))
         .and_then(|(_, uuid)| state.member_by_membership_uuid(uuid));
     let Some(user) = user else {
-        return Ok(GqlOutcome {
-            body: json!({
-                "data": { "organizationMember": null },
-                "errors": [{ "message": "No organization member found" }],
-            }),
-            requested,
-            actual: 1,
-        });
+        return Ok(json!({
+            "data": { "organizationMember": null },
+            "errors": [{ "message": "No organization member found" }],
+        }));
     };
-    let (teams, shown) = teams_connection(state, caller, user, Some(first), after);
-    Ok(GqlOutcome {
-        body: json!({ "data": { "organizationMember": { "teams": teams } } }),
-        requested,
-        actual: CONNECTION_COST + TEAM_COST * shown as u64,
-    })
+    let teams = teams_connection(state, caller, user, Some(first), after);
+    Ok(json!({ "data": { "organizationMember": { "teams": teams } } }))
 }
 
 #[cfg(test)]

@@ -9,6 +9,10 @@ use unidir_buildkite_sim::{OrgSpec, SimConfig, Simulator};
 
 /// Local Buildkite REST v2 + GraphQL simulator (REST under /v2, GraphQL at POST /v1,
 /// fault injection at POST /__sim/faults, state at GET /__sim/state).
+///
+/// Buildkite's default rate limits are enforced unless --unlimited is given: REST 200
+/// requests/min per organization and 50 per user, GraphQL 20,000 complexity points per
+/// 5 min per organization and 5,000 per user, 50,000 requested points per query.
 #[derive(Debug, Parser)]
 #[command(name = "unidir-buildkite-sim", version)]
 struct Args {
@@ -33,12 +37,54 @@ struct Args {
     /// Organization name.
     #[arg(long, default_value = "Acme Inc")]
     org_name: String,
-    /// Enforce this REST organization budget (requests per minute).
+    /// REST organization budget (requests per minute).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 200,
+        conflicts_with = "unlimited"
+    )]
+    budget_per_minute: u32,
+    /// REST per-user budget (requests per minute).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 50,
+        conflicts_with = "unlimited"
+    )]
+    user_budget_per_minute: u32,
+    /// GraphQL organization budget (complexity points per 5 minutes).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 20_000,
+        conflicts_with = "unlimited"
+    )]
+    graphql_points: u32,
+    /// GraphQL per-user budget (complexity points per 5 minutes).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 5_000,
+        conflicts_with = "unlimited"
+    )]
+    graphql_user_points: u32,
+    /// Largest requested complexity of one GraphQL query.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 50_000,
+        conflicts_with = "unlimited"
+    )]
+    max_query_complexity: u32,
+    /// Make every rate-limit window N times shorter (budgets unchanged): budget-bound work
+    /// runs N times faster, and its real-world duration is the measured time x N. Resets are
+    /// reported in whole seconds, so N <= 60 keeps REST windows at 1 s or more.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    time_scale: u32,
+    /// Enforce no rate limit and no per-query complexity cap (for functional tests).
     #[arg(long)]
-    budget_per_minute: Option<u32>,
-    /// Enforce this REST per-user budget (requests per minute).
-    #[arg(long)]
-    user_budget_per_minute: Option<u32>,
+    unlimited: bool,
     /// Delay every API answer by this many milliseconds.
     #[arg(long)]
     latency_ms: Option<u64>,
@@ -54,18 +100,22 @@ struct Args {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    let mut config = SimConfig::default()
+    let base = if args.unlimited {
+        SimConfig::unlimited()
+    } else {
+        SimConfig::default()
+            .with_org_budget_per_minute(args.budget_per_minute)
+            .with_user_budget_per_minute(args.user_budget_per_minute)
+            .with_graphql_budget(args.graphql_points, args.graphql_user_points)
+            .with_max_query_complexity(Some(args.max_query_complexity))
+    };
+    let mut config = base
+        .with_time_scale(args.time_scale)
         .with_seed(args.seed)
         .with_users(args.users)
         .with_teams(args.teams)
         .with_org_slug(args.org)
         .with_org_name(args.org_name);
-    if let Some(budget) = args.budget_per_minute {
-        config = config.with_org_budget_per_minute(budget);
-    }
-    if let Some(budget) = args.user_budget_per_minute {
-        config = config.with_user_budget_per_minute(budget);
-    }
     if let Some(ms) = args.latency_ms {
         config = config.with_latency(Duration::from_millis(ms));
     }
@@ -75,6 +125,7 @@ async fn main() -> ExitCode {
     for coordinate in args.schema_without {
         config = config.with_schema_without(coordinate);
     }
+    let limits = describe_limits(&config);
     let sim = match Simulator::start_on(config, SocketAddr::new(args.host, args.port)).await {
         Ok(sim) => sim,
         Err(error) => {
@@ -84,7 +135,7 @@ async fn main() -> ExitCode {
     };
     let snapshot = sim.snapshot();
     eprintln!(
-        "Buildkite simulator: organization {} ({} members, {} teams)\n  REST     {}\n  GraphQL  {}\n  token    {}\nPress Ctrl-C to stop.",
+        "Buildkite simulator: organization {} ({} members, {} teams)\n  REST     {}\n  GraphQL  {}\n  token    {}\n  limits   {limits}\nPress Ctrl-C to stop.",
         sim.org_slug(),
         snapshot.members.len(),
         snapshot.teams.len(),
@@ -95,6 +146,43 @@ async fn main() -> ExitCode {
     stop_signal().await;
     sim.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// The enforced budgets, for the start-up banner.
+fn describe_limits(config: &SimConfig) -> String {
+    if config.is_unlimited() {
+        return "none (--unlimited)".to_owned();
+    }
+    let scale = config.time_scale;
+    let (rest, graphql) = if scale == 1 {
+        ("min".to_owned(), "5 min".to_owned())
+    } else {
+        (
+            secs(60.0 / f64::from(scale)),
+            secs(300.0 / f64::from(scale)),
+        )
+    };
+    let cap = config
+        .max_query_complexity
+        .map_or_else(|| "no".to_owned(), |c| c.to_string());
+    let scaled = if scale == 1 {
+        String::new()
+    } else {
+        format!("; time scale {scale} (real-world duration = measured x {scale})")
+    };
+    format!(
+        "REST {}/{rest} per organization, {}/{rest} per user; GraphQL {} points/{graphql} per organization, {}/{graphql} per user, {cap} points cap per query{scaled}",
+        config.org_budget_per_minute,
+        config.user_budget_per_minute,
+        config.graphql_org_points,
+        config.graphql_user_points,
+    )
+}
+
+/// `1.5 s`, `0.2 s`, `5 s`.
+fn secs(value: f64) -> String {
+    let text = format!("{value:.3}");
+    format!("{} s", text.trim_end_matches('0').trim_end_matches('.'))
 }
 
 /// Ctrl-C, or SIGTERM on Unix (so process supervisors and test harnesses can stop it too).

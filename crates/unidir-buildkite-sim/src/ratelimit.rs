@@ -1,8 +1,9 @@
 //! Fixed-window request and complexity counters, and the `RateLimit-*` headers they produce.
 //!
 //! REST counts requests per 60 s (organization 200, user 50 by default); GraphQL counts
-//! complexity points per 300 s (organization 20,000, user 5,000). Limits that are not
-//! configured are still counted and reported, but never refused.
+//! actual complexity points per 300 s (organization 20,000, user 5,000). Every budget is
+//! enforced; "unlimited" configurations use budgets of `u32::MAX`. A window opens with the
+//! first request it counts and lasts its length divided by the time scale.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -17,6 +18,8 @@ pub(crate) const REST_ORG_LIMIT: u32 = 200;
 pub(crate) const REST_USER_LIMIT: u32 = 50;
 pub(crate) const GRAPHQL_ORG_LIMIT: u32 = 20_000;
 pub(crate) const GRAPHQL_USER_LIMIT: u32 = 5_000;
+/// Per-query requested-complexity cap (reference §8.2).
+pub(crate) const MAX_QUERY_COMPLEXITY: u32 = 50_000;
 pub(crate) const WARNING: &str = "You have exceeded your API rate limit.";
 
 /// Which limit tripped.
@@ -35,8 +38,8 @@ pub enum LimitScope {
 pub(crate) struct Usage {
     pub(crate) limit: u64,
     pub(crate) used: u64,
+    /// Seconds until the window resets, rounded up; at least 1.
     pub(crate) reset_secs: u64,
-    pub(crate) enforced: bool,
 }
 
 impl Usage {
@@ -46,12 +49,12 @@ impl Usage {
 
     /// More was used than allowed (the request that crossed the line is refused).
     pub(crate) fn exceeded(&self) -> bool {
-        self.enforced && self.used > self.limit
+        self.used > self.limit
     }
 
-    /// Nothing left: further requests would be refused.
+    /// Nothing left: further requests are refused until the window resets.
     pub(crate) fn exhausted(&self) -> bool {
-        self.enforced && self.used >= self.limit
+        self.used >= self.limit
     }
 
     /// A usage for an injected rate-limit fault.
@@ -60,52 +63,66 @@ impl Usage {
             limit,
             used: limit + 1,
             reset_secs,
-            enforced: true,
         }
     }
+}
+
+/// Whole seconds until `left` has passed, rounded up so a client that waits them never comes
+/// back early; never 0, so "exhausted, retry in 0 s" cannot happen.
+fn whole_secs(left: Duration) -> u64 {
+    u64::try_from(left.as_nanos().div_ceil(1_000_000_000))
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
 
 #[derive(Debug, Clone)]
 struct Meter {
     limit: u64,
-    enforced: bool,
     len: Duration,
-    started: Instant,
+    /// When the current window opened; `None` until something is counted.
+    started: Option<Instant>,
     used: u64,
 }
 
 impl Meter {
-    fn new(limit: Option<u32>, default: u32, len: Duration, now: Instant) -> Self {
+    fn new(limit: u32, len: Duration) -> Self {
         Self {
-            limit: u64::from(limit.unwrap_or(default)),
-            enforced: limit.is_some(),
+            limit: u64::from(limit),
             len,
-            started: now,
+            started: None,
             used: 0,
         }
     }
 
-    fn usage(&mut self, now: Instant) -> Usage {
-        let elapsed = now.saturating_duration_since(self.started);
-        if elapsed >= self.len {
-            self.started = now;
+    /// Closes a window that has ended.
+    fn roll(&mut self, now: Instant) {
+        if self
+            .started
+            .is_some_and(|s| now.saturating_duration_since(s) >= self.len)
+        {
+            self.started = None;
             self.used = 0;
         }
-        let left = self
-            .len
-            .saturating_sub(now.saturating_duration_since(self.started));
-        // Round up so a client never retries a fraction of a second too early.
-        let reset_secs = (left.as_millis().div_ceil(1000) as u64).max(1);
+    }
+
+    fn usage(&mut self, now: Instant) -> Usage {
+        self.roll(now);
+        let left = match self.started {
+            Some(started) => self
+                .len
+                .saturating_sub(now.saturating_duration_since(started)),
+            None => self.len,
+        };
         Usage {
             limit: self.limit,
             used: self.used,
-            reset_secs,
-            enforced: self.enforced,
+            reset_secs: whole_secs(left),
         }
     }
 
     fn add(&mut self, amount: u64, now: Instant) -> Usage {
-        self.usage(now);
+        self.roll(now);
+        self.started.get_or_insert(now);
         self.used = self.used.saturating_add(amount);
         self.usage(now)
     }
@@ -120,6 +137,14 @@ struct Pair {
 }
 
 impl Pair {
+    fn new(org: u32, user: u32, len: Duration) -> Self {
+        Self {
+            org: Meter::new(org, len),
+            users: HashMap::new(),
+            user_template: Meter::new(user, len),
+        }
+    }
+
     fn user(&mut self, user: usize) -> &mut Meter {
         let template = &self.user_template;
         self.users.entry(user).or_insert_with(|| template.clone())
@@ -129,11 +154,7 @@ impl Pair {
         let org = self.org.usage(now);
         let user = match user {
             Some(u) => self.user(u).usage(now),
-            None => {
-                let mut fresh = self.user_template.clone();
-                fresh.started = now;
-                fresh.usage(now)
-            }
+            None => self.user_template.clone().usage(now),
         };
         (org, user)
     }
@@ -151,26 +172,19 @@ pub(crate) struct Limits {
 }
 
 impl Limits {
-    pub(crate) fn new(config: &SimConfig, now: Instant) -> Self {
-        let pair = |org, org_default, user, user_default, len| Pair {
-            org: Meter::new(org, org_default, len, now),
-            users: HashMap::new(),
-            user_template: Meter::new(user, user_default, len, now),
-        };
+    pub(crate) fn new(config: &SimConfig) -> Self {
+        // `time_scale` is checked to be at least 1 before a simulator starts.
+        let scale = config.time_scale.max(1);
         Self {
-            rest: pair(
+            rest: Pair::new(
                 config.org_budget_per_minute,
-                REST_ORG_LIMIT,
                 config.user_budget_per_minute,
-                REST_USER_LIMIT,
-                REST_WINDOW,
+                REST_WINDOW / scale,
             ),
-            graphql: pair(
+            graphql: Pair::new(
                 config.graphql_org_points,
-                GRAPHQL_ORG_LIMIT,
                 config.graphql_user_points,
-                GRAPHQL_USER_LIMIT,
-                GRAPHQL_WINDOW,
+                GRAPHQL_WINDOW / scale,
             ),
         }
     }
@@ -292,38 +306,97 @@ mod tests {
     use super::*;
 
     #[test]
-    fn windows_roll_over() {
+    fn windows_open_on_first_use_and_roll_over() {
         let start = Instant::now();
         let config = SimConfig::default().with_user_budget_per_minute(2);
-        let mut limits = Limits::new(&config, start);
+        let mut limits = Limits::new(&config);
+        // Nothing counted yet: a full window ahead.
+        let (_, idle) = limits.rest_peek(Some(0), start + Duration::from_secs(500));
+        assert_eq!((idle.used, idle.reset_secs), (0, 60));
         let (_, u1) = limits.rest_hit(0, start);
-        let (_, u2) = limits.rest_hit(0, start);
-        let (org, u3) = limits.rest_hit(0, start);
+        let (_, u2) = limits.rest_hit(0, start + Duration::from_millis(20_500));
+        let (org, u3) = limits.rest_hit(0, start + Duration::from_millis(20_500));
         assert_eq!((u1.remaining(), u2.remaining(), u3.remaining()), (1, 0, 0));
         assert!(!u2.exceeded() && u2.exhausted() && u3.exceeded());
-        assert!(!org.exceeded(), "org budget is not enforced");
+        // 39.5 s left: rounded up.
+        assert_eq!(u3.reset_secs, 40);
+        assert!(!org.exceeded(), "the organization has 200");
         assert_eq!(
             rest_exceeded(&org, &u3).map(|b| b["scope"].clone()),
             Some(json!("rest_user"))
         );
-        let later = start + REST_WINDOW;
-        let (_, fresh) = limits.rest_hit(0, later);
-        assert_eq!(fresh.used, 1);
-        assert_eq!(fresh.reset_secs, 60);
+        // Never "retry in 0 s" while exhausted.
+        let (_, almost) = limits.rest_peek(Some(0), start + Duration::from_millis(59_999));
+        assert!(almost.exhausted());
+        assert_eq!(almost.reset_secs, 1);
+        let (_, fresh) = limits.rest_hit(0, start + REST_WINDOW);
+        assert_eq!((fresh.used, fresh.reset_secs), (1, 60));
     }
 
     #[test]
-    fn unenforced_limits_never_refuse() {
+    fn default_budgets_are_buildkites_and_enforced() {
         let now = Instant::now();
-        let mut limits = Limits::new(&SimConfig::default(), now);
+        let mut limits = Limits::new(&SimConfig::default());
         let mut last = None;
-        for _ in 0..60 {
+        for _ in 0..51 {
             last = Some(limits.rest_hit(3, now));
         }
         let (org, user) = last.expect("ran");
-        assert_eq!(user.remaining(), 0);
-        assert_eq!(org.remaining(), 140);
+        assert_eq!(
+            (user.limit, user.used, org.limit, org.remaining()),
+            (50, 51, 200, 149)
+        );
+        assert_eq!(
+            rest_exceeded(&org, &user).map(|b| b["current"].clone()),
+            Some(json!(51))
+        );
+        // Another user has their own 50; the organization's 200 is shared.
+        let (org, other) = limits.rest_hit(4, now);
+        assert_eq!((other.used, org.used), (1, 52));
+        let (org, user) = limits.graphql_charge(3, 5_000, now);
+        assert_eq!(
+            (org.limit, org.remaining(), user.limit),
+            (20_000, 15_000, 5_000)
+        );
+        assert!(user.exhausted() && !org.exhausted());
+        assert!(
+            graphql_exhausted(&org, &user)
+                .is_some_and(|m| m.starts_with("You have exceeded your per-user limit of 5000"))
+        );
+    }
+
+    #[test]
+    fn time_scale_shortens_windows_not_budgets() {
+        let start = Instant::now();
+        let mut limits = Limits::new(&SimConfig::default().with_time_scale(60));
+        let (org, user) = limits.rest_hit(0, start);
+        assert_eq!((org.limit, user.limit, user.reset_secs), (200, 50, 1));
+        let (org, user) = limits.graphql_charge(0, 5_000, start);
+        assert_eq!((org.limit, user.reset_secs), (20_000, 5));
+        assert!(user.exhausted());
+        let (_, later) = limits.graphql_peek(Some(0), start + Duration::from_millis(3_500));
+        assert_eq!(later.reset_secs, 2);
+        assert!(later.exhausted());
+        // A scaled window (300 s / 60 = 5 s) later, the budget is back.
+        let (_, reset) = limits.graphql_peek(Some(0), start + Duration::from_secs(5));
+        assert_eq!((reset.used, reset.remaining()), (0, 5_000));
+        let (_, rest) = limits.rest_peek(Some(0), start + Duration::from_secs(1));
+        assert_eq!(rest.used, 0);
+    }
+
+    #[test]
+    fn unlimited_never_runs_low() {
+        let now = Instant::now();
+        let mut limits = Limits::new(&SimConfig::unlimited());
+        let mut last = None;
+        for _ in 0..10_000 {
+            last = Some(limits.rest_hit(3, now));
+        }
+        let (org, user) = last.expect("ran");
         assert!(rest_exceeded(&org, &user).is_none());
+        assert_eq!(user.remaining(), u64::from(u32::MAX) - 10_000);
         assert_eq!(rest_headers(&org, &user).len(), 8);
+        let (org, user) = limits.graphql_charge(3, 10_000_000, now);
+        assert!(graphql_exhausted(&org, &user).is_none());
     }
 }

@@ -54,6 +54,11 @@ impl Simulator {
         config: SimConfig,
         addr: SocketAddr,
     ) -> Result<RunningSimulator, SimError> {
+        if config.time_scale == 0 {
+            return Err(SimError::InvalidConfig(
+                "time_scale must be at least 1".to_owned(),
+            ));
+        }
         let state = data::build(&config)?;
         let schema = GqlSchema::load(&config.schema_without)?;
         let listener = TcpListener::bind(addr)
@@ -72,12 +77,13 @@ impl Simulator {
             .map_err(|e| SimError::InvalidConfig(format!("base URL {origin}: {e}")))?;
         let shared = Arc::new(Shared {
             inner: Mutex::new(Inner {
-                limits: Limits::new(&config, Instant::now()),
+                limits: Limits::new(&config),
                 state,
                 faults: FaultQueue::default(),
             }),
             origin,
             latency: config.latency,
+            max_query_complexity: config.max_query_complexity.map(u64::from),
             schema,
             requests: AtomicU64::new(0),
         });
@@ -218,6 +224,8 @@ struct Shared {
     /// `http://host:port`, no trailing slash; the prefix of every absolute URL we emit.
     origin: String,
     latency: Option<Duration>,
+    /// Per-query requested-complexity cap.
+    max_query_complexity: Option<u64>,
     /// What GraphQL documents are validated against (possibly an older schema).
     schema: GqlSchema,
     requests: AtomicU64,
@@ -425,16 +433,43 @@ fn graphql_route(shared: &Shared, parts: &Parts, body: &Bytes) -> Response<Body>
             return resp;
         }
     };
-    let outcome = graphql::execute(&inner.state, caller, &request, &document);
+    let mut outcome = graphql::execute(
+        &inner.state,
+        caller,
+        &request,
+        &document,
+        shared.max_query_complexity,
+    );
+    // Buildkite charges the actual complexity against both budgets.
     let (org, user) = inner
         .limits
         .graphql_charge(caller.user, outcome.actual, now);
+    if wants_query_stats(parts)
+        && let Some(body) = outcome.body.as_object_mut()
+    {
+        body.insert(
+            "stats".to_owned(),
+            json!({
+                "requestedComplexity": outcome.requested,
+                "actualComplexity": outcome.actual,
+            }),
+        );
+    }
     let mut resp = json_response(StatusCode::OK, &outcome.body);
     add_headers(
         &mut resp,
         &ratelimit::graphql_headers(&org, &user, Some((outcome.requested, outcome.actual))),
     );
     resp
+}
+
+/// `Buildkite-Include-Query-Stats: true` asks for `stats` in the answer body.
+fn wants_query_stats(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get("buildkite-include-query-stats")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
 }
 
 /// A 429 shaped like the real one for the request's API (REST or GraphQL).

@@ -467,7 +467,7 @@ async fn errors_auth_and_headers() {
     .json();
     assert_eq!(unknown_org["data"]["organization"], Value::Null);
 
-    // Complexity headers: the fixtures' costing (4 + 8 per member + 2 per nested team).
+    // Complexity headers by Buildkite's rules (4 + 8 per member + 2 per nested team).
     let page = gql(
         &sim,
         "UnidirMembers",
