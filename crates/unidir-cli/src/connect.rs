@@ -242,15 +242,13 @@ async fn connect_simulated(global: &GlobalArgs) -> CliResult<Connection> {
             "--sim-users and --sim-teams must be at least 1".to_owned(),
         ));
     }
-    // Budgets far above anything a command spends: unenforced limits would still count
-    // `RateLimit-Remaining` down to 0 and make the client pause until the window resets.
-    let config = SimConfig::default()
+    // Budgets far above anything a command spends, so the first command is instant at any
+    // size; Buildkite's per-query complexity cap still holds. (The standalone simulator
+    // enforces Buildkite's real budgets by default.)
+    let config = SimConfig::generous()
         .with_users(users)
         .with_teams(teams)
-        .with_seed(global.sim_seed.unwrap_or(SIM_SEED))
-        .with_org_budget_per_minute(1_000_000)
-        .with_user_budget_per_minute(1_000_000)
-        .with_graphql_budget(100_000_000, 100_000_000);
+        .with_seed(global.sim_seed.unwrap_or(SIM_SEED));
     let simulator = Simulator::start(config).await.map_err(|e| {
         Failure::Coded(
             code::OTHER,
@@ -263,7 +261,7 @@ async fn connect_simulated(global: &GlobalArgs) -> CliResult<Connection> {
     let token = simulator.default_token().to_owned();
     let _ = writeln!(
         std::io::stderr(),
-        "unidir: {TOKEN_VAR} is not set; using the built-in simulated Buildkite organization {org:?} ({users} users, {teams} teams) at {} (no data leaves this machine)",
+        "unidir: {TOKEN_VAR} is not set; using the built-in simulated Buildkite organization {org:?} ({users} users, {teams} teams, generous rate limits) at {} (no data leaves this machine)",
         rest_url.trim_end_matches('/')
     );
     let retry = retry_policy(global);
