@@ -87,7 +87,7 @@ pub(crate) struct GlobalArgs {
 
     /// Longest one request to Buildkite may take, in seconds (1..=3600), counting every
     /// attempt, retry and rate-limit wait. Past it the command fails (exit 7) instead of
-    /// hanging. Default 180.
+    /// hanging. Default 600.
     #[arg(long, global = true, env = "UNIDIR_DEADLINE", value_name = "SECS", value_parser = RangedU64ValueParser::<u64>::new().range(1..=3600))]
     pub(crate) deadline: Option<u64>,
 }

@@ -278,7 +278,7 @@ fn cleartext_to_a_non_loopback_address_is_refused() {
 }
 
 /// A server that accepts and never answers: the binary exits with 7 within the documented
-/// operation deadline (`--deadline`, 180 s by default), having said on stderr what it is
+/// operation deadline (`--deadline`, 600 s by default), having said on stderr what it is
 /// waiting for.
 #[test]
 fn silent_upstream_exits_within_the_deadline() {

@@ -19,11 +19,12 @@ pub struct RetryPolicy {
     /// Total time one call may spend sleeping between attempts; past it, the last answer is
     /// returned (or the last failure reported).
     pub total_budget: Duration,
-    /// Longest rate-limit wait the client will sit out. A provider asking for more is
-    /// answered with a `RateLimited` error carrying `retry_after`, instead of a silent
-    /// multi-minute stall.
+    /// Longest rate-limit wait the client will sit out (default 310 s: one 5-minute
+    /// GraphQL window). A provider asking for more is answered with a `RateLimited` error
+    /// carrying `retry_after`. Waits longer than two seconds are told to the observer.
     pub max_rate_limit_wait: Duration,
-    /// Total time one call may take: every attempt, backoff and rate-limit wait together.
+    /// Total time one call may take: every attempt, backoff and rate-limit wait together
+    /// (default 10 minutes).
     /// Past it the call fails with `Upstream`, naming the deadline, instead of hanging.
     pub operation_deadline: Duration,
     /// Seed for the jitter, for reproducible tests; `None` seeds from the OS.
@@ -37,8 +38,10 @@ impl Default for RetryPolicy {
             initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(8),
             total_budget: Duration::from_secs(90),
-            max_rate_limit_wait: Duration::from_secs(65),
-            operation_deadline: Duration::from_secs(180),
+            // One GraphQL window (5 min) plus slack: waiting for a budget to reset is normal
+            // progress in a long sync, not an error.
+            max_rate_limit_wait: Duration::from_secs(310),
+            operation_deadline: Duration::from_secs(600),
             jitter_seed: None,
         }
     }

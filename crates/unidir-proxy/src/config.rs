@@ -185,7 +185,7 @@ impl ProxyBuilder {
 
     /// Retry and rate-limit settings (the same rules as the adapter), including
     /// [`RetryPolicy::operation_deadline`]: one call — attempts, backoffs and rate-limit
-    /// waits together — ends within it (default 180 s) with `Upstream`.
+    /// waits together — ends within it (default 600 s) with `Upstream`.
     pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
