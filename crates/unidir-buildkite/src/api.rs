@@ -472,8 +472,14 @@ fn graphql_body_error(operation: &'static str, messages: &[String]) -> Error {
             format!("{first} (ask for a smaller page with a lower limit)"),
         )
     } else if lower.contains("complexity points") || lower.contains("rate limit") {
-        let wait = seconds_in(first).unwrap_or(Duration::from_secs(300));
-        Error::new(ErrorKind::RateLimited, first.clone()).with_retry_after(wait)
+        // The wait Buildkite names, if it names one; never an invented one.
+        match seconds_in(first) {
+            Some(wait) => Error::new(ErrorKind::RateLimited, first.clone()).with_retry_after(wait),
+            None => Error::new(
+                ErrorKind::RateLimited,
+                format!("{first}; Buildkite did not say when to retry"),
+            ),
+        }
     } else if lower.starts_with("no ") && lower.contains(" found") || lower.contains("not found") {
         Error::new(ErrorKind::NotFound, first.clone())
     } else if let Some(scope) = scope_in(first) {
@@ -570,5 +576,16 @@ mod tests {
         );
         assert_eq!(e.kind(), ErrorKind::PermissionDenied);
         assert_eq!(e.missing_scope(), Some("graphql"));
+        // A budget error in a 200 says when to retry only when Buildkite did.
+        let e = graphql_body_error(
+            "op",
+            &["You have exceeded your per-user limit of 5000 complexity points. Please try again in 187 seconds.".to_owned()],
+        );
+        assert_eq!(e.kind(), ErrorKind::RateLimited);
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(187)));
+        let e = graphql_body_error("op", &["Rate limit exceeded".to_owned()]);
+        assert_eq!(e.kind(), ErrorKind::RateLimited);
+        assert_eq!(e.retry_after(), None);
+        assert!(e.message().contains("did not say when"), "{e}");
     }
 }
