@@ -132,6 +132,6 @@ pub use error::SimError;
 pub use faults::Fault;
 pub use model::{OrgRole, SsoMode, TeamPrivacy, TeamRole};
 pub use ratelimit::LimitScope;
-pub use server::{RunningSimulator, Simulator};
+pub use server::{RunningSimulator, SimStats, Simulator};
 pub use snapshot::{MemberSnapshot, OrgSnapshot, SimSnapshot, TeamMemberSnapshot, TeamSnapshot};
 pub use spec::{MemberSpec, OrgSpec, TeamMemberSpec, TeamSpec};

@@ -86,6 +86,7 @@ impl Simulator {
             max_query_complexity: config.max_query_complexity.map(u64::from),
             schema,
             requests: AtomicU64::new(0),
+            counters: Counters::default(),
         });
         let app = Router::new()
             .fallback(entry)
@@ -191,6 +192,20 @@ impl RunningSimulator {
         self.shared.requests.load(Ordering::Relaxed)
     }
 
+    /// What was served so far, per API (read-only; for benchmarks and tests that count cost).
+    pub fn stats(&self) -> SimStats {
+        let c = &self.shared.counters;
+        let get = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        SimStats {
+            rest_requests: get(&c.rest_requests),
+            graphql_requests: get(&c.graphql_requests),
+            graphql_points: get(&c.graphql_points),
+            rest_rate_limited: get(&c.rest_rate_limited),
+            graphql_rate_limited: get(&c.graphql_rate_limited),
+            response_bytes: get(&c.response_bytes),
+        }
+    }
+
     /// Stops accepting connections and waits (up to 5 s) for the server task to end.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -229,6 +244,38 @@ struct Shared {
     /// What GraphQL documents are validated against (possibly an older schema).
     schema: GqlSchema,
     requests: AtomicU64,
+    counters: Counters,
+}
+
+/// Counters behind [`SimStats`].
+#[derive(Debug, Default)]
+struct Counters {
+    rest_requests: AtomicU64,
+    graphql_requests: AtomicU64,
+    graphql_points: AtomicU64,
+    rest_rate_limited: AtomicU64,
+    graphql_rate_limited: AtomicU64,
+    response_bytes: AtomicU64,
+}
+
+/// Cumulative counts of the API traffic a simulator served ([`RunningSimulator::stats`]);
+/// subtract two readings to measure one piece of work. `/__sim/` admin calls are not counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SimStats {
+    /// Requests other than GraphQL (REST under `/v2`, and unknown paths), refused and
+    /// faulted ones included.
+    pub rest_requests: u64,
+    /// Requests to `/v1` (GraphQL), refused and faulted ones included.
+    pub graphql_requests: u64,
+    /// GraphQL complexity points charged (actual complexity, as the budgets count it).
+    pub graphql_points: u64,
+    /// REST answers with status 429 (budget exceeded or injected).
+    pub rest_rate_limited: u64,
+    /// GraphQL answers with status 429.
+    pub graphql_rate_limited: u64,
+    /// Bytes of API response bodies sent (REST and GraphQL, before any compression).
+    pub response_bytes: u64,
 }
 
 #[derive(Debug)]
@@ -298,6 +345,27 @@ async fn entry(AxumState(shared): AxumState<Arc<Shared>>, req: Request) -> Respo
         return admin(&shared, &parts, &body);
     }
     shared.requests.fetch_add(1, Ordering::Relaxed);
+    let graphql = path == "/v1" || path.starts_with("/v1/");
+    let counters = &shared.counters;
+    let (kind, limited) = if graphql {
+        (&counters.graphql_requests, &counters.graphql_rate_limited)
+    } else {
+        (&counters.rest_requests, &counters.rest_rate_limited)
+    };
+    kind.fetch_add(1, Ordering::Relaxed);
+    let resp = serve(&shared, &parts, &body).await;
+    if resp.status() == StatusCode::TOO_MANY_REQUESTS {
+        limited.fetch_add(1, Ordering::Relaxed);
+    }
+    if let Some(bytes) = axum::body::HttpBody::size_hint(resp.body()).exact() {
+        counters.response_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+    resp
+}
+
+/// Latency, faults and routing of one counted API request.
+async fn serve(shared: &Shared, parts: &Parts, body: &Bytes) -> Response<Body> {
+    let path = parts.uri.path();
     if let Some(latency) = shared.latency {
         tokio::time::sleep(latency).await;
     }
@@ -317,9 +385,9 @@ async fn entry(AxumState(shared): AxumState<Arc<Shared>>, req: Request) -> Respo
         }
         Some(Fault::RateLimited {
             reset_secs, scope, ..
-        }) => return rate_limited_fault(&shared, &parts, reset_secs, scope),
+        }) => return rate_limited_fault(shared, parts, reset_secs, scope),
     }
-    let resp = route(&shared, &parts, &body);
+    let resp = route(shared, parts, body);
     if truncate {
         truncate_body(resp).await
     } else {
@@ -444,6 +512,10 @@ fn graphql_route(shared: &Shared, parts: &Parts, body: &Bytes) -> Response<Body>
     let (org, user) = inner
         .limits
         .graphql_charge(caller.user, outcome.actual, now);
+    shared
+        .counters
+        .graphql_points
+        .fetch_add(outcome.actual, Ordering::Relaxed);
     if wants_query_stats(parts)
         && let Some(body) = outcome.body.as_object_mut()
     {

@@ -484,3 +484,37 @@ async fn the_standalone_simulator_enforces_buildkites_budgets_unless_unlimited()
         assert_eq!(unlimited.get("/v2/user").await.status, 200);
     }
 }
+
+#[tokio::test]
+async fn stats_count_requests_points_refusals_and_bytes_per_api() {
+    let sim = start(SimConfig::default().with_user_budget_per_minute(2)).await;
+    assert_eq!(sim.stats(), unidir_buildkite_sim::SimStats::default());
+    let mut bytes = 0;
+    for _ in 0..3 {
+        bytes += get(&sim, "/v2/user").await.text.len() as u64;
+    }
+    let graphql = gql(
+        &sim,
+        "UnidirMembers",
+        with(member_vars("acme-inc"), json!({ "first": 3 })),
+    )
+    .await;
+    assert_eq!(graphql.status, 200);
+    bytes += graphql.text.len() as u64;
+    let admin = send(Method::GET, &common::url(&sim, "/__sim/stats"), None, None).await;
+    assert_eq!(admin.status, 200);
+
+    let stats = sim.stats();
+    assert_eq!(
+        (stats.rest_requests, stats.rest_rate_limited),
+        (3, 1),
+        "the third REST call is over the budget of 2"
+    );
+    assert_eq!((stats.graphql_requests, stats.graphql_rate_limited), (1, 0));
+    assert_eq!(
+        stats.graphql_points,
+        graphql.header_u64("ratelimit-complexity-actual")
+    );
+    assert!(stats.graphql_points > 0);
+    assert_eq!(stats.response_bytes, bytes, "admin answers are not counted");
+}
