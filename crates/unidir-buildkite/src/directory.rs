@@ -796,7 +796,10 @@ fn check_role_filter(operation: &'static str, query: &ListQuery, allowed: &[&str
     match query.filters.role_id.as_deref() {
         Some(role) if !allowed.contains(&role) => Err(invalid(
             operation,
-            format!("unknown role id {role:?}; expected one of {allowed:?}"),
+            format!(
+                "unknown role id \"{}\"; expected one of {allowed:?}",
+                unidir_core::text::bounded(role, 64)
+            ),
         )),
         _ => Ok(()),
     }
@@ -1129,9 +1132,15 @@ impl Directory for Buildkite {
 
     async fn get_role(&self, id: &str, options: &GetOptions) -> Result<Role> {
         let mut role = roles::role(id).ok_or_else(|| {
-            Error::new(ErrorKind::NotFound, format!("no Buildkite role {id:?}"))
-                .with_provider(PROVIDER)
-                .with_operation("get_role")
+            Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "no Buildkite role \"{}\"",
+                    unidir_core::text::bounded(id, 64)
+                ),
+            )
+            .with_provider(PROVIDER)
+            .with_operation("get_role")
         })?;
         if !options.include_remote_data {
             role.remote_data = None;
