@@ -252,3 +252,182 @@ fn encode_refuses_state_decode_would_refuse() {
     let back: Value = binding.decode(&ok).expect("round trip");
     assert_eq!(back["a"].as_str().map(str::len), Some(1024));
 }
+
+/// The fingerprint `users_binding` puts in its cursors.
+fn users_fingerprint() -> String {
+    let cursor = users_binding().encode(&json!({})).expect("encode");
+    raw_json(&cursor)["q"].as_str().expect("q").to_owned()
+}
+
+/// A cursor with any fields and a checksum `c`, as a forger would write it.
+fn forge_with_checksum(p: &str, r: &str, q: &str, s: &Value, c: &str) -> Cursor {
+    reencode(&json!({ "v": 1, "p": p, "r": r, "q": q, "s": s, "c": c }))
+}
+
+/// A cursor with any fields and a correctly recomputed checksum (it is not a signature).
+fn forge(p: &str, r: &str, q: &str, s: &Value) -> Cursor {
+    use sha2::Digest as _;
+    let material = json!([1, p, r, q, s]);
+    let digest = sha2::Sha256::digest(material.to_string().as_bytes());
+    let c: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    forge_with_checksum(p, r, q, s, &c)
+}
+
+#[test]
+fn prints_verbatim() {
+    let cursor = Cursor::new("eyJ2IjoxfQ_-");
+    assert_eq!(cursor.to_string(), "eyJ2IjoxfQ_-");
+    assert_eq!(format!("{cursor:?}"), "Cursor(eyJ2IjoxfQ_-)");
+}
+
+/// The length bound is exact: a genuine cursor of `MAX_CURSOR_LEN` characters decodes, a
+/// longer one is refused before it is decoded.
+#[test]
+fn length_bound_is_exact() {
+    let binding = users_binding();
+    // Padding spread over several keys, each string within the state's string bound.
+    let cursor_with = |pad: usize| {
+        let mut state = serde_json::Map::new();
+        for (i, chunk) in "x".repeat(pad).as_bytes().chunks(1000).enumerate() {
+            let text = String::from_utf8(chunk.to_vec()).expect("ascii");
+            state.insert(format!("k{i}"), Value::String(text));
+        }
+        binding.encode(&Value::Object(state)).expect("encode")
+    };
+    let pad = (0..4096)
+        .find(|&pad| cursor_with(pad).as_str().len() >= unidir_core::MAX_CURSOR_LEN)
+        .expect("some padding reaches the bound");
+    let at_bound = cursor_with(pad);
+    assert_eq!(at_bound.as_str().len(), unidir_core::MAX_CURSOR_LEN);
+    binding
+        .decode::<Value>(&at_bound)
+        .expect("a cursor of exactly the maximum length decodes");
+    let over = cursor_with(pad + 1);
+    assert!(over.as_str().len() > unidir_core::MAX_CURSOR_LEN);
+    let err = binding.decode::<Value>(&over).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidCursor);
+    assert!(err.message().contains("1 to 4096 characters"), "{err}");
+}
+
+/// Every field of the state is checked, including the ones the adapter's state type would
+/// ignore, so a forged cursor cannot smuggle odd keys, deep nesting or terminal escapes.
+#[test]
+fn state_is_checked_strictly_even_where_the_adapter_would_not_look() {
+    let binding = users_binding();
+    let q = users_fingerprint();
+    let accepted = [
+        json!({ "per_page": 100, "page-2": 1, "after": "a b~!{}", "done": false, "x": null }),
+        json!({ "a": { "b": { "c": { "d": 1 } } } }),
+        json!({ "a": [[[1, "two"]]] }),
+        json!({ "a": "y".repeat(1024) }),
+        json!({ "k".repeat(32): 1 }),
+        json!({ "z9_-": [] }),
+    ];
+    for state in &accepted {
+        let decoded: Value = binding
+            .decode(&forge("buildkite", "users", &q, state))
+            .unwrap_or_else(|e| panic!("{state} refused: {e}"));
+        assert_eq!(&decoded, state);
+    }
+    let refused = [
+        json!({ "Page": 1 }),
+        json!({ "bad key": 1 }),
+        json!({ "k".repeat(33): 1 }),
+        json!({ "": 1 }),
+        json!({ "k": "\u{1b}[2J" }),
+        json!({ "k": "tab\there" }),
+        json!({ "k": "caf\u{e9}" }),
+        json!({ "k": "y".repeat(1025) }),
+        json!({ "k": -1 }),
+        json!({ "k": 1.5 }),
+        json!({ "a": { "b": { "c": { "d": { "e": 1 } } } } }),
+        json!({ "a": [[[[1]]]] }),
+        json!({ "a": [[["\u{7}"]]] }),
+        json!({ "a": { "B": 1 } }),
+    ];
+    for state in &refused {
+        let err = binding
+            .decode::<Value>(&forge("buildkite", "users", &q, state))
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidCursor, "{state}");
+        assert!(err.message().contains("not a unidir cursor"), "{err}");
+    }
+    // The typed state would ignore the extra key; the cursor is refused all the same.
+    let typed = forge(
+        "buildkite",
+        "users",
+        &q,
+        &json!({ "page": 1, "extra": "\u{1b}]0;x\u{7}" }),
+    );
+    assert!(binding.decode::<State>(&typed).is_err());
+}
+
+/// Malformed fields are refused as "not a unidir cursor" before any comparison, so no
+/// message describes (or is tempted to echo) forged content; well-formed but different
+/// fields get the specific message.
+#[test]
+fn malformed_fields_are_refused_before_comparison() {
+    let binding = users_binding();
+    let q = users_fingerprint();
+    let page = json!({ "page": 1 });
+    let not_unidir = |cursor: &Cursor| {
+        let err = binding.decode::<State>(cursor).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidCursor);
+        assert!(err.message().contains("not a unidir cursor"), "{err}");
+    };
+    for provider in ["Buildkite", "build kite", "", &"b".repeat(33), "bk\u{1b}"] {
+        not_unidir(&forge(provider, "users", &q, &page));
+    }
+    // 16 characters, not hexadecimal.
+    not_unidir(&forge("buildkite", "users", "not-hex-at-all!!", &page));
+    not_unidir(&forge("buildkite", "users", &q[..15], &page));
+    not_unidir(&forge_with_checksum(
+        "buildkite",
+        "users",
+        &q,
+        &page,
+        "zzzzzzzzzzzzzzzz",
+    ));
+
+    let other = forge("other-prov_2", "users", &q, &page);
+    let err = binding.decode::<State>(&other).unwrap_err();
+    assert!(err.message().contains("another provider"), "{err}");
+    let other_query = forge("buildkite", "users", "0123456789abcdef", &page);
+    let err = binding.decode::<State>(&other_query).unwrap_err();
+    assert!(err.message().contains("different query"), "{err}");
+    let bad_sum = forge_with_checksum("buildkite", "users", &q, &page, "0123456789abcdef");
+    let err = binding.decode::<State>(&bad_sum).unwrap_err();
+    assert!(err.message().contains("altered"), "{err}");
+}
+
+/// Provider names may use lowercase letters, digits, `-` and `_`.
+#[test]
+fn provider_names_with_digits_dashes_and_underscores_round_trip() {
+    for provider in ["my-prov_2", "a", "0-_", &"z".repeat(32)] {
+        let binding = CursorBinding::new(provider, Resource::Users, &Filters::default(), &[]);
+        let cursor = binding.encode(&State { page: 7 }).expect("encode");
+        assert_eq!(
+            binding.decode::<State>(&cursor).expect("decode"),
+            State { page: 7 },
+            "{provider}"
+        );
+    }
+}
+
+#[test]
+fn urls_inside_arrays_are_refused_too() {
+    let binding = users_binding();
+    let err = binding
+        .encode(&json!({ "pages": [1, ["https://evil.example/v2/x"]] }))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ContractViolation);
+    let forged = forge(
+        "buildkite",
+        "users",
+        &users_fingerprint(),
+        &json!({ "page": 1, "next": ["//evil.example/x"] }),
+    );
+    let err = binding.decode::<State>(&forged).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidCursor);
+    assert!(err.message().contains("URL"), "{err}");
+}

@@ -119,7 +119,12 @@ async fn fresh_cursors_forever_stop_at_the_page_bound() {
     let result: Result<Vec<User>, _> = walker
         .items(ListQuery::new(), |_q| {
             let n = calls.fetch_add(1, Ordering::SeqCst);
+            // Ends the test quickly, instead of hanging it, if the bound ever stops working.
+            let runaway = n >= 1_000;
             async move {
+                if runaway {
+                    return Err(unidir_core::Error::new(ErrorKind::Upstream, "runaway walk"));
+                }
                 let user = sample_user(&format!("u-{n}"));
                 Ok(Page::new(
                     vec![user],
@@ -207,6 +212,30 @@ async fn duplicates_across_pages_are_dropped_and_counted() {
     };
     assert_ne!(m("g1", "u1").key(), m("g2", "u1").key());
     assert_eq!(m("g1", "u1").key(), m("g1", "u1").key());
+}
+
+/// The budget adapters use for their own (nested) walks: counts pages, and allows exactly
+/// `max_pages` pages and `max_items` items.
+#[test]
+fn budget_allows_exactly_its_bounds() {
+    let mut budget = WalkLimits::default()
+        .with_max_pages(2)
+        .with_max_items(6)
+        .start();
+    assert_eq!(budget.pages(), 0);
+    budget.before_page().expect("first page");
+    budget.add_items(3).expect("three items");
+    assert_eq!(budget.pages(), 1);
+    budget.before_page().expect("second page");
+    budget.add_items(3).expect("exactly max_items items");
+    assert_eq!(budget.pages(), 2);
+    let err = budget.before_page().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ContractViolation);
+    assert!(err.message().contains("2 pages"), "{err}");
+    assert_eq!(budget.pages(), 2, "a refused page is not counted");
+    let err = budget.add_items(1).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ContractViolation);
+    assert!(err.message().contains("6 items"), "{err}");
 }
 
 fn sample_user(id: &str) -> User {

@@ -103,6 +103,8 @@ mod tests {
             "http://0.0.0.0",
             "ftp://api.buildkite.com",
             "https://user:pw@api.buildkite.com",
+            "https://user@api.buildkite.com",
+            "https://:pw@api.buildkite.com",
             "https://api.buildkite.com/?x=1",
             "https://api.buildkite.com/#f",
             "not a url",
@@ -129,5 +131,13 @@ mod tests {
             assert!(!guard.allows(&Url::parse(other).expect("url")), "{other}");
         }
         assert!(!OriginGuard::default().allows(&ok));
+    }
+
+    #[test]
+    fn guard_without_origins_is_empty() {
+        assert!(OriginGuard::default().is_empty());
+        assert!(OriginGuard::new([]).is_empty());
+        let base = Url::parse("https://api.buildkite.com").expect("url");
+        assert!(!OriginGuard::new([&base]).is_empty());
     }
 }

@@ -364,5 +364,13 @@ mod tests {
         let s = state(&[("retry-after", &far)]);
         assert_eq!(s.retry_after_secs, None);
         assert_eq!(s.unusable, ["retry-after"]);
+        // A date exactly one day ahead is the last usable one, as for seconds.
+        let day = httpdate::fmt_http_date(now + Duration::from_secs(MAX_HEADER_SECS));
+        assert_eq!(
+            state(&[("retry-after", &day)]).retry_after_secs,
+            Some(MAX_HEADER_SECS)
+        );
+        let past_day = httpdate::fmt_http_date(now + Duration::from_secs(MAX_HEADER_SECS + 1));
+        assert_eq!(state(&[("retry-after", &past_day)]).retry_after_secs, None);
     }
 }

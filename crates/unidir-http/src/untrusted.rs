@@ -90,6 +90,14 @@ mod tests {
         );
         assert_eq!(upstream_text("bearer", None), "bearer");
         assert_eq!(upstream_text("bearers of news", None), "bearers of news");
+        // A credential that runs to the end of the text is removed whole.
+        assert_eq!(
+            upstream_text("header was Bearer xyz123", None),
+            "header was Bearer [REDACTED]"
+        );
+        // Nothing after `Bearer ` but a separator: there is no credential to remove.
+        assert_eq!(upstream_text("bearer , next", None), "bearer , next");
+        assert_eq!(upstream_text("Bearer \"x\"", None), "Bearer \"x\"");
     }
 
     #[test]

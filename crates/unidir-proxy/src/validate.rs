@@ -499,6 +499,87 @@ mod tests {
         }
     }
 
+    /// Each rule refuses with its own reason (the caller sees it), checked in this order.
+    #[test]
+    fn each_path_rule_gives_its_reason() {
+        let longest = format!("/v2/{}", "a".repeat(MAX_PATH_LEN - 4));
+        assert_eq!(check_path(&longest), Ok(()));
+        for (path, reason) in [
+            ("", "is empty"),
+            (&format!("{longest}b"), "longer than 2048 bytes"),
+            ("/v2/caf\u{e9}", "must be ASCII"),
+            ("/v2/a\r\nb", "control character"),
+            ("/v2/a\\b", "backslash"),
+            ("/v2/a@b", "'@'"),
+            ("/v2/a?b", "'?' or '#'"),
+            ("/v2/a#b", "'?' or '#'"),
+            ("https://evil.example/v2/x", "absolute URLs"),
+            ("//evil.example/v2/x", "scheme-relative"),
+            ("v2/organizations", "relative to the API root"),
+            ("/v2//x", "empty segment ('//')"),
+            ("/v2/a b", "contains a space"),
+            ("/v2/a:b", "outside A-Z"),
+            ("/v2/a%4", "malformed percent-escape"),
+            ("/v2/a%zz", "malformed percent-escape"),
+            ("/v2/x/", "trailing '/'"),
+            ("/v2/x/../y", "dot segment"),
+            ("/v2/x/./y", "dot segment"),
+            ("/v3/organizations", "must start with /v2/"),
+            ("/v2/a%2e%2e", "percent-encoded dot"),
+            ("/v2/a%2fb", "slash or backslash"),
+            ("/v2/a%5Cb", "slash or backslash"),
+            ("/v2/a%252e", "double encoding"),
+            ("/v2/a%C3%A9", "non-ASCII byte"),
+            ("/v2/a%EF%BC%8F", "non-ASCII byte"),
+            ("/v2/a%80", "non-ASCII byte"),
+            ("/v2/a%20b", "other than a letter"),
+            ("/v2/a%3fb", "other than a letter"),
+            ("/v2/a%7f", "other than a letter"),
+            // The escape after a good one is checked too.
+            ("/v2/%41%2e", "percent-encoded dot"),
+        ] {
+            let got = check_path(path).expect_err(path);
+            assert!(got.contains(reason), "{path:?}: {got}");
+        }
+    }
+
+    #[test]
+    fn query_bounds_are_exact() {
+        let pairs = |n: usize| -> Vec<(String, String)> {
+            (0..n).map(|i| (format!("k{i}"), "v".to_owned())).collect()
+        };
+        assert_eq!(check_query(&pairs(MAX_QUERY_PAIRS), &[]), Ok(()));
+        let err = check_query(&pairs(MAX_QUERY_PAIRS + 1), &[]).expect_err("101 pairs");
+        assert!(err.contains("too many query parameters"), "{err}");
+        // The length bound counts names and values together.
+        let one = |value_len: usize| vec![("k".to_owned(), "v".repeat(value_len))];
+        assert_eq!(check_query(&one(MAX_QUERY_LEN - 1), &[]), Ok(()));
+        let err = check_query(&one(MAX_QUERY_LEN), &[]).expect_err("8193 bytes");
+        assert!(err.contains("longer than 8192 bytes"), "{err}");
+        let split = vec![
+            ("a".repeat(4096), "b".repeat(4096)),
+            ("c".to_owned(), String::new()),
+        ];
+        assert!(check_query(&split, &[]).is_err());
+    }
+
+    #[test]
+    fn header_bounds_are_exact() {
+        let headers = |n: usize| -> Vec<(String, String)> {
+            (0..n)
+                .map(|i| (format!("x-h{i}"), "v".to_owned()))
+                .collect()
+        };
+        assert!(filter_headers(&headers(MAX_HEADERS)).is_ok());
+        let err = filter_headers(&headers(MAX_HEADERS + 1)).expect_err("65 headers");
+        assert!(err.contains("too many request headers"), "{err}");
+        let value = |len: usize| vec![("accept".to_owned(), "a".repeat(len))];
+        let ok = filter_headers(&value(MAX_HEADER_VALUE_LEN)).expect("longest value");
+        assert_eq!(ok.forward["accept"].len(), MAX_HEADER_VALUE_LEN);
+        let err = filter_headers(&value(MAX_HEADER_VALUE_LEN + 1)).expect_err("8193 bytes");
+        assert!(err.contains("longer than 8192 bytes"), "{err}");
+    }
+
     #[test]
     fn escapes_may_only_stand_for_unreserved_ascii() {
         for b in 0..=255u8 {
