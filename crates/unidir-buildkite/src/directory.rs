@@ -54,6 +54,14 @@ const MAX_PAGE: u32 = 100;
 /// Longest GraphQL connection cursor accepted back from a caller's unified cursor.
 const MAX_GQL_CURSOR: usize = 512;
 
+/// A GraphQL connection cursor unidir will carry: 1 to 512 printable ASCII characters. The
+/// same rule checks cursors arriving from Buildkite and coming back inside unified cursors.
+fn plain_gql_cursor(cursor: &str) -> bool {
+    !cursor.is_empty()
+        && cursor.len() <= MAX_GQL_CURSOR
+        && cursor.bytes().all(|c| c.is_ascii_graphic())
+}
+
 /// Where a unified cursor resumes.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "m")]
@@ -306,10 +314,7 @@ impl Buildkite {
     fn page_info(&self, operation: &'static str, value: &Value) -> Result<PageInfo> {
         let info: PageInfo = map::decode(operation, "pageInfo", value)?;
         for cursor in [&info.end_cursor, &info.start_cursor].into_iter().flatten() {
-            let plain = !cursor.is_empty()
-                && cursor.len() <= MAX_GQL_CURSOR
-                && cursor.bytes().all(|c| c.is_ascii_graphic());
-            if !plain || self.api.holds_token(cursor) {
+            if !plain_gql_cursor(cursor) || self.api.holds_token(cursor) {
                 return Err(contract(
                     operation,
                     "Buildkite returned a page cursor that is empty, too long, not printable \
@@ -1003,13 +1008,7 @@ impl Directory for Buildkite {
         match position {
             Some(Position::Rest { .. }) => self.users_rest(query, &binding).await,
             Some(Position::Gql { a, b }) => {
-                let plain = |t: &Option<String>| {
-                    t.as_ref().is_none_or(|t| {
-                        !t.is_empty()
-                            && t.len() <= MAX_GQL_CURSOR
-                            && t.bytes().all(|c| c.is_ascii_graphic())
-                    })
-                };
+                let plain = |t: &Option<String>| t.as_deref().is_none_or(plain_gql_cursor);
                 if a.is_some() == b.is_some() || !plain(&a) || !plain(&b) {
                     return Err(tag(OP)(Error::invalid_cursor(
                         "cursor is not a page of this list",
