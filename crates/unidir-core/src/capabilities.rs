@@ -75,6 +75,24 @@ pub enum Operation {
     Remove,
 }
 
+impl Operation {
+    /// The snake_case name used on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::List => "list",
+            Self::Get => "get",
+            Self::Add => "add",
+            Self::ChangeRole => "change_role",
+            Self::Remove => "remove",
+        }
+    }
+
+    /// Whether it changes the directory (adds, changes or removes a membership).
+    pub fn is_write(self) -> bool {
+        matches!(self, Self::Add | Self::ChangeRole | Self::Remove)
+    }
+}
+
 /// A filter of [`crate::Filters`].
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
@@ -91,21 +109,82 @@ pub enum FilterField {
     Status,
 }
 
+/// A credential scope (a provider permission such as Buildkite's `read_teams`) that an
+/// operation uses, and whether the credential holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ScopeRequirement {
+    /// The provider's name for the scope.
+    pub scope: String,
+    /// Whether the credential holds it.
+    pub granted: bool,
+    /// Set when the operation still works without the scope, degraded: how. Unset, the
+    /// operation fails without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degraded_without: Option<String>,
+}
+
+impl ScopeRequirement {
+    /// A scope the operation fails without.
+    pub fn required(scope: impl Into<String>, granted: bool) -> Self {
+        Self {
+            scope: scope.into(),
+            granted,
+            degraded_without: None,
+        }
+    }
+
+    /// A scope the operation works without, degraded as `effect` says.
+    pub fn optional(scope: impl Into<String>, granted: bool, effect: impl Into<String>) -> Self {
+        Self {
+            scope: scope.into(),
+            granted,
+            degraded_without: Some(effect.into()),
+        }
+    }
+
+    /// Whether its absence breaks the operation (required and not held).
+    pub fn blocks(&self) -> bool {
+        !self.granted && self.degraded_without.is_none()
+    }
+}
+
+/// The scopes one operation uses, with this credential (an empty list: it needs none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OperationScopes {
+    /// The operation.
+    pub operation: Operation,
+    /// What it uses.
+    pub scopes: Vec<ScopeRequirement>,
+}
+
+impl OperationScopes {
+    /// Whether every scope it cannot do without is held.
+    pub fn usable(&self) -> bool {
+        !self.scopes.iter().any(ScopeRequirement::blocks)
+    }
+}
+
 /// What one resource supports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ResourceSupport {
     /// The resource.
     pub resource: Resource,
-    /// Operations the adapter implements for it.
+    /// Operations the adapter implements for it ([`ResourceSupport::usable`] says whether
+    /// the credential allows each one).
     pub operations: Vec<Operation>,
     /// Filters accepted by its list operation.
     pub filters: Vec<FilterField>,
-    /// Whether the credential can use it now (`false` when a scope is missing).
+    /// Whether the credential can use it now: `false` when a missing scope leaves none of
+    /// its operations usable.
     pub available: bool,
-    /// Scopes the credential lacks for it.
+    /// Scopes the credential lacks for at least one of its operations.
     pub missing_scopes: Vec<String>,
     /// How the adapter serves it (e.g. which provider API), for humans.
     pub via: Option<String>,
+    /// The scopes each operation uses, judged against the credential. Empty when the adapter
+    /// does not report scopes (then `available` and `missing_scopes` are all there is).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_scopes: Vec<OperationScopes>,
 }
 
 /// The answer to "what can this adapter, with this credential, do?".
@@ -127,8 +206,7 @@ impl Capabilities {
 
     /// Whether `operation` on `resource` is implemented and usable with this credential.
     pub fn supports(&self, resource: Resource, operation: Operation) -> bool {
-        self.resource(resource)
-            .is_some_and(|r| r.available && r.operations.contains(&operation))
+        self.resource(resource).is_some_and(|r| r.usable(operation))
     }
 }
 
@@ -142,6 +220,7 @@ impl ResourceSupport {
             available: true,
             missing_scopes: Vec::new(),
             via: None,
+            required_scopes: Vec::new(),
         }
     }
 
@@ -157,13 +236,54 @@ impl ResourceSupport {
         self
     }
 
-    /// Marks the resource unusable for lack of `scopes` (no-op when `scopes` is empty).
+    /// Marks the resource unusable for lack of `scopes` (no-op when `scopes` is empty), for
+    /// adapters that do not report scopes per operation.
     pub fn missing(mut self, scopes: Vec<String>) -> Self {
         if !scopes.is_empty() {
             self.available = false;
             self.missing_scopes = scopes;
         }
         self
+    }
+
+    /// Records the scopes `operations` use with this credential, and derives `available`
+    /// (some operation usable) and `missing_scopes` (required, not held, in first-seen
+    /// order) from every operation recorded so far.
+    pub fn with_scopes(mut self, operations: &[Operation], scopes: &[ScopeRequirement]) -> Self {
+        for operation in operations {
+            self.required_scopes.retain(|o| o.operation != *operation);
+            self.required_scopes.push(OperationScopes {
+                operation: *operation,
+                scopes: scopes.to_vec(),
+            });
+        }
+        self.missing_scopes.clear();
+        for scope in self.required_scopes.iter().flat_map(|o| &o.scopes) {
+            if scope.blocks() && !self.missing_scopes.contains(&scope.scope) {
+                self.missing_scopes.push(scope.scope.clone());
+            }
+        }
+        self.available = self
+            .operations
+            .iter()
+            .any(|op| self.scopes_of(*op).is_none_or(OperationScopes::usable));
+        self
+    }
+
+    /// The scopes `operation` uses, when the adapter reported them.
+    pub fn scopes_of(&self, operation: Operation) -> Option<&OperationScopes> {
+        self.required_scopes
+            .iter()
+            .find(|o| o.operation == operation)
+    }
+
+    /// Whether `operation` is implemented and the credential allows it.
+    pub fn usable(&self, operation: Operation) -> bool {
+        self.available
+            && self.operations.contains(&operation)
+            && self
+                .scopes_of(operation)
+                .is_none_or(OperationScopes::usable)
     }
 }
 
@@ -188,4 +308,88 @@ pub fn ensure_filters(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Operation::{Add, Get, List, Remove};
+
+    fn members(write: bool, read: bool) -> ResourceSupport {
+        ResourceSupport::new(Resource::GroupMembers, &[List, Add, Remove])
+            .with_scopes(&[List], &[ScopeRequirement::required("read", read)])
+            .with_scopes(
+                &[Add, Remove],
+                &[
+                    ScopeRequirement::required("write", write),
+                    ScopeRequirement::required("read", read),
+                ],
+            )
+    }
+
+    #[test]
+    fn a_missing_write_scope_leaves_reads_usable() {
+        let r = members(false, true);
+        assert!(r.available);
+        assert!(r.usable(List));
+        assert!(!r.usable(Add) && !r.usable(Remove));
+        assert!(!r.usable(Get), "not implemented");
+        assert_eq!(r.missing_scopes, ["write"]);
+    }
+
+    #[test]
+    fn a_scope_every_operation_needs_makes_the_resource_unavailable() {
+        let r = members(true, false);
+        assert!(!r.available);
+        assert!(!r.usable(List) && !r.usable(Add));
+        assert_eq!(r.missing_scopes, ["read"]);
+        let r = members(false, false);
+        assert_eq!(
+            r.missing_scopes,
+            ["read", "write"],
+            "first seen order, once"
+        );
+    }
+
+    #[test]
+    fn an_optional_scope_degrades_without_blocking() {
+        let r = ResourceSupport::new(Resource::Users, &[List]).with_scopes(
+            &[List],
+            &[
+                ScopeRequirement::required("a", true),
+                ScopeRequirement::optional("b", false, "slower"),
+            ],
+        );
+        assert!(r.usable(List));
+        assert!(r.missing_scopes.is_empty());
+        let caps = Capabilities {
+            provider: "p".into(),
+            resources: vec![r],
+            notes: Vec::new(),
+        };
+        assert!(caps.supports(Resource::Users, List));
+        assert!(!caps.supports(Resource::Groups, List));
+    }
+
+    #[test]
+    fn operation_names_match_the_wire() {
+        for op in [List, Get, Add, Operation::ChangeRole, Remove] {
+            assert_eq!(serde_json::to_value(op).expect("json"), op.as_str());
+            assert_eq!(op.is_write(), !matches!(op, List | Get));
+        }
+    }
+
+    #[test]
+    fn without_scope_reports_availability_alone_decides() {
+        let r = ResourceSupport::new(Resource::Groups, &[List]).missing(vec!["x".into()]);
+        assert!(!r.usable(List));
+        let json =
+            serde_json::to_value(ResourceSupport::new(Resource::Groups, &[List])).expect("json");
+        assert!(
+            json.get("required_scopes").is_none(),
+            "omitted when not reported, as before"
+        );
+        let back: ResourceSupport = serde_json::from_value(json).expect("old shape reads");
+        assert!(back.required_scopes.is_empty() && back.usable(List));
+    }
 }

@@ -42,7 +42,8 @@ mod stream;
 pub mod text;
 
 pub use capabilities::{
-    Capabilities, FilterField, Operation, Resource, ResourceSupport, ensure_filters,
+    Capabilities, FilterField, Operation, OperationScopes, Resource, ResourceSupport,
+    ScopeRequirement, ensure_filters,
 };
 pub use cursor::{CURSOR_VERSION, Cursor, CursorBinding, MAX_CURSOR_LEN};
 pub use directory::{Directory, DirectoryExt, find_user_by_email};

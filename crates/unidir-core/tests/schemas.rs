@@ -94,3 +94,27 @@ fn schemas_reject_wrong_shapes() {
     let validator = jsonschema::validator_for(&user).expect("valid schema");
     assert!(!validator.is_valid(&serde_json::json!({ "id": 5 })));
 }
+
+#[test]
+fn capabilities_with_scopes_validate() {
+    use unidir_core::{Capabilities, Operation, Resource, ResourceSupport, ScopeRequirement};
+    let caps = Capabilities {
+        provider: "test".into(),
+        resources: vec![
+            ResourceSupport::new(Resource::Users, &[Operation::List]).with_scopes(
+                &[Operation::List],
+                &[
+                    ScopeRequirement::required("read", true),
+                    ScopeRequirement::optional("fast", false, "slower"),
+                ],
+            ),
+        ],
+        notes: Vec::new(),
+    };
+    let json = serde_json::to_value(&caps).expect("json");
+    assert_valid("capabilities", &json);
+    let mut wrong = json.clone();
+    wrong["resources"][0]["required_scopes"][0]["scopes"][0]["granted"] = "yes".into();
+    let validator = jsonschema::validator_for(&load("capabilities")).expect("valid schema");
+    assert!(!validator.is_valid(&wrong), "granted is a boolean");
+}
