@@ -10,11 +10,12 @@
 //! - [`link`]: RFC 8288 `Link` header parsing.
 //! - [`origin`]: where a token may be sent ([`check_base_url`], [`OriginGuard`]).
 //! - [`untrusted`]: [`upstream_text`], the one way provider text enters an error.
+//! - [`status`]: the HTTP status → [`unidir_core::ErrorKind`] table, with a [`StatusHook`]
+//!   for what only the provider knows (where its bodies keep the message, scope names).
 //! - [`Observer`]: told about every wait longer than two seconds.
 //!
-//! Classification ("may this be retried?") is generic HTTP here; mapping a final response to
-//! a typed [`unidir_core::Error`] is each provider's job, because only it can read its error
-//! bodies.
+//! Classification ("may this be retried?") and the status table are generic HTTP here; a
+//! provider's [`StatusHook`] reads its own error bodies.
 
 mod client;
 pub mod link;
@@ -23,6 +24,7 @@ pub mod origin;
 mod ratelimit;
 mod retry;
 mod secret;
+pub mod status;
 pub mod untrusted;
 
 pub use client::{DEFAULT_MAX_BODY_BYTES, HttpClient, HttpClientBuilder, RawResponse};
@@ -31,4 +33,5 @@ pub use origin::{OriginGuard, check_base_url};
 pub use ratelimit::{Budget, MAX_HEADER_COUNT, MAX_HEADER_SECS, MAX_WAIT, RateLimitState};
 pub use retry::{RetryPolicy, Sleeper, TokioSleeper};
 pub use secret::SecretToken;
+pub use status::{RetryWait, StatusHook, error_for_response, error_for_status};
 pub use untrusted::upstream_text;

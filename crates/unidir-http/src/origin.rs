@@ -70,10 +70,34 @@ impl OriginGuard {
         self.allowed.is_empty()
     }
 
-    /// Whether `url` is on one of the allowed origins.
+    /// Whether `url` is on one of the allowed origins and carries no credentials (a base
+    /// URL never does, so a URL that does was not built from one).
     pub fn allows(&self, url: &Url) -> bool {
         let origin = url.origin();
-        origin.is_tuple() && self.allowed.contains(&origin)
+        origin.is_tuple()
+            && self.allowed.contains(&origin)
+            && url.username().is_empty()
+            && url.password().is_none()
+    }
+
+    /// Whether every allowed origin is `https` (and there is one).
+    pub fn https_only(&self) -> bool {
+        !self.allowed.is_empty()
+            && self
+                .allowed
+                .iter()
+                .all(|o| matches!(o, url::Origin::Tuple(scheme, _, _) if scheme == "https"))
+    }
+
+    /// The client side of the rule, applied to a caller's `builder` (apply it last, so
+    /// nothing set before can undo it): never follow a redirect, not even to the same
+    /// origin; never send `Referer`; and refuse plain `http` outright when every allowed
+    /// origin is `https`.
+    pub fn harden(&self, builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+        builder
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false)
+            .https_only(self.https_only())
     }
 }
 
@@ -131,6 +155,26 @@ mod tests {
             assert!(!guard.allows(&Url::parse(other).expect("url")), "{other}");
         }
         assert!(!OriginGuard::default().allows(&ok));
+        // Credentials in the URL are never on an allowed origin.
+        for with_credentials in [
+            "http://user@127.0.0.1:8080/v2",
+            "http://:pw@127.0.0.1:8080/v2",
+            "http://user:pw@127.0.0.1:8080/v2",
+        ] {
+            let url = Url::parse(with_credentials).expect("url");
+            assert!(!guard.allows(&url), "{with_credentials}");
+        }
+    }
+
+    #[test]
+    fn https_only_when_every_origin_is_https() {
+        let https = Url::parse("https://api.example.com").expect("url");
+        let graphql = Url::parse("https://graphql.example.com/v1").expect("url");
+        let local = Url::parse("http://127.0.0.1:8080").expect("url");
+        assert!(OriginGuard::new([&https, &graphql]).https_only());
+        assert!(!OriginGuard::new([&https, &local]).https_only());
+        assert!(!OriginGuard::new([&local]).https_only());
+        assert!(!OriginGuard::default().https_only());
     }
 
     #[test]
