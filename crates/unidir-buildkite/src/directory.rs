@@ -32,9 +32,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use unidir_core::{
     Capabilities, Credential, CursorBinding, Directory, Error, ErrorKind, FilterField, GetOptions,
-    Group, GroupAssignment, GroupMembership, ListQuery, Me, MembershipResult, Operation,
-    Organization, OrganizationRef, Page, Resource, ResourceSupport, Result, Role, User, UserRef,
-    UserStatus, WalkBudget, WalkLimits, ensure_filters,
+    Group, GroupAssignment, GroupMembership, ListQuery, Me, MembershipResult, Organization,
+    OrganizationRef, Page, Resource, Result, Role, User, UserRef, UserStatus, WalkBudget,
+    WalkLimits, ensure_filters,
 };
 
 use crate::api::{Api, check_id, check_slug, contract, invalid};
@@ -822,77 +822,11 @@ impl Directory for Buildkite {
 
     /// Reads the token's scopes (`GET /v2/access-token`) and reports what works with them.
     async fn capabilities(&self) -> Result<Capabilities> {
-        use Operation::{Get, List};
-        let (token, _) = self.access_token("capabilities").await?;
-        // Later calls that need the scopes (GraphQL choice, write pre-checks) use these.
-        let _ = self.scopes.set(token.scopes.clone());
-        let has = |s: &str| token.scopes.iter().any(|t| t == s);
-        let lacking = |needed: &[&str]| -> Vec<String> {
-            needed
-                .iter()
-                .filter(|s| !has(s))
-                .map(|s| (*s).to_owned())
-                .collect()
-        };
-        let graphql = match self.mode {
-            GraphqlMode::Disabled => false,
-            _ => has("graphql"),
-        };
-        let mut notes = Vec::new();
-        let users_via = if graphql {
-            "GraphQL organization.members (+ REST for e-mail of a single user)"
-        } else {
-            notes.push(
-                "GraphQL is not available to this token (or disabled): users are read over REST, without join date, last activity, 2FA or bot flags; team roles come from walking every team; e-mail lookup reads every member".to_owned(),
-            );
-            "REST /members + /teams walk"
-        };
-        let user_scopes: &[&str] = if graphql {
-            &["read_organizations", "graphql"]
-        } else {
-            &["read_organizations", "read_teams"]
-        };
-        notes.push("Buildkite members are always active; a status filter other than active returns nothing".to_owned());
-        let mut group_member_ops = vec![List];
-        if has("write_teams") {
-            group_member_ops.extend([Operation::Add, Operation::ChangeRole, Operation::Remove]);
-        } else {
-            notes.push("provisioning (add, change role, remove team members) needs the write_teams scope, which this token lacks".to_owned());
-        }
-        let resources = vec![
-            ResourceSupport::new(Resource::Me, &[Get])
-                .via("REST /v2/access-token, /v2/user, /v2/organizations")
-                .missing(lacking(&["read_user", "read_organizations"])),
-            ResourceSupport::new(Resource::Organizations, &[List, Get])
-                .via("REST /v2/organizations")
-                .missing(lacking(&["read_organizations"])),
-            ResourceSupport::new(Resource::Users, &[List, Get])
-                .with_filters(&[
-                    FilterField::Email,
-                    FilterField::GroupId,
-                    FilterField::RoleId,
-                    FilterField::Status,
-                ])
-                .via(users_via)
-                .missing(lacking(user_scopes)),
-            ResourceSupport::new(Resource::Groups, &[List, Get])
-                .via("REST /teams")
-                .missing(lacking(&["read_teams"])),
-            ResourceSupport::new(Resource::Roles, &[List, Get])
-                .via("fixed: org admin/member, team maintainer/member"),
-            ResourceSupport::new(Resource::GroupMembers, &group_member_ops)
-                .with_filters(&[FilterField::RoleId])
-                .via("REST /teams/{id}/members")
-                .missing(lacking(&["read_teams"])),
-            ResourceSupport::new(Resource::UserGroups, &[List])
-                .via("REST /teams?user_id=")
-                .missing(lacking(&["read_teams"])),
-        ];
-        Ok(Capabilities {
-            provider: PROVIDER.to_owned(),
-            resources,
-            notes,
-        })
+        // The scopes are read once per directory (cached with the GraphQL choice and the
+        // write pre-checks); the table lives in `crate::capabilities`.
+        let scopes = self.token_scopes("capabilities").await?;
+        let graphql = self.graphql_enabled();
+        Ok(crate::capabilities::report(scopes, self.mode, graphql))
     }
 
     async fn me(&self, options: &GetOptions) -> Result<Me> {

@@ -25,6 +25,7 @@
 #![warn(clippy::unwrap_used)]
 
 mod api;
+mod capabilities;
 mod config;
 mod directory;
 mod drift;

@@ -1,7 +1,8 @@
 //! Team-membership provisioning for Buildkite (REST `teams/{team}/members`).
 //!
-//! Each operation first checks the token has `write_teams` (read from `GET /v2/access-token`
-//! once and cached), so a read-only token fails before any write with the scope named. Then
+//! Each operation first checks the token has the scopes the capabilities table lists for it
+//! (`write_teams` first; read from `GET /v2/access-token` once and cached), so a read-only
+//! token fails before any request but that one, with the scope named. Then
 //! it reads the team, the user's organization membership and the current team membership,
 //! and writes only when the state differs. A write whose answer is lost (timeout, broken
 //! connection, 5xx) is never sent again: the membership is read back and the outcome decided
@@ -14,11 +15,13 @@
 
 use reqwest::Method;
 use serde_json::json;
-use unidir_core::{Error, ErrorKind, MembershipResult, Outcome, Result, UserRef};
+use unidir_core::{
+    Error, ErrorKind, MembershipResult, Operation, Outcome, Resource, Result, UserRef,
+};
 
 use crate::api::{check_id, invalid};
 use crate::directory::Buildkite;
-use crate::roles;
+use crate::{capabilities, roles};
 
 /// What a write should achieve, to judge a read-back.
 #[derive(Clone, Copy)]
@@ -36,19 +39,19 @@ struct Target<'a> {
 }
 
 impl Buildkite {
-    /// Fails with `PermissionDenied` naming `scope` when the token lacks it.
-    pub(crate) async fn require_scope(&self, operation: &'static str, scope: &str) -> Result<()> {
+    /// Fails with `PermissionDenied` naming the first scope `write` needs (from the
+    /// capabilities table) that the token lacks.
+    async fn require_scopes(&self, operation: &'static str, write: Operation) -> Result<()> {
         let scopes = self.token_scopes(operation).await?;
-        if scopes.iter().any(|s| s == scope) {
-            Ok(())
-        } else {
-            Err(Error::new(
+        match capabilities::first_missing(scopes, Resource::GroupMembers, write) {
+            None => Ok(()),
+            Some(scope) => Err(Error::new(
                 ErrorKind::PermissionDenied,
                 format!("the token lacks the {scope} scope needed to change team memberships"),
             )
             .with_provider(crate::PROVIDER)
             .with_operation(operation)
-            .with_missing_scope(scope))
+            .with_missing_scope(scope)),
         }
     }
 
@@ -157,7 +160,12 @@ impl Buildkite {
                 ));
             }
         };
-        self.require_scope(operation, "write_teams").await?;
+        let write = if add {
+            Operation::Add
+        } else {
+            Operation::ChangeRole
+        };
+        self.require_scopes(operation, write).await?;
         let result = |outcome,
                       user_id: Option<String>,
                       role: Option<String>,
@@ -231,7 +239,7 @@ impl Buildkite {
         user: &UserRef,
     ) -> Result<MembershipResult> {
         const OP: &str = "remove_group_member";
-        self.require_scope(OP, "write_teams").await?;
+        self.require_scopes(OP, Operation::Remove).await?;
         let result =
             |outcome, user_id: Option<String>, previous: Option<String>| MembershipResult {
                 outcome,

@@ -189,6 +189,9 @@ async fn users_over_rest_when_graphql_is_not_allowed() {
             .any(|n| n.contains("GraphQL is not available"))
     );
     assert!(caps.supports(Resource::Users, Operation::List));
+    // Writes are implemented but this token lacks write_teams.
+    assert!(caps.supports(Resource::GroupMembers, Operation::List));
+    assert!(!caps.supports(Resource::GroupMembers, Operation::Add));
     snap!("no_graphql_capabilities", &caps);
 
     let users: Vec<User> = bk
