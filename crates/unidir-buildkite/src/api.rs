@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use unidir_core::{Error, ErrorKind, Result};
 use unidir_http::link::{self, Link};
+use unidir_http::status::{self, RetryWait, StatusHook};
 use unidir_http::{HttpClient, MAX_WAIT, RawResponse, SecretToken, upstream_text};
 use url::Url;
 
@@ -291,31 +292,63 @@ impl Api {
 
 /// Buildkite's `{"message": "..."}`, made safe for an error message (see [`upstream_text`]).
 fn rest_message(body: &[u8], token: Option<&SecretToken>) -> Option<String> {
-    let value: Value = serde_json::from_slice(body).ok()?;
-    value
-        .get("message")?
-        .as_str()
-        .map(|m| upstream_text(m, token))
+    status::json_message(body, token)
 }
 
-/// The typed error for a non-2xx Buildkite REST answer: 401 unauthenticated, 403 permission
-/// denied (naming the missing scope when Buildkite does), 404 not found, 400/422 invalid
-/// input, 429 rate limited (with `retry_after`), anything else upstream. Shared with the
-/// passthrough proxy so both speak the same error language.
+/// Buildkite's side of the shared status table ([`unidir_http::status`]): its
+/// `{"message"}` bodies, the scope its 403s name, the wait its 429s name, and its wording.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Statuses;
+
+impl StatusHook for Statuses {
+    fn provider(&self) -> &'static str {
+        PROVIDER
+    }
+
+    fn display_name(&self) -> &str {
+        "Buildkite"
+    }
+
+    fn message(&self, body: &[u8], token: Option<&SecretToken>) -> Option<String> {
+        rest_message(body, token)
+    }
+
+    fn missing_scope(&self, message: &str) -> Option<String> {
+        scope_in(message)
+    }
+
+    fn wait_in(&self, message: &str) -> Option<Duration> {
+        seconds_in(message)
+    }
+
+    fn default_message(&self, status: u16) -> Option<String> {
+        (status == 404).then(|| {
+            "not found (Buildkite also answers 404 for an organization the token cannot see)"
+                .to_owned()
+        })
+    }
+}
+
+/// The typed error for a non-2xx Buildkite REST answer: the shared status table
+/// ([`unidir_http::status::error_for_status`]: 401 unauthenticated, 403 permission denied,
+/// 404 not found, 400/422 invalid input, 429 rate limited, anything else upstream) with
+/// Buildkite's reading of its bodies (the missing scope a 403 names, the wait a 429 names).
 ///
 /// Any text taken from `body` passes through [`upstream_text`]; a caller holding the token
-/// should scrub `body` first (the proxy does).
+/// should scrub `body` first.
 pub fn error_for_status(
     operation: &'static str,
     status: u16,
     body: &[u8],
     retry_after: Option<Duration>,
 ) -> Error {
-    let wait = match retry_after {
-        Some(wait) => Wait::Known(wait.min(MAX_WAIT)),
-        None => Wait::Unknown { unusable: false },
-    };
-    status_error_with(operation, status, rest_message(body, None), wait)
+    status::error_for_status(
+        &Statuses,
+        operation,
+        status,
+        rest_message(body, None),
+        RetryWait::from_retry_after(retry_after),
+    )
 }
 
 fn graphql_messages(body: Option<&Value>, token: Option<&SecretToken>) -> Vec<String> {
@@ -358,96 +391,19 @@ fn seconds_in(message: &str) -> Option<Duration> {
     })
 }
 
-/// What a rate-limited answer said about when to retry.
-enum Wait {
-    Known(Duration),
-    /// Nothing usable; `unusable` when headers were present but garbage or absurd.
-    Unknown {
-        unusable: bool,
-    },
-}
-
 fn status_error(
     operation: &'static str,
     status: u16,
     message: Option<String>,
     response: &RawResponse,
 ) -> Error {
-    let wait = match response.retry_after() {
-        Some(wait) => Wait::Known(wait),
-        None => Wait::Unknown {
-            unusable: !response.rate_limit.unusable.is_empty(),
-        },
-    };
-    status_error_with(operation, status, message, wait)
-}
-
-fn status_error_with(
-    operation: &'static str,
-    status: u16,
-    message: Option<String>,
-    wait: Wait,
-) -> Error {
-    let (kind, default) = match status {
-        401 => (
-            ErrorKind::Unauthenticated,
-            "Buildkite rejected the token (missing, invalid, expired or revoked)",
-        ),
-        403 => (
-            ErrorKind::PermissionDenied,
-            "the token or its user may not do this",
-        ),
-        404 => (
-            ErrorKind::NotFound,
-            "not found (Buildkite also answers 404 for an organization the token cannot see)",
-        ),
-        400 | 422 => (ErrorKind::InvalidInput, "Buildkite refused the request"),
-        429 => (
-            ErrorKind::RateLimited,
-            "Buildkite's rate limit is exhausted",
-        ),
-        300..=399 => (
-            ErrorKind::Upstream,
-            "Buildkite answered with a redirect, which is not followed",
-        ),
-        500..=599 => (ErrorKind::Upstream, "Buildkite failed to answer"),
-        _ => (
-            ErrorKind::Upstream,
-            "Buildkite answered with an unexpected status",
-        ),
-    };
-    let text = match (&message, status) {
-        (Some(m), 404) => format!("{m} (the object may not exist, or the token cannot see it)"),
-        (Some(m), _) if status < 500 => m.clone(),
-        _ => default.to_owned(),
-    };
-    let mut error = Error::new(kind, text)
-        .with_provider(PROVIDER)
-        .with_operation(operation)
-        .with_status(status);
-    if kind == ErrorKind::PermissionDenied
-        && let Some(scope) = message.as_deref().and_then(scope_in)
-    {
-        error = error.with_missing_scope(scope);
-    }
-    if kind == ErrorKind::RateLimited {
-        let from_text = message.as_deref().and_then(seconds_in);
-        match (wait, from_text) {
-            (Wait::Known(wait), _) => error = error.with_retry_after(wait),
-            (Wait::Unknown { .. }, Some(wait)) => error = error.with_retry_after(wait),
-            (Wait::Unknown { unusable }, None) => {
-                // Never invent a wait: say that the provider did not give a usable one.
-                let why = if unusable {
-                    "its rate-limit headers were unusable (garbage, negative or absurd values)"
-                } else {
-                    "it did not say when to retry"
-                };
-                let text = format!("{}; {why}", error.message());
-                error = error.with_message(text);
-            }
-        }
-    }
-    error
+    status::error_for_status(
+        &Statuses,
+        operation,
+        status,
+        message,
+        RetryWait::of(response),
+    )
 }
 
 fn graphql_status_error(
@@ -521,6 +477,8 @@ mod tests {
         assert_eq!(seconds_in("try again in 7200 seconds"), Some(MAX_WAIT));
     }
 
+    /// The shared table with Buildkite's hook: the same kinds, waits and wording as before
+    /// the table moved to the kit.
     #[test]
     fn status_table() {
         let cases = [
@@ -535,28 +493,56 @@ mod tests {
             (503, ErrorKind::Upstream),
             (418, ErrorKind::Upstream),
         ];
-        let unknown = || Wait::Unknown { unusable: false };
+        let table = |status: u16, message: Option<&str>, wait: RetryWait| {
+            status::error_for_status(&Statuses, "op", status, message.map(Into::into), wait)
+        };
+        let unknown = RetryWait::none;
         for (status, kind) in cases {
-            let e = status_error_with("op", status, Some("m".into()), unknown());
+            let e = table(status, Some("m"), unknown());
             assert_eq!(e.kind(), kind, "{status}");
             assert_eq!(e.status(), Some(status));
+            assert_eq!(e.provider(), PROVIDER);
         }
         // A known wait is reported; none is never invented, and unusable headers are named.
-        let e = status_error_with("op", 429, None, Wait::Known(Duration::from_secs(9)));
+        let e = table(429, None, RetryWait::Known(Duration::from_secs(9)));
         assert_eq!(e.retry_after(), Some(Duration::from_secs(9)));
-        let e = status_error_with("op", 429, None, unknown());
+        let e = table(429, None, unknown());
         assert_eq!(e.retry_after(), None);
         assert!(e.message().contains("did not say when"), "{e}");
-        let e = status_error_with("op", 429, None, Wait::Unknown { unusable: true });
+        let e = table(429, None, RetryWait::Unknown { unusable: true });
         assert_eq!(e.retry_after(), None);
         assert!(e.message().contains("unusable"), "{e}");
-        let e = status_error_with(
-            "op",
-            429,
-            Some("Please try again in 187 seconds.".into()),
+        let e = table(429, Some("Please try again in 187 seconds."), unknown());
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(187)));
+        // Buildkite's hook: the scope a 403 names, and Buildkite's wording.
+        let e = table(
+            403,
+            Some("Your access token doesn't have the read_teams scope"),
             unknown(),
         );
-        assert_eq!(e.retry_after(), Some(Duration::from_secs(187)));
+        assert_eq!(e.missing_scope(), Some("read_teams"));
+        assert_eq!(
+            table(401, None, unknown()).message(),
+            "Buildkite rejected the token (missing, invalid, expired or revoked)"
+        );
+        assert_eq!(
+            table(404, None, unknown()).message(),
+            "not found (Buildkite also answers 404 for an organization the token cannot see)"
+        );
+        assert_eq!(
+            table(429, None, unknown()).message(),
+            "Buildkite's rate limit is exhausted; it did not say when to retry"
+        );
+        // The public entry point reads the body and caps the wait it is given.
+        let e = error_for_status(
+            "op",
+            403,
+            br#"{"message":"Your access token doesn't have the read_pipelines scope"}"#,
+            None,
+        );
+        assert_eq!(e.missing_scope(), Some("read_pipelines"));
+        let e = error_for_status("op", 429, b"", Some(MAX_WAIT * 3));
+        assert_eq!(e.retry_after(), Some(MAX_WAIT));
     }
 
     #[test]
