@@ -31,12 +31,16 @@ mod directory;
 mod drift;
 mod map;
 mod provision;
+mod proxy_rules;
 pub mod roles;
 mod wire;
 
 pub use api::error_for_status;
 pub use config::{BuildkiteBuilder, DEFAULT_GRAPHQL_URL, DEFAULT_REST_URL, GraphqlMode};
 pub use directory::Buildkite;
+pub use proxy_rules::{
+    PINNED_IDENTITY_PATHS, PINNED_ORGANIZATION_ROOTS, PROXY_PATH_WORDS, proxy_builder, proxy_rules,
+};
 pub use unidir_http::{Notice, Observer, RetryPolicy, Sleeper, WaitReason};
 
 /// The provider name written into errors and cursors.

@@ -90,7 +90,7 @@ fn proxy(
     org: Option<&str>,
     retry: &RetryPolicy,
 ) -> unidir_core::Result<Proxy> {
-    let mut builder = Proxy::builder()
+    let mut builder = unidir_buildkite::proxy_builder()
         .with_token(token)
         .with_rest_url(rest)
         .with_graphql_url(graphql)

@@ -9,34 +9,34 @@ use unidir_http::{
     HttpClientBuilder, Observer, OriginGuard, RetryPolicy, SecretToken, Sleeper, check_base_url,
 };
 
-use crate::PROVIDER;
 use crate::proxy::{Inner, Proxy};
+use crate::rules::ProxyRules;
 use crate::validate;
 
-/// Public Buildkite REST root.
-pub const DEFAULT_REST_URL: &str = "https://api.buildkite.com";
-/// Public Buildkite GraphQL endpoint.
-pub const DEFAULT_GRAPHQL_URL: &str = "https://graphql.buildkite.com/v1";
 /// Default cap on a response body, counted after decompression (16 MiB).
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = unidir_http::DEFAULT_MAX_BODY_BYTES;
 /// Default cap on a request body (10 MiB).
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
 
-/// Builds a [`Proxy`].
+/// Builds a [`Proxy`] for one provider's [`ProxyRules`].
 ///
 /// ```
-/// use unidir_proxy::Proxy;
-/// let proxy = Proxy::builder()
-///     .with_token("bkua_example")
+/// use unidir_proxy::{Proxy, ProxyRules};
+/// let rules = ProxyRules::new("example")
+///     .with_default_rest_url("https://api.example.com")
+///     .with_organization_roots(["/orgs"]);
+/// let proxy = Proxy::builder(rules)
+///     .with_token("tok_example")
 ///     .with_organization("acme-inc")
 ///     .build()
 ///     .expect("valid configuration");
-/// assert!(!format!("{proxy:?}").contains("bkua_example"));
+/// assert!(!format!("{proxy:?}").contains("tok_example"));
 /// ```
 pub struct ProxyBuilder {
+    rules: ProxyRules,
     token: Option<String>,
-    rest_url: String,
-    graphql_url: String,
+    rest_url: Option<String>,
+    graphql_url: Option<String>,
     organization: Option<String>,
     pin: Option<bool>,
     prefixes: Option<Vec<String>>,
@@ -55,6 +55,7 @@ pub struct ProxyBuilder {
 impl fmt::Debug for ProxyBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProxyBuilder")
+            .field("provider", &self.rules.provider())
             .field("token", &self.token.as_ref().map(|_| "[REDACTED]"))
             .field("rest_url", &self.rest_url)
             .field("graphql_url", &self.graphql_url)
@@ -68,12 +69,15 @@ impl fmt::Debug for ProxyBuilder {
     }
 }
 
-impl Default for ProxyBuilder {
-    fn default() -> Self {
+impl ProxyBuilder {
+    /// A configuration for the provider `rules` describe (its crate builds them, e.g.
+    /// `unidir_buildkite::proxy_rules()`); the same as [`Proxy::builder`].
+    pub fn new(rules: ProxyRules) -> Self {
         Self {
+            rules,
             token: None,
-            rest_url: DEFAULT_REST_URL.to_owned(),
-            graphql_url: DEFAULT_GRAPHQL_URL.to_owned(),
+            rest_url: None,
+            graphql_url: None,
             organization: None,
             pin: None,
             prefixes: None,
@@ -89,25 +93,25 @@ impl Default for ProxyBuilder {
             client: None,
         }
     }
-}
 
-impl ProxyBuilder {
-    /// The API access token (`bkua_...`) the proxy injects. Kept in a secret type from
-    /// `build` on; never printed.
+    /// The API access token the proxy injects. Kept in a secret type from `build` on;
+    /// never printed.
     pub fn with_token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
         self
     }
 
-    /// REST root (default `https://api.buildkite.com`). Request paths are appended to it.
+    /// REST root (default: the rules' [`ProxyRules::with_default_rest_url`]; required when
+    /// they name none). Request paths are appended to it.
     pub fn with_rest_url(mut self, url: impl Into<String>) -> Self {
-        self.rest_url = url.into();
+        self.rest_url = Some(url.into());
         self
     }
 
-    /// GraphQL endpoint (default `https://graphql.buildkite.com/v1`).
+    /// GraphQL endpoint (default: the rules' [`ProxyRules::with_default_graphql_url`];
+    /// without either, [`Proxy::graphql`] is off).
     pub fn with_graphql_url(mut self, url: impl Into<String>) -> Self {
-        self.graphql_url = url.into();
+        self.graphql_url = Some(url.into());
         self
     }
 
@@ -119,11 +123,11 @@ impl ProxyBuilder {
     }
 
     /// Whether REST paths must stay inside the configured organization: a path must start
-    /// with exactly `<root>/<org>` for one of [`crate::PINNED_ORGANIZATION_ROOTS`]
-    /// (`/v2/organizations`, `/v2/packages/organizations`, `/v2/analytics/organizations`),
-    /// or be a `GET` of one of [`crate::PINNED_IDENTITY_PATHS`]. On by default when an
-    /// organization is set; requires one. GraphQL documents are not inspected: see
-    /// [`ProxyBuilder::with_graphql_enabled`].
+    /// with exactly `<root>/<org>` for one of the rules' organization roots
+    /// ([`ProxyRules::with_organization_roots`]), or be a `GET` of one of their identity
+    /// paths ([`ProxyRules::with_identity_paths`]). On by default when an organization is
+    /// set; requires one, and rules with at least one organization root. GraphQL documents
+    /// are not inspected: see [`ProxyBuilder::with_graphql_enabled`].
     pub fn pin_to_organization(mut self, pin: bool) -> Self {
         self.pin = Some(pin);
         self
@@ -131,7 +135,8 @@ impl ProxyBuilder {
 
     /// Only paths equal to, or below, one of these prefixes are forwarded (compared on
     /// segment boundaries: `/v2/organizations/acme/pipelines` does not admit
-    /// `/v2/organizations/acme/pipelines-old`). Each prefix must be a valid `/v2/` path.
+    /// `/v2/organizations/acme/pipelines-old`). Each prefix must be a valid path under the
+    /// rules' [`ProxyRules::with_path_prefix`].
     pub fn with_allowed_prefixes<I, S>(mut self, prefixes: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -205,8 +210,9 @@ impl ProxyBuilder {
     }
 
     /// Starts from this reqwest builder (for proxies or extra root certificates). The proxy
-    /// still forces no redirects, no `Referer`, its timeouts and user agent, and HTTPS only
-    /// when both base URLs are HTTPS — so a custom client cannot reintroduce redirects.
+    /// still applies the shared URL policy ([`OriginGuard::harden`]: no redirects, no
+    /// `Referer`, HTTPS only when every base URL is HTTPS) and its timeouts and user agent —
+    /// so a custom client cannot reintroduce redirects.
     pub fn with_client_builder(mut self, builder: reqwest::ClientBuilder) -> Self {
         self.client = Some(builder);
         self
@@ -214,20 +220,41 @@ impl ProxyBuilder {
 
     /// Validates the configuration and builds the proxy. No request is sent.
     pub fn build(self) -> Result<Proxy> {
-        let tag = |e: Error| e.with_provider(PROVIDER).with_operation("build");
+        let mut rules = self.rules;
+        let provider = rules.provider();
+        let tag = |e: Error| e.with_provider(provider).with_operation("build");
+        rules.validate().map_err(tag)?;
         let token = SecretToken::new(
             self.token
-                .ok_or_else(|| Error::invalid_input("a Buildkite API token is required"))
+                .ok_or_else(|| {
+                    Error::invalid_input(format!(
+                        "a {} API token is required",
+                        rules.status_hook().display_name()
+                    ))
+                })
                 .map_err(tag)?,
         )
         .map_err(tag)?;
-        // The adapter's rule, from the one shared function: https, or plain http only to a
+        let rest_url = self
+            .rest_url
+            .or_else(|| rules.default_rest_url().map(str::to_owned))
+            .ok_or_else(|| {
+                tag(Error::invalid_input(
+                    "a REST URL is required: the proxy rules name no default",
+                ))
+            })?;
+        // The adapters' rule, from the one shared function: https, or plain http only to a
         // loopback literal or `localhost` (a name that resolves to 127.0.0.1 is not enough).
-        let rest = check_base_url(&self.rest_url, "REST URL", self.plain_http).map_err(tag)?;
-        let graphql =
-            check_base_url(&self.graphql_url, "GraphQL URL", self.plain_http).map_err(tag)?;
+        let rest = check_base_url(&rest_url, "REST URL", self.plain_http).map_err(tag)?;
+        let graphql = match self
+            .graphql_url
+            .or_else(|| rules.default_graphql_url().map(str::to_owned))
+        {
+            Some(url) => Some(check_base_url(&url, "GraphQL URL", self.plain_http).map_err(tag)?),
+            None => None,
+        };
         if let Some(org) = &self.organization {
-            check_slug(org).map_err(tag)?;
+            rules.check_slug(org).map_err(tag)?;
         }
         let pin = self.pin.unwrap_or(self.organization.is_some());
         if pin && self.organization.is_none() {
@@ -235,18 +262,25 @@ impl ProxyBuilder {
                 "pinning to the organization needs with_organization",
             )));
         }
+        if pin && rules.organization_roots().is_empty() {
+            return Err(tag(Error::invalid_input(
+                "the proxy rules name no organization roots, so there is nothing to pin to; \
+                 use pin_to_organization(false)",
+            )));
+        }
         let prefixes = match self.prefixes {
             None => None,
             Some(list) if list.is_empty() => {
-                return Err(tag(Error::invalid_input(
-                    "the allowed prefix list is empty; leave it unset to allow every /v2/ path",
-                )));
+                return Err(tag(Error::invalid_input(format!(
+                    "the allowed prefix list is empty; leave it unset to allow every {} path",
+                    rules.path_prefix()
+                ))));
             }
             Some(list) => {
                 let mut out = Vec::with_capacity(list.len());
                 for prefix in list {
                     let prefix = prefix.trim_end_matches('/').to_owned();
-                    validate::check_path(&prefix).map_err(|reason| {
+                    validate::check_path(&prefix, rules.path_prefix()).map_err(|reason| {
                         tag(Error::invalid_input(format!(
                             "an allowed prefix is not a valid path: {reason}"
                         )))
@@ -266,13 +300,10 @@ impl ProxyBuilder {
                 "timeouts must be longer than zero",
             )));
         }
-        let https_only = rest.scheme() == "https" && graphql.scheme() == "https";
-        let client = self
-            .client
-            .unwrap_or_default()
-            .redirect(reqwest::redirect::Policy::none())
-            .referer(false)
-            .https_only(https_only)
+        // The client itself refuses any URL off these origins, whatever built it.
+        let origins = OriginGuard::new([Some(&rest), graphql.as_ref()].into_iter().flatten());
+        let client = origins
+            .harden(self.client.unwrap_or_default())
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
             .user_agent(concat!("unidir-proxy/", env!("CARGO_PKG_VERSION")))
@@ -281,14 +312,13 @@ impl ProxyBuilder {
                 tag(Error::invalid_input("could not build the HTTP client"))
                     .with_source(e.without_url())
             })?;
-        let mut http = HttpClientBuilder::new(PROVIDER)
+        let mut http = HttpClientBuilder::new(provider)
             .with_client(client)
             .with_timeout(self.timeout)
             .with_connect_timeout(self.connect_timeout)
             .with_retry_policy(self.retry)
             .with_max_body_bytes(self.max_response_bytes)
-            // The client itself refuses any URL off these two origins, whatever built it.
-            .with_allowed_origins(OriginGuard::new([&rest, &graphql]));
+            .with_allowed_origins(origins);
         if let Some(sleeper) = self.sleeper {
             http = http.with_sleeper(sleeper);
         }
@@ -302,29 +332,15 @@ impl ProxyBuilder {
             token,
             rest,
             rest_base_path,
+            graphql_enabled: self.graphql_enabled && graphql.is_some(),
             graphql,
             organization: self.organization,
             pin,
             prefixes,
-            graphql_enabled: self.graphql_enabled,
+            rules,
             timeout: self.timeout,
             max_request_bytes: self.max_request_bytes,
         }))
-    }
-}
-
-/// Organization slugs: letters, digits, `-` and `_`.
-fn check_slug(slug: &str) -> Result<()> {
-    let ok = (1..=100).contains(&slug.len())
-        && slug
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid_input(
-            "organization slug may only hold letters, digits, '-' and '_'",
-        ))
     }
 }
 
@@ -332,14 +348,19 @@ fn check_slug(slug: &str) -> Result<()> {
 mod tests {
     use super::*;
 
+    use crate::rules::test_rules;
+
     fn base() -> ProxyBuilder {
-        ProxyBuilder::default().with_token("bkua_test")
+        ProxyBuilder::new(test_rules()).with_token("bkua_test")
     }
 
     #[test]
     fn validates_without_io() {
         assert!(base().build().is_ok());
-        assert!(ProxyBuilder::default().build().is_err(), "token required");
+        assert!(
+            ProxyBuilder::new(test_rules()).build().is_err(),
+            "token required"
+        );
         assert!(base().with_token("bad token").build().is_err());
         for url in [
             "ftp://api.buildkite.com",
@@ -378,5 +399,42 @@ mod tests {
         assert!(base().with_allowed_prefixes(["/v2/user/"]).build().is_ok());
         assert!(base().with_max_response_bytes(0).build().is_err());
         assert!(base().with_timeout(Duration::ZERO).build().is_err());
+    }
+
+    #[test]
+    fn the_rules_supply_defaults_and_limits() {
+        let bare = || ProxyBuilder::new(ProxyRules::new("bare")).with_token("tok");
+        let e = bare().build().expect_err("no REST URL anywhere");
+        assert!(e.message().contains("REST URL is required"), "{e}");
+        assert_eq!(e.provider(), "bare");
+        // No GraphQL URL anywhere: the GraphQL passthrough is off, REST works.
+        let proxy = bare()
+            .with_rest_url("https://api.example.com")
+            .build()
+            .expect("REST only");
+        assert!(!proxy.inner().graphql_enabled);
+        let proxy = base().build().expect("defaults");
+        assert!(proxy.inner().graphql_enabled);
+        assert_eq!(proxy.inner().rest.as_str(), "https://api.example.com/");
+        // Rules without organization roots cannot pin.
+        let e = bare()
+            .with_rest_url("https://api.example.com")
+            .with_organization("acme")
+            .build()
+            .expect_err("nothing to pin to");
+        assert!(e.message().contains("no organization roots"), "{e}");
+        assert!(
+            bare()
+                .with_rest_url("https://api.example.com")
+                .with_organization("acme")
+                .pin_to_organization(false)
+                .build()
+                .is_ok()
+        );
+        // Invalid rules are refused at build.
+        let rules = test_rules().with_forwarded_headers(["authorization"]);
+        assert!(ProxyBuilder::new(rules).with_token("tok").build().is_err());
+        // Prefixes are checked against the rules' path prefix.
+        assert!(base().with_allowed_prefixes(["/v3/x"]).build().is_err());
     }
 }

@@ -12,12 +12,12 @@ use unidir_core::{Cursor, Error, Page, Result};
 use unidir_http::{HttpClient, OriginGuard, RawResponse, SecretToken};
 use url::Url;
 
-use crate::PROVIDER;
 use crate::config::ProxyBuilder;
 use crate::graphql;
 use crate::list;
 use crate::request::{GraphqlRequest, Method, ProxyRequest};
 use crate::response::ProxyResponse;
+use crate::rules::ProxyRules;
 use crate::validate::{self, FilteredHeaders};
 
 pub(crate) const OP_REST: &str = "proxy";
@@ -25,15 +25,19 @@ pub(crate) const OP_GRAPHQL: &str = "proxy_graphql";
 pub(crate) const OP_LIST: &str = "proxy_list";
 
 /// An `InvalidInput` error for a request the proxy refused.
-pub(crate) fn rejected(operation: &'static str, message: impl Into<String>) -> Error {
+pub(crate) fn rejected(
+    provider: &'static str,
+    operation: &'static str,
+    message: impl Into<String>,
+) -> Error {
     Error::invalid_input(message)
-        .with_provider(PROVIDER)
+        .with_provider(provider)
         .with_operation(operation)
 }
 
-/// A passthrough proxy for one Buildkite connection (one token, optionally one
-/// organization). Cheap to clone; clones share the HTTP connection pool and the rate-limit
-/// cooldown.
+/// A passthrough proxy for one provider connection (one token, optionally one
+/// organization), applying that provider's [`ProxyRules`]. Cheap to clone; clones share the
+/// HTTP connection pool and the rate-limit cooldown.
 ///
 /// Every request is checked before anything is sent: the path is validated as a raw string,
 /// the URL is built from the configured origin (never by joining caller input), headers are
@@ -49,10 +53,11 @@ pub(crate) struct Inner {
     pub(crate) token: SecretToken,
     pub(crate) rest: Url,
     pub(crate) rest_base_path: String,
-    pub(crate) graphql: Url,
+    pub(crate) graphql: Option<Url>,
     pub(crate) organization: Option<String>,
     pub(crate) pin: bool,
     pub(crate) prefixes: Option<Vec<String>>,
+    pub(crate) rules: ProxyRules,
     pub(crate) graphql_enabled: bool,
     pub(crate) timeout: Duration,
     pub(crate) max_request_bytes: usize,
@@ -62,9 +67,10 @@ impl fmt::Debug for Proxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &self.inner;
         f.debug_struct("Proxy")
+            .field("provider", &i.rules.provider())
             .field("token", &i.token)
             .field("rest", &i.rest.as_str())
-            .field("graphql", &i.graphql.as_str())
+            .field("graphql", &i.graphql.as_ref().map(Url::as_str))
             .field("organization", &i.organization)
             .field("pin", &i.pin)
             .field("prefixes", &i.prefixes)
@@ -84,15 +90,30 @@ struct Prepared {
 }
 
 impl Proxy {
-    /// Starts a configuration.
-    pub fn builder() -> ProxyBuilder {
-        ProxyBuilder::default()
+    /// Starts a configuration for the provider `rules` describe (its crate builds them, e.g.
+    /// `unidir_buildkite::proxy_rules()`).
+    pub fn builder(rules: ProxyRules) -> ProxyBuilder {
+        ProxyBuilder::new(rules)
     }
 
     pub(crate) fn from_inner(inner: Inner) -> Self {
         Self {
             inner: Arc::new(inner),
         }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
+    /// The provider rules this proxy applies.
+    pub fn rules(&self) -> &ProxyRules {
+        &self.inner.rules
+    }
+
+    fn provider(&self) -> &'static str {
+        self.inner.rules.provider()
     }
 
     /// The organization this proxy is configured for, if any.
@@ -123,10 +144,10 @@ impl Proxy {
     /// Sends a GraphQL document (`POST {"query", "variables", "operationName"}`) to the
     /// configured GraphQL endpoint. The answer comes back as is, `errors` included.
     /// A document with a `mutation` (or `subscription`) is never retried after a 5xx or a
-    /// timeout; a query is.
+    /// timeout; a query is. Refused when no GraphQL endpoint is configured.
     pub async fn graphql(&self, request: GraphqlRequest) -> Result<ProxyResponse> {
         let reject = |message: &str| {
-            let error = rejected(OP_GRAPHQL, message);
+            let error = rejected(self.provider(), OP_GRAPHQL, message);
             warn!(
                 operation = OP_GRAPHQL,
                 reason = message,
@@ -134,9 +155,14 @@ impl Proxy {
             );
             error
         };
-        if !self.inner.graphql_enabled {
+        let Some(endpoint) = self
+            .inner
+            .graphql
+            .as_ref()
+            .filter(|_| self.inner.graphql_enabled)
+        else {
             return Err(reject("the GraphQL passthrough is disabled for this proxy"));
-        }
+        };
         if request.query.trim().is_empty() {
             return Err(reject("the GraphQL query is empty"));
         }
@@ -156,7 +182,9 @@ impl Proxy {
                 return Err(reject("the GraphQL operation name is not a valid name"));
             }
         }
-        let mut headers = validate::filter_headers(&request.headers).map_err(|m| reject(&m))?;
+        let mut headers =
+            validate::filter_headers(&request.headers, self.inner.rules.forwarded_headers())
+                .map_err(|m| reject(&m))?;
         headers.forward.remove(CONTENT_TYPE);
         headers
             .forward
@@ -178,7 +206,7 @@ impl Proxy {
         let read_only = graphql::is_read_only(&request.query);
         let prepared = Prepared {
             method: Method::Post,
-            url: self.inner.graphql.clone(),
+            url: endpoint.clone(),
             headers,
             body: Some(body),
             template: if read_only {
@@ -198,8 +226,8 @@ impl Proxy {
     /// `before` in its query: the proxy sets those from `cursor` (absent for the first page)
     /// and `limit` (`1..=100`, default 100; a cursor keeps the page size it was issued
     /// with). The cursors come from the `Link` header's `rel="next"`/`rel="prev"` page
-    /// numbers (or `after`/`before` tokens on Buildkite's cursor-paginated endpoints); the
-    /// link URLs themselves are never followed. Cursors are bound to the path and query, hold
+    /// numbers (or `after`/`before` tokens on cursor-paginated endpoints); the link URLs
+    /// themselves are never followed. Cursors are bound to the path and query, hold
     /// no URL, and are rejected with `InvalidCursor` on any other list.
     ///
     /// Unlike [`Proxy::send`], a non-2xx answer is an error here (there is no page to
@@ -211,12 +239,17 @@ impl Proxy {
         cursor: Option<&Cursor>,
         limit: Option<u32>,
     ) -> Result<Page<Value>> {
+        let provider = self.provider();
         if request.method != Method::Get || request.body.is_some() {
-            return Err(rejected(OP_LIST, "list needs a GET request without a body"));
+            return Err(rejected(
+                provider,
+                OP_LIST,
+                "list needs a GET request without a body",
+            ));
         }
         let mut prepared = self.prepare(OP_LIST, &request, list::RESERVED)?;
-        let binding = list::binding(&request);
-        let position = list::start(&binding, cursor, limit)?;
+        let binding = list::binding(provider, &request);
+        let position = list::start(provider, &binding, cursor, limit)?;
         {
             let mut pairs = prepared.url.query_pairs_mut();
             for (name, value) in position.params() {
@@ -226,9 +259,12 @@ impl Proxy {
         self.same_origin(OP_LIST, &prepared.url, &self.inner.rest)?;
         let response = self.execute(OP_LIST, prepared, None).await?;
         if !response.is_success() {
-            return Err(list::status_error(&response));
+            return Err(list::status_error(
+                self.inner.rules.status_hook(),
+                &response,
+            ));
         }
-        list::page(&binding, &position, &response)
+        list::page(provider, &binding, &position, &response)
     }
 
     /// Validates `request` and builds its URL. Nothing is sent.
@@ -245,14 +281,17 @@ impl Proxy {
                 reason = message,
                 "proxy request rejected"
             );
-            rejected(operation, message)
+            rejected(self.provider(), operation, message)
         };
-        validate::check_path(&request.path).map_err(reject)?;
+        let rules = &self.inner.rules;
+        validate::check_path(&request.path, rules.path_prefix()).map_err(|r| reject(&r))?;
         let path = request.path.as_str();
         if self.inner.pin
             && let Some(org) = &self.inner.organization
         {
-            validate::check_pinned(path, org, request.method).map_err(reject)?;
+            rules
+                .check_pinned(path, org, request.method)
+                .map_err(|r| reject(&r))?;
         }
         if let Some(prefixes) = &self.inner.prefixes
             && !prefixes.iter().any(|p| validate::under_prefix(path, p))
@@ -260,7 +299,8 @@ impl Proxy {
             return Err(reject("the path is not under an allowed prefix"));
         }
         validate::check_query(&request.query, reserved).map_err(|m| reject(&m))?;
-        let headers = validate::filter_headers(&request.headers).map_err(|m| reject(&m))?;
+        let headers = validate::filter_headers(&request.headers, rules.forwarded_headers())
+            .map_err(|m| reject(&m))?;
         if let Some(body) = &request.body {
             if request.method == Method::Get {
                 return Err(reject("a GET request cannot have a body"));
@@ -289,19 +329,20 @@ impl Proxy {
             url,
             headers,
             body: request.body.clone(),
-            template: validate::path_template(path),
+            template: rules.path_template(path),
         })
     }
 
     /// Checked before anything is sent (so [`Proxy::check`] agrees with [`Proxy::send`]):
-    /// the final URL is on the configured REST origin. The HTTP client's own
-    /// [`unidir_http::OriginGuard`] checks every attempt again.
+    /// the final URL is on the configured REST origin, by the same [`OriginGuard`] rule the
+    /// HTTP client applies again on every attempt.
     fn same_origin(&self, operation: &'static str, url: &Url, base: &Url) -> Result<()> {
-        if OriginGuard::new([base]).allows(url) && url.username().is_empty() {
+        if OriginGuard::new([base]).allows(url) {
             Ok(())
         } else {
             warn!(operation, "proxy request rejected: origin mismatch");
             Err(rejected(
+                self.provider(),
                 operation,
                 "the request would leave the configured API origin",
             ))
@@ -394,6 +435,7 @@ impl Proxy {
             warn!("the upstream response contained the token; it was redacted");
         }
         ProxyResponse {
+            provider: self.provider(),
             status: raw.status,
             headers,
             body,

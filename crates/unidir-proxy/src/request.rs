@@ -16,7 +16,8 @@ pub enum Method {
     Get,
     /// `POST`.
     Post,
-    /// `PUT` (Buildkite uses it for actions such as `rebuild`, which are not idempotent).
+    /// `PUT` (some APIs use it for actions, e.g. Buildkite's `rebuild`, which are not
+    /// idempotent).
     Put,
     /// `PATCH`.
     Patch,
@@ -36,9 +37,10 @@ impl Method {
         }
     }
 
-    /// Whether a failed attempt may be replayed. Only `GET`: Buildkite's `PUT .../rebuild`
-    /// creates a build and a replayed `DELETE` turns success into a 404, so writes are never
-    /// retried blindly. (A 429 is retried for every method: it means "not processed".)
+    /// Whether a failed attempt may be replayed. Only `GET`: a `PUT` may create something
+    /// (Buildkite's `PUT .../rebuild` creates a build) and a replayed `DELETE` turns success
+    /// into a 404, so writes are never retried blindly. (A 429 is retried for every method:
+    /// it means "not processed".)
     pub fn is_idempotent(self) -> bool {
         self == Self::Get
     }
@@ -77,7 +79,9 @@ impl FromStr for Method {
             .into_iter()
             .find(|m| m.as_str().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
+                // Parsed before any provider is involved.
                 crate::proxy::rejected(
+                    "unidir-proxy",
                     "proxy",
                     "the method is not allowed (GET, POST, PUT, PATCH or DELETE)",
                 )
@@ -87,8 +91,9 @@ impl FromStr for Method {
 
 /// A REST request to pass through.
 ///
-/// `path` is relative to the API root and starts with `/v2/`; the query goes in `query`
-/// (never in `path`); `headers` are filtered (see [`crate::FORWARDED_REQUEST_HEADERS`]).
+/// `path` is relative to the API root and starts with the provider's path prefix
+/// ([`crate::ProxyRules::with_path_prefix`], e.g. `/v2/`); the query goes in `query` (never
+/// in `path`); `headers` are filtered (see [`crate::FORWARDED_REQUEST_HEADERS`]).
 /// Its `Debug` output shows only forwarded header values and the body's length.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ProxyRequest {
@@ -100,7 +105,7 @@ pub struct ProxyRequest {
     pub query: Vec<(String, String)>,
     /// Caller headers; only the allow-listed ones go upstream.
     pub headers: Vec<(String, String)>,
-    /// Request body (JSON for Buildkite); `Content-Type` defaults to `application/json`.
+    /// Request body; `Content-Type` defaults to `application/json`.
     pub body: Option<Vec<u8>>,
 }
 
@@ -165,8 +170,9 @@ impl ProxyRequest {
     }
 }
 
-/// Header values are shown only for forwarded headers; anything else (a caller's own
-/// `Authorization`, `Cookie`, ...) is printed as `[REDACTED]`.
+/// Header values are shown only for the headers forwarded for every provider; anything else
+/// (a caller's own `Authorization`, `Cookie`, a provider-specific header, ...) is printed as
+/// `[REDACTED]`.
 fn debug_headers(headers: &[(String, String)]) -> Vec<(&str, &str)> {
     headers
         .iter()
@@ -249,8 +255,8 @@ impl GraphqlRequest {
         self
     }
 
-    /// Adds a header (dropped unless it is on the allow-list), e.g.
-    /// `Buildkite-Include-Query-Stats: true`.
+    /// Adds a header (dropped unless it is on the allow-list, which the provider's rules
+    /// may extend, e.g. with Buildkite's `Buildkite-Include-Query-Stats`).
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self

@@ -9,11 +9,13 @@ use unidir_http::link::{self, Link};
 
 /// The upstream answer, whatever its status.
 ///
-/// A non-2xx status is *not* an error: a 404 or 422 from Buildkite comes back here with its
-/// body. Errors are reserved for requests the proxy refused, limits it enforced, and transport
-/// failures.
+/// A non-2xx status is *not* an error: a 404 or 422 from the provider comes back here with
+/// its body. Errors are reserved for requests the proxy refused, limits it enforced, and
+/// transport failures.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ProxyResponse {
+    /// The provider name written into errors about this response.
+    pub(crate) provider: &'static str,
     /// HTTP status, unchanged (3xx included: redirects are never followed).
     pub status: u16,
     /// Response headers, lowercase names, in upstream order, without hop-by-hop headers,
@@ -23,7 +25,7 @@ pub struct ProxyResponse {
     /// The body, decompressed, within the size cap. Any occurrence of the token is replaced
     /// with `[REDACTED]`.
     pub body: Vec<u8>,
-    /// The `RateLimit-*` state the response reported.
+    /// The rate-limit state the response's headers reported.
     pub rate_limit: RateLimitState,
     /// How many attempts the call took (retries happen only for 429 and for `GET`s and
     /// GraphQL queries).
@@ -53,7 +55,7 @@ impl ProxyResponse {
         }
         serde_json::from_slice(&self.body).map_err(|_| {
             Error::contract("the response body is not valid JSON")
-                .with_provider(crate::PROVIDER)
+                .with_provider(self.provider)
                 .with_operation("proxy")
                 .with_status(self.status)
         })
@@ -64,7 +66,7 @@ impl ProxyResponse {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
-    /// The parsed `Link` header(s). The URLs are Buildkite's, verbatim: to fetch the next
+    /// The parsed `Link` header(s). The URLs are the provider's, verbatim: to fetch the next
     /// page through the proxy, use [`crate::Proxy::list`] rather than following them.
     pub fn links(&self) -> Vec<Link> {
         self.headers

@@ -6,11 +6,11 @@
 //!
 //! Rejection messages describe the rule that was broken and never echo caller input.
 
+use std::borrow::Cow;
+
 use http::{HeaderMap, HeaderName, HeaderValue};
 use unidir_http::SecretToken;
 use unidir_http::untrusted::REDACTED;
-
-use crate::request::Method;
 
 /// Longest path accepted, in bytes.
 pub const MAX_PATH_LEN: usize = 2048;
@@ -23,13 +23,13 @@ pub const MAX_HEADERS: usize = 64;
 /// Longest request header value accepted, in bytes.
 pub const MAX_HEADER_VALUE_LEN: usize = 8192;
 
-/// Request headers forwarded upstream (lowercase). Every other header is dropped.
+/// Request headers forwarded upstream for every provider (lowercase), plus the provider's
+/// own ([`crate::ProxyRules::with_forwarded_headers`]). Every other header is dropped.
 pub const FORWARDED_REQUEST_HEADERS: &[&str] = &[
     "accept",
     "content-type",
     "if-none-match",
     "if-modified-since",
-    "buildkite-include-query-stats",
 ];
 
 /// Query parameter names that would carry a credential (compared case-insensitively, on the
@@ -65,25 +65,30 @@ pub const DROPPED_RESPONSE_HEADERS: &[&str] = &[
     "content-length",
 ];
 
-/// Where an organization's resources live when the proxy is pinned: the core REST API,
-/// Packages and Test Engine. A pinned path must be `<root>/<org>` or lie below it.
-pub const PINNED_ORGANIZATION_ROOTS: &[&str] = &[
-    "/v2/organizations",
-    "/v2/packages/organizations",
-    "/v2/analytics/organizations",
-];
+/// Why a REST path was refused (a rule, never caller input).
+pub(crate) type Reason = Cow<'static, str>;
 
-/// Paths that are not under an organization but stay reachable (GET only, exact match) when
-/// the proxy is pinned to one: the token's own identity (`unidir check` reads
-/// `/v2/access-token`) and Buildkite's public metadata. `/v2/organizations` itself (every
-/// organization the token sees) is not among them.
-pub const PINNED_IDENTITY_PATHS: &[&str] = &["/v2/user", "/v2/access-token", "/v2/meta"];
+/// Validates a REST path relative to the API root, which must start with `prefix` (the
+/// provider's, e.g. `/v2/`; it starts and ends with `/`).
+pub(crate) fn check_path(path: &str, prefix: &str) -> Result<(), Reason> {
+    check_raw_path(path).map_err(|reason| {
+        if reason == NOT_RELATIVE {
+            Cow::Owned(format!("{reason} and start with {prefix}"))
+        } else {
+            Cow::Borrowed(reason)
+        }
+    })?;
+    if !path.starts_with(prefix) {
+        return Err(Cow::Owned(format!("the path must start with {prefix}")));
+    }
+    Ok(())
+}
 
-/// Why a REST path was refused.
-pub(crate) type Reason = &'static str;
+/// The refusal of a path that does not start with `/`; [`check_path`] adds the prefix.
+const NOT_RELATIVE: &str = "the path must be relative to the API root";
 
-/// Validates a REST path relative to the API root (`/v2/...`).
-pub(crate) fn check_path(path: &str) -> Result<(), Reason> {
+/// Every rule of [`check_path`] but the prefix.
+fn check_raw_path(path: &str) -> Result<(), &'static str> {
     if path.is_empty() {
         return Err("the path is empty");
     }
@@ -112,7 +117,7 @@ pub(crate) fn check_path(path: &str) -> Result<(), Reason> {
         return Err("scheme-relative URLs (//host) are not accepted");
     }
     if !path.starts_with('/') {
-        return Err("the path must be relative to the API root and start with /v2/");
+        return Err(NOT_RELATIVE);
     }
     if path.contains("//") {
         return Err("the path has an empty segment ('//')");
@@ -133,9 +138,6 @@ pub(crate) fn check_path(path: &str) -> Result<(), Reason> {
             return Err("the path contains a dot segment ('.' or '..')");
         }
     }
-    if !path.starts_with("/v2/") {
-        return Err("the path must start with /v2/");
-    }
     Ok(())
 }
 
@@ -154,7 +156,7 @@ fn escapable(b: u8) -> bool {
 /// encoding (`%25`), controls, and every non-ASCII byte, so no escape can turn into a
 /// separator after decoding, Unicode normalisation or a lenient UTF-8 decoder (`%c0%ae`,
 /// the full-width slash `%EF%BC%8F`, a bidi override `%E2%80%AE`).
-fn check_escapes(bytes: &[u8]) -> Result<(), Reason> {
+fn check_escapes(bytes: &[u8]) -> Result<(), &'static str> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] != b'%' {
@@ -186,31 +188,6 @@ fn check_escapes(bytes: &[u8]) -> Result<(), Reason> {
         i += 3;
     }
     Ok(())
-}
-
-/// With pinning on, a path must be `<root>/<org>` or lie below it, for one of
-/// [`PINNED_ORGANIZATION_ROOTS`] (compared as exact strings: no other segment position, no
-/// alternative spelling or encoding counts), or — for GET only — be one of
-/// [`PINNED_IDENTITY_PATHS`].
-pub(crate) fn check_pinned(path: &str, org: &str, method: Method) -> Result<(), Reason> {
-    for root in PINNED_ORGANIZATION_ROOTS {
-        let Some(rest) = path.strip_prefix(root).and_then(|r| r.strip_prefix('/')) else {
-            continue;
-        };
-        let slug = rest.split('/').next().unwrap_or(rest);
-        return if slug == org {
-            Ok(())
-        } else {
-            Err("the path names an organization other than the configured one")
-        };
-    }
-    if method == Method::Get && PINNED_IDENTITY_PATHS.contains(&path) {
-        return Ok(());
-    }
-    Err(
-        "the proxy is pinned to its organization: paths must be under /v2/organizations/<org>/ \
-         (or /v2/packages/organizations/<org>/, /v2/analytics/organizations/<org>/)",
-    )
 }
 
 /// Whether `path` is `prefix` itself or lies below it (segment boundary, not string prefix).
@@ -271,11 +248,15 @@ pub(crate) struct FilteredHeaders {
     pub(crate) dropped: Vec<String>,
 }
 
-/// Validates every caller header, then keeps only the allow-listed ones that are not named
+/// Validates every caller header, then keeps only the allow-listed ones
+/// ([`FORWARDED_REQUEST_HEADERS`] and the provider's `extra`, lowercase) that are not named
 /// in a `Connection` header. Malformed names or values are an error (never a panic); headers
 /// outside the allow-list — `Authorization`, `Cookie`, `Host`, `Proxy-*`, hop-by-hop,
 /// `X-Forwarded-*`, `Forwarded`, `X-Real-IP` and everything else — are dropped.
-pub(crate) fn filter_headers(headers: &[(String, String)]) -> Result<FilteredHeaders, String> {
+pub(crate) fn filter_headers(
+    headers: &[(String, String)],
+    extra: &[String],
+) -> Result<FilteredHeaders, String> {
     if headers.len() > MAX_HEADERS {
         return Err(format!("too many request headers (at most {MAX_HEADERS})"));
     }
@@ -310,8 +291,9 @@ pub(crate) fn filter_headers(headers: &[(String, String)]) -> Result<FilteredHea
     let mut out = FilteredHeaders::default();
     for (name, value) in parsed {
         let lower = name.as_str();
-        let allowed =
-            FORWARDED_REQUEST_HEADERS.contains(&lower) && !hop_by_hop.iter().any(|h| h == lower);
+        let allowed = (FORWARDED_REQUEST_HEADERS.contains(&lower)
+            || extra.iter().any(|e| e == lower))
+            && !hop_by_hop.iter().any(|h| h == lower);
         if !allowed {
             if !out.dropped.iter().any(|d| d == lower) {
                 out.dropped.push(lower.to_owned());
@@ -416,74 +398,14 @@ fn scrub_one(body: Vec<u8>, secret: &[u8]) -> (Vec<u8>, bool) {
     (out, true)
 }
 
-/// Known Buildkite path words; every other segment is logged as `*`.
-const PATH_WORDS: &[&str] = &[
-    "v2",
-    "organizations",
-    "pipelines",
-    "builds",
-    "jobs",
-    "artifacts",
-    "log",
-    "env",
-    "download",
-    "teams",
-    "members",
-    "users",
-    "user",
-    "access-token",
-    "agents",
-    "clusters",
-    "queues",
-    "tokens",
-    "emojis",
-    "annotations",
-    "meta",
-    "rate_limit",
-    "invitations",
-    "audit_events",
-    "packages",
-    "registries",
-    "analytics",
-    "suites",
-    "runs",
-    "tests",
-    "flaky-tests",
-    "rebuild",
-    "cancel",
-    "retry",
-    "unblock",
-    "reprioritize",
-    "stop",
-    "pause",
-    "resume",
-    "archive",
-    "unarchive",
-    "webhook",
-    "pipeline-templates",
-    "rules",
-    "test-suites",
-    "schedules",
-    "secrets",
-];
-
-/// The path with identifiers replaced by `*`, for logs.
-pub(crate) fn path_template(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for segment in path.split('/').skip(1) {
-        out.push('/');
-        out.push_str(if PATH_WORDS.contains(&segment) {
-            segment
-        } else {
-            "*"
-        });
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::request::Method;
+    use crate::rules::test_rules;
+
+    /// The path prefix of [`test_rules`].
+    const V2: &str = "/v2/";
 
     #[test]
     fn good_paths_pass() {
@@ -495,7 +417,7 @@ mod tests {
             "/v2/organizations/acme/teams/018f2b6e-1c3d-4e5f-8a9b-0c1d2e3f4a51",
             "/v2/organizations/acme/pipelines/%41%7a%30%2D%5f%7E",
         ] {
-            assert_eq!(check_path(path), Ok(()), "{path}");
+            assert_eq!(check_path(path, V2), Ok(()), "{path}");
         }
     }
 
@@ -503,7 +425,7 @@ mod tests {
     #[test]
     fn each_path_rule_gives_its_reason() {
         let longest = format!("/v2/{}", "a".repeat(MAX_PATH_LEN - 4));
-        assert_eq!(check_path(&longest), Ok(()));
+        assert_eq!(check_path(&longest, V2), Ok(()));
         for (path, reason) in [
             ("", "is empty"),
             (&format!("{longest}b"), "longer than 2048 bytes"),
@@ -538,7 +460,7 @@ mod tests {
             // The escape after a good one is checked too.
             ("/v2/%41%2e", "percent-encoded dot"),
         ] {
-            let got = check_path(path).expect_err(path);
+            let got = check_path(path, V2).expect_err(path);
             assert!(got.contains(reason), "{path:?}: {got}");
         }
     }
@@ -570,13 +492,13 @@ mod tests {
                 .map(|i| (format!("x-h{i}"), "v".to_owned()))
                 .collect()
         };
-        assert!(filter_headers(&headers(MAX_HEADERS)).is_ok());
-        let err = filter_headers(&headers(MAX_HEADERS + 1)).expect_err("65 headers");
+        assert!(filter_headers(&headers(MAX_HEADERS), &[]).is_ok());
+        let err = filter_headers(&headers(MAX_HEADERS + 1), &[]).expect_err("65 headers");
         assert!(err.contains("too many request headers"), "{err}");
         let value = |len: usize| vec![("accept".to_owned(), "a".repeat(len))];
-        let ok = filter_headers(&value(MAX_HEADER_VALUE_LEN)).expect("longest value");
+        let ok = filter_headers(&value(MAX_HEADER_VALUE_LEN), &[]).expect("longest value");
         assert_eq!(ok.forward["accept"].len(), MAX_HEADER_VALUE_LEN);
-        let err = filter_headers(&value(MAX_HEADER_VALUE_LEN + 1)).expect_err("8193 bytes");
+        let err = filter_headers(&value(MAX_HEADER_VALUE_LEN + 1), &[]).expect_err("8193 bytes");
         assert!(err.contains("longer than 8192 bytes"), "{err}");
     }
 
@@ -585,9 +507,9 @@ mod tests {
         for b in 0..=255u8 {
             let path = format!("/v2/organizations/acme/x%{b:02X}y");
             let unreserved = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~');
-            assert_eq!(check_path(&path).is_ok(), unreserved, "{path}");
+            assert_eq!(check_path(&path, V2).is_ok(), unreserved, "{path}");
             assert_eq!(
-                check_path(&path.to_ascii_lowercase()).is_ok(),
+                check_path(&path.to_ascii_lowercase(), V2).is_ok(),
                 unreserved,
                 "{path}"
             );
@@ -597,39 +519,8 @@ mod tests {
             "/v2/organizations/acme/pipelines/caf%C3%A9",
             "/v2/organizations/acme/pipelines/with%20space",
         ] {
-            assert!(check_path(path).is_err(), "{path}");
+            assert!(check_path(path, V2).is_err(), "{path}");
         }
-    }
-
-    #[test]
-    fn pinning() {
-        let org = "acme";
-        assert!(check_pinned("/v2/organizations/acme", org, Method::Get).is_ok());
-        assert!(check_pinned("/v2/organizations/acme/members", org, Method::Delete).is_ok());
-        assert!(
-            check_pinned(
-                "/v2/packages/organizations/acme/registries",
-                org,
-                Method::Get
-            )
-            .is_ok()
-        );
-        assert!(check_pinned("/v2/user", org, Method::Get).is_ok());
-        assert!(check_pinned("/v2/access-token", org, Method::Delete).is_err());
-        assert!(check_pinned("/v2/organizations", org, Method::Get).is_err());
-        assert!(check_pinned("/v2/organizations/acme2", org, Method::Get).is_err());
-        assert!(check_pinned("/v2/organizations/ACME", org, Method::Get).is_err());
-        assert!(check_pinned("/v2/builds", org, Method::Get).is_err());
-        assert!(check_pinned("/v2/packages/organizations/other/x", org, Method::Get).is_err());
-        assert!(check_pinned("/v2/analytics/organizations/acme/suites", org, Method::Get).is_ok());
-        assert!(check_pinned("/v2/packages/organizations/acme", org, Method::Get).is_ok());
-        assert!(check_pinned("/v2/anything/organizations/acme/teams", org, Method::Get).is_err());
-        assert!(check_pinned("/v2/packages/organizations", org, Method::Get).is_err());
-        assert!(check_pinned("/v2/organizations/acme-evil", org, Method::Get).is_err());
-        assert!(check_pinned("/v2/organizationsx/acme", org, Method::Get).is_err());
-        assert!(check_pinned("/v2/meta", org, Method::Get).is_ok());
-        assert!(check_pinned("/v2/user", org, Method::Post).is_err());
-        assert!(check_pinned("/v2/user/x", org, Method::Get).is_err());
     }
 
     #[test]
@@ -669,6 +560,23 @@ mod tests {
         assert_eq!(out, b"x [REDACTED] y [REDACTED]");
         let plain = SecretToken::new("bkua_plain123").expect("token");
         assert_eq!(secret_forms(&plain), [b"bkua_plain123".to_vec()]);
+    }
+
+    #[test]
+    fn provider_headers_are_forwarded_only_when_named() {
+        let headers = vec![("X-Include-Stats".to_owned(), "true".to_owned())];
+        let filtered = filter_headers(&headers, &[]).expect("valid");
+        assert!(filtered.forward.is_empty());
+        assert_eq!(filtered.dropped, ["x-include-stats"]);
+        let extra = ["x-include-stats".to_owned()];
+        let filtered = filter_headers(&headers, &extra).expect("valid");
+        assert_eq!(filtered.forward["x-include-stats"], "true");
+        assert!(filtered.dropped.is_empty());
+        // A provider header named in `Connection` is hop-by-hop all the same.
+        let mut hop = headers.clone();
+        hop.push(("Connection".to_owned(), "x-include-stats".to_owned()));
+        let filtered = filter_headers(&hop, &extra).expect("valid");
+        assert!(filtered.forward.is_empty());
     }
 
     #[test]
@@ -725,7 +633,7 @@ mod tests {
         .iter()
         .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
         .collect();
-        let filtered = filter_headers(&headers).expect("valid");
+        let filtered = filter_headers(&headers, &[]).expect("valid");
         let names: Vec<&str> = filtered.forward.keys().map(|k| k.as_str()).collect();
         assert_eq!(names, ["content-type"]);
         assert_eq!(
@@ -737,14 +645,6 @@ mod tests {
                 "accept",
                 "x-forwarded-for"
             ]
-        );
-    }
-
-    #[test]
-    fn templates_hide_identifiers() {
-        assert_eq!(
-            path_template("/v2/organizations/acme/pipelines/deploy/builds/42"),
-            "/v2/organizations/*/pipelines/*/builds/*"
         );
     }
 
@@ -803,6 +703,7 @@ mod tests {
             "acme",
             "/v2/organizations/acme",
         ];
+        let rules = test_rules();
         let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut next = || {
             state ^= state << 13;
@@ -819,7 +720,7 @@ mod tests {
             for _ in 0..len {
                 path.push_str(ALPHABET[(next() % ALPHABET.len() as u64) as usize]);
             }
-            if check_path(&path).is_ok() {
+            if check_path(&path, V2).is_ok() {
                 assert!(path.starts_with("/v2/"), "{path:?}");
                 assert!(path.bytes().all(allowed_path_byte), "{path:?}");
                 assert!(
@@ -836,15 +737,12 @@ mod tests {
                     assert!(escapable(byte), "{path:?}");
                 }
                 // Pinned: what passes is inside the organization or an exact identity path.
-                if check_pinned(&path, "acme", Method::Get).is_ok() {
-                    let inside = PINNED_ORGANIZATION_ROOTS.iter().any(|root| {
+                if rules.check_pinned(&path, "acme", Method::Get).is_ok() {
+                    let inside = rules.organization_roots().iter().any(|root| {
                         let own = format!("{root}/acme");
                         under_prefix(&path, &own)
                     });
-                    assert!(
-                        inside || PINNED_IDENTITY_PATHS.contains(&path.as_str()),
-                        "{path:?}"
-                    );
+                    assert!(inside || rules.identity_paths().contains(&path), "{path:?}");
                 }
             }
         }

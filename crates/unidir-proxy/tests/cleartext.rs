@@ -10,7 +10,7 @@ use httpmock::MockServer;
 use unidir_core::ErrorKind;
 use unidir_proxy::{Proxy, ProxyRequest};
 
-use support::{CANARY, ORG};
+use support::{CANARY, ORG, rules};
 
 const NAMES: &[&str] = &["evil.test", "localhost.evil.test", "127.0.0.1.evil.test"];
 
@@ -24,7 +24,7 @@ fn resolving_to(server: &MockServer) -> reqwest::ClientBuilder {
 }
 
 fn proxy_for(server: &MockServer, rest: &str, graphql: &str) -> unidir_proxy::ProxyBuilder {
-    Proxy::builder()
+    Proxy::builder(rules())
         .with_token(CANARY)
         .with_organization(ORG)
         .with_rest_url(rest)

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use httpmock::{HttpMockRequest, HttpMockResponse, MockServer};
-use unidir_proxy::{Proxy, ProxyBuilder, RetryPolicy, Sleeper};
+use unidir_proxy::{Proxy, ProxyBuilder, ProxyRules, RetryPolicy, Sleeper};
 
 /// The token every test uses; it must never show up in any output, error or log.
 pub const CANARY: &str = "bkua_CANARY_proxy_5f0c1e2d3b4a69788796a5b4c3d2e1f0";
@@ -31,10 +31,28 @@ impl Sleeper for RecordingSleeper {
     }
 }
 
+/// Rules shaped like Buildkite's REST API, which these tests and their fixtures were
+/// written against. (The proxy cannot depend on the Buildkite crate, which depends on it;
+/// `unidir_buildkite::proxy_rules()` has its own tests of its values.)
+pub fn rules() -> ProxyRules {
+    ProxyRules::new("buildkite")
+        .with_default_rest_url("https://api.buildkite.com")
+        .with_default_graphql_url("https://graphql.buildkite.com/v1")
+        .with_path_prefix("/v2/")
+        .with_organization_roots([
+            "/v2/organizations",
+            "/v2/packages/organizations",
+            "/v2/analytics/organizations",
+        ])
+        .with_identity_paths(["/v2/user", "/v2/access-token", "/v2/meta"])
+        .with_forwarded_headers(["buildkite-include-query-stats"])
+        .with_path_words(["v2", "organizations", "pipelines", "builds", "members"])
+}
+
 /// A builder aimed at `server`, with the canary token, pinned to [`ORG`], a seeded retry
 /// policy and a sleeper that never sleeps.
 pub fn builder(server: &MockServer, sleeper: &RecordingSleeper) -> ProxyBuilder {
-    Proxy::builder()
+    Proxy::builder(rules())
         .with_token(CANARY)
         .with_rest_url(server.base_url())
         .with_graphql_url(server.url("/graphql"))
