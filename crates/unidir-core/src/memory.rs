@@ -153,6 +153,8 @@ impl MemoryDirectory {
     }
 
     fn not_found(operation: &'static str, what: &str, id: &str) -> Error {
+        // The id is the caller's: bounded and escaped like any untrusted text.
+        let id = crate::text::display_safe(id);
         Error::new(ErrorKind::NotFound, format!("no {what} with id {id}"))
             .with_provider(PROVIDER)
             .with_operation(operation)
@@ -281,7 +283,10 @@ impl State {
             Ok(())
         } else {
             Err(tag(
-                Error::invalid_input(format!("{role_id:?} is not a group role")),
+                Error::invalid_input(format!(
+                    "\"{}\" is not a group role",
+                    crate::text::display_safe(role_id)
+                )),
                 operation,
             ))
         }
