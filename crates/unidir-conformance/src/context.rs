@@ -16,7 +16,7 @@ use crate::world::{World, WorldGroup};
 macro_rules! ensure {
     ($cond:expr, $($msg:tt)+) => {
         if !$cond {
-            return Err(format!($($msg)+));
+            return Err(format!($($msg)+).into());
         }
     };
 }

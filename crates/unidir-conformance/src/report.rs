@@ -17,6 +17,20 @@ pub enum Status {
     Failed(String),
 }
 
+/// Why a check stopped early: it failed, or it found at run time that it cannot apply
+/// (the list it probes is too short to have a cursor).
+#[derive(Debug)]
+pub(crate) enum Stop {
+    Failed(String),
+    Skipped(String),
+}
+
+impl From<String> for Stop {
+    fn from(message: String) -> Self {
+        Self::Failed(message)
+    }
+}
+
 /// One check of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -65,16 +79,22 @@ impl Report {
     }
 
     /// Runs `check` unless `skip` gives a reason not to, and records it.
-    pub(crate) async fn run<F>(&mut self, name: impl Into<String>, skip: Option<String>, check: F)
-    where
-        F: Future<Output = Result<(), String>>,
+    pub(crate) async fn run<F, E>(
+        &mut self,
+        name: impl Into<String>,
+        skip: Option<String>,
+        check: F,
+    ) where
+        F: Future<Output = Result<(), E>>,
+        E: Into<Stop>,
     {
         let name = name.into();
         let status = match skip {
             Some(reason) => Status::Skipped(reason),
-            None => match check.await {
+            None => match check.await.map_err(Into::into) {
                 Ok(()) => Status::Passed,
-                Err(message) => Status::Failed(message),
+                Err(Stop::Failed(message)) => Status::Failed(message),
+                Err(Stop::Skipped(reason)) => Status::Skipped(reason),
             },
         };
         self.checks.push(Check { name, status });

@@ -33,6 +33,7 @@ pub(crate) const METHODS: [(Resource, Operation); 14] = [
 /// that does not resolve is replaced by [`World::absent_id`] and marked as made up.
 struct Probe {
     org: (String, bool),
+    org_slug: Option<String>,
     user: (String, bool),
     group: (String, bool),
     role: (String, bool),
@@ -50,6 +51,7 @@ impl Probe {
             None => (world.absent_id.clone(), false),
         };
         let org = real(ctx.org().ok().map(|o| o.id.clone()));
+        let org_slug = ctx.org().ok().and_then(|o| o.slug.clone());
         let user = real(world.users.first().and_then(|u| ctx.user_id(&u.email).ok()));
         let role = real(
             world
@@ -86,6 +88,7 @@ impl Probe {
         };
         Self {
             org,
+            org_slug,
             user,
             group,
             role,
@@ -105,10 +108,17 @@ impl Probe {
             (Resource::Organizations, Operation::List) => {
                 done(dir.list_organizations(&q).await.map(drop), true)
             }
-            (Resource::Organizations, Operation::Get) => done(
-                dir.get_organization(&self.org.0, &o).await.map(drop),
-                self.org.1,
-            ),
+            (Resource::Organizations, Operation::Get) => {
+                // By id, or by slug where the provider addresses organizations by slug (as
+                // the trait allows).
+                let by_id = dir.get_organization(&self.org.0, &o).await.map(drop);
+                match (&by_id, &self.org_slug) {
+                    (Err(e), Some(slug)) if e.kind() == ErrorKind::NotFound => {
+                        done(dir.get_organization(slug, &o).await.map(drop), self.org.1)
+                    }
+                    _ => done(by_id, self.org.1),
+                }
+            }
             (Resource::Users, Operation::List) => done(dir.list_users(&q).await.map(drop), true),
             (Resource::Users, Operation::Get) => {
                 done(dir.get_user(&self.user.0, &o).await.map(drop), self.user.1)

@@ -7,7 +7,7 @@ use unidir_core::{
 
 use crate::context::{Ctx, Item, List, ensure, keys, once_each};
 use crate::forge;
-use crate::report::Report;
+use crate::report::{Report, Stop};
 use crate::world::World;
 
 /// The paging checks.
@@ -99,13 +99,13 @@ pub(crate) async fn run(ctx: &Ctx<'_>, report: &mut Report) {
     }
 }
 
-async fn with_scope(
+async fn with_scope<E: Into<Stop>>(
     unresolved: Option<String>,
-    check: impl Future<Output = Result<(), String>>,
-) -> Result<(), String> {
+    check: impl Future<Output = Result<(), E>>,
+) -> Result<(), Stop> {
     match unresolved {
-        Some(e) => Err(e),
-        None => check.await,
+        Some(e) => Err(Stop::Failed(e)),
+        None => check.await.map_err(Into::into),
     }
 }
 
@@ -179,12 +179,14 @@ async fn first_cursor(ctx: &Ctx<'_>, list: &List) -> Result<Option<Cursor>, Stri
 
 /// A cursor replayed against another list, scope or filter is refused; against the same
 /// query with another page size it is accepted.
-async fn cursor_bound(ctx: &Ctx<'_>, list: &List) -> Result<(), String> {
+async fn cursor_bound(ctx: &Ctx<'_>, list: &List) -> Result<(), Stop> {
     let name = list.name();
     let Some(cursor) = first_cursor(ctx, list).await? else {
-        // One item or none: there is no cursor to replay. The world makes the lists it
-        // needs long enough; a provider-wide list (organizations) may have one item.
-        return Ok(());
+        // The world makes the lists it needs long enough; a provider-wide list
+        // (organizations) may have one item.
+        return Err(Stop::Skipped(format!(
+            "{name} has fewer than two items: no cursor to replay"
+        )));
     };
     let again = ListQuery::new().with_limit(1).with_cursor(cursor.clone());
     ctx.ok(
