@@ -113,6 +113,8 @@
 mod auth;
 mod complexity;
 mod config;
+#[cfg(feature = "conformance")]
+mod conformance;
 mod data;
 mod error;
 mod faults;
