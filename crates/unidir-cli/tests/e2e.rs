@@ -219,6 +219,74 @@ fn check_passes_on_the_embedded_simulator() {
     let json = embedded(&["check", "--json"]).ok().json();
     assert_eq!(json["ok"], true);
     assert!(array(&json["checks"]).iter().all(|c| c["status"] == "pass"));
+    // The scope lines come from the adapter's capabilities: one per resource, one for writes.
+    let detail = |name: &str| {
+        array(&json["checks"])
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {json}"))["detail"]
+            .as_str()
+            .expect("detail")
+            .to_owned()
+    };
+    assert!(detail("scopes for grant/revoke/apply").contains("write_teams"));
+    assert!(detail("scopes for users").contains("graphql"));
+    assert_eq!(detail("scopes for roles"), "no scope needed");
+    assert!(!detail("token scopes").contains("lacks"));
+}
+
+#[test]
+fn check_warns_for_a_read_only_token_without_graphql() {
+    let token = SimToken::new(
+        "bkua_rest_read_only",
+        ["read_user", "read_organizations", "read_teams"],
+        0,
+    );
+    let sim = Sim::start(SimConfig::default().with_token(token));
+    let run = sim.run_with("bkua_rest_read_only", &["check"]);
+    assert_eq!(run.code, 0, "warnings only\n{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("0 failed"), "{}", run.stdout);
+    let json = sim
+        .run_with("bkua_rest_read_only", &["check", "--json"])
+        .json();
+    assert_eq!(json["ok"], true);
+    let checks = array(&json["checks"]);
+    let warned: Vec<(&str, &str)> = checks
+        .iter()
+        .filter(|c| c["status"] == "warn")
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap(),
+                c["missing_scope"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        warned,
+        [
+            ("scopes for users", "graphql"),
+            ("scopes for grant/revoke/apply", "write_teams")
+        ],
+        "{json}"
+    );
+    let scopes = checks
+        .iter()
+        .find(|c| c["name"] == "token scopes")
+        .expect("token scopes");
+    assert_eq!(scopes["status"], "pass");
+    assert!(
+        scopes["detail"]
+            .as_str()
+            .unwrap()
+            .ends_with("lacks graphql write_teams"),
+        "{scopes}"
+    );
+    // The users are still read (over REST).
+    let listing = checks
+        .iter()
+        .find(|c| c["name"] == "user listing")
+        .expect("user listing");
+    assert_eq!(listing["status"], "pass");
 }
 
 #[test]

@@ -1,13 +1,16 @@
 //! `unidir check`: is this token, for this organization, good for what unidir does?
 //!
 //! Checks, in order: authentication (the token is accepted), the token's scopes against
-//! what each operation needs, the organization, and live reads of one page of users, teams
+//! what each operation needs (as the adapter's `capabilities()` reports them: the CLI keeps
+//! no scope table of its own), the organization, and live reads of one page of users, teams
 //! and one team's members. Every check is PASS, WARN (works, degraded), FAIL (with the
 //! missing scope named when that is the cause) or SKIP (an earlier failure makes it moot).
 
 use serde::Serialize;
-use unidir_core::{Error, ErrorKind, ListQuery};
-use unidir_proxy::ProxyRequest;
+use unidir_core::{
+    Capabilities, Error, ErrorKind, ListQuery, Operation, OperationScopes, Resource,
+    ResourceSupport,
+};
 
 use crate::cli::Format;
 use crate::connect::Connection;
@@ -96,91 +99,120 @@ impl Check {
     }
 }
 
-/// What one operation needs from the token (Buildkite scope names).
-struct Need {
-    name: &'static str,
-    required: Vec<&'static str>,
-    /// Missing these degrades the operation instead of breaking it.
-    recommended: Vec<(&'static str, &'static str)>,
-}
-
-fn needs(scopes: &[String]) -> Vec<Need> {
-    let has = |s: &str| scopes.iter().any(|t| t == s);
-    // Without GraphQL, users are read over REST and their team roles come from walking
-    // every team, which needs read_teams.
-    let mut users = vec!["read_organizations"];
-    if !has("graphql") {
-        users.push("read_teams");
+/// How the report names a resource's operations: the commands that use them.
+fn label(resource: Resource, writes: bool) -> &'static str {
+    match resource {
+        _ if writes => "grant/revoke/apply",
+        Resource::Me => "me",
+        Resource::Organizations => "orgs",
+        Resource::Users => "users",
+        Resource::Groups => "groups",
+        Resource::Roles => "roles",
+        Resource::GroupMembers => "members",
+        Resource::UserGroups => "user groups",
+        Resource::Passthrough => "proxy",
     }
-    vec![
-        Need {
-            name: "scopes for me",
-            required: vec!["read_user", "read_organizations"],
-            recommended: vec![],
-        },
-        Need {
-            name: "scopes for orgs",
-            required: vec!["read_organizations"],
-            recommended: vec![],
-        },
-        Need {
-            name: "scopes for users",
-            required: users,
-            recommended: vec![(
-                "graphql",
-                "users are read over REST: no join date, 2FA, SSO or last activity, and one request per team",
-            )],
-        },
-        Need {
-            name: "scopes for groups",
-            required: vec!["read_teams"],
-            recommended: vec![],
-        },
-        Need {
-            name: "scopes for members",
-            required: vec!["read_teams"],
-            recommended: vec![],
-        },
-        Need {
-            name: "scopes for grant/revoke/apply",
-            required: vec![],
-            recommended: vec![(
-                "write_teams",
-                "grant, revoke and apply will fail; plan still works",
-            )],
-        },
-    ]
 }
 
-fn judge(need: &Need, scopes: &[String]) -> Check {
-    let has = |s: &str| scopes.iter().any(|t| t == s);
-    let missing: Vec<&str> = need.required.iter().copied().filter(|s| !has(s)).collect();
-    if let Some(first) = missing.first() {
+fn names(operations: &[Operation]) -> String {
+    let names: Vec<&str> = operations.iter().map(|op| op.as_str()).collect();
+    names.join(", ")
+}
+
+/// Pushes `item` unless already there (scopes keep the adapter's order).
+fn push_once<T: PartialEq>(list: &mut Vec<T>, item: T) {
+    if !list.contains(&item) {
+        list.push(item);
+    }
+}
+
+/// One verdict for some operations of a resource, from the scopes the adapter reports. A
+/// missing scope a read needs is a FAIL; one only writes need is a WARN (grant, revoke and
+/// apply are optional); one whose absence only degrades an operation is a WARN.
+fn judge(support: &ResourceSupport, operations: &[Operation], writes: bool) -> Check {
+    let name = format!("scopes for {}", label(support.resource, writes));
+    let reported: Vec<&OperationScopes> = operations
+        .iter()
+        .filter_map(|op| support.scopes_of(*op))
+        .collect();
+    if reported.is_empty() {
+        // The adapter reports availability only.
+        if let Some(first) = support
+            .missing_scopes
+            .first()
+            .filter(|_| !support.available)
+        {
+            let missing = support.missing_scopes.join(", ");
+            return Check {
+                detail: format!("missing scope {missing}: create a token with it at {TOKEN_PAGE}"),
+                status: Status::Fail,
+                missing_scope: Some(first.clone()),
+                code: code::PERMISSION,
+                ..Check::pass(name, "")
+            };
+        }
+        return Check::pass(name, "no scope reported");
+    }
+    let mut held = Vec::new();
+    let mut blocking = Vec::new();
+    let mut blocked_ops = Vec::new();
+    let mut degrading: Vec<(&str, &str)> = Vec::new();
+    for scopes in &reported {
+        for need in &scopes.scopes {
+            match (&need.degraded_without, need.granted) {
+                (_, true) => push_once(&mut held, need.scope.as_str()),
+                (None, false) => {
+                    push_once(&mut blocking, need.scope.as_str());
+                    push_once(&mut blocked_ops, scopes.operation);
+                }
+                (Some(effect), false) => push_once(&mut degrading, (&need.scope, effect)),
+            }
+        }
+    }
+    if let Some(first) = blocking.first() {
+        let missing = blocking.join(", ");
+        if writes {
+            return Check {
+                status: Status::Warn,
+                detail: format!(
+                    "missing scope {missing}: grant, revoke and apply will fail; plan still works"
+                ),
+                missing_scope: Some((*first).to_owned()),
+                ..Check::pass(name, "")
+            };
+        }
+        let only = if blocked_ops.len() < reported.len() {
+            format!(" ({} fails)", names(&blocked_ops))
+        } else {
+            String::new()
+        };
         return Check {
-            name: need.name.to_owned(),
             status: Status::Fail,
             detail: format!(
-                "missing scope {}: create a token with {} at {TOKEN_PAGE}",
-                missing.join(", "),
-                missing.join(" ")
+                "missing scope {missing}{only}: create a token with {} at {TOKEN_PAGE}",
+                blocking.join(" ")
             ),
             missing_scope: Some((*first).to_owned()),
             code: code::PERMISSION,
+            ..Check::pass(name, "")
         };
     }
-    if let Some((scope, effect)) = need.recommended.iter().find(|(s, _)| !has(s)) {
+    if let Some((first, _)) = degrading.first() {
+        let scopes: Vec<&str> = degrading.iter().map(|(s, _)| *s).collect();
+        let effects: Vec<&str> = degrading.iter().map(|(_, e)| *e).collect();
         return Check {
-            name: need.name.to_owned(),
             status: Status::Warn,
-            detail: format!("missing scope {scope}: {effect}"),
-            missing_scope: Some((*scope).to_owned()),
-            code: 0,
+            detail: format!(
+                "missing scope {}: {}",
+                scopes.join(", "),
+                effects.join("; ")
+            ),
+            missing_scope: Some((*first).to_owned()),
+            ..Check::pass(name, "")
         };
     }
-    let mut held: Vec<&str> = need.required.clone();
-    held.extend(need.recommended.iter().map(|(s, _)| *s));
     Check::pass(
-        need.name,
+        name,
         if held.is_empty() {
             "no scope needed".to_owned()
         } else {
@@ -189,34 +221,45 @@ fn judge(need: &Need, scopes: &[String]) -> Check {
     )
 }
 
-/// The token's scopes, read from `GET /v2/access-token` (which needs no scope).
-async fn token_scopes(conn: &Connection) -> Result<Vec<String>, Error> {
-    let response = conn
-        .proxy()?
-        .send(ProxyRequest::get("/v2/access-token"))
-        .await?;
-    if !response.is_success() {
-        let kind = match response.status {
-            401 => ErrorKind::Unauthenticated,
-            403 => ErrorKind::PermissionDenied,
-            429 => ErrorKind::RateLimited,
-            _ => ErrorKind::Upstream,
-        };
-        return Err(Error::new(kind, "could not read the token's scopes")
-            .with_provider("buildkite")
-            .with_operation("access_token")
-            .with_status(response.status));
+/// The scope checks: the scopes the adapter judged, then one line for the reads of each
+/// resource and one for its writes.
+fn scope_checks(caps: &Capabilities) -> Vec<Check> {
+    let mut held = Vec::new();
+    let mut lacking = Vec::new();
+    for need in caps
+        .resources
+        .iter()
+        .flat_map(|r| &r.required_scopes)
+        .flat_map(|o| &o.scopes)
+    {
+        if need.granted {
+            push_once(&mut held, need.scope.as_str());
+        } else {
+            push_once(&mut lacking, need.scope.as_str());
+        }
     }
-    let body = response.json()?;
-    Ok(body
-        .get("scopes")
-        .and_then(|s| s.as_array())
-        .map(|list| {
-            list.iter()
-                .filter_map(|s| s.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default())
+    let summary = match (held.is_empty(), lacking.is_empty()) {
+        (true, true) => "the adapter reports no scopes".to_owned(),
+        _ if lacking.is_empty() => format!("of the scopes used: has {}", held.join(" ")),
+        _ if held.is_empty() => format!("of the scopes used: lacks {}", lacking.join(" ")),
+        _ => format!(
+            "of the scopes used: has {}; lacks {}",
+            held.join(" "),
+            lacking.join(" ")
+        ),
+    };
+    let mut checks = vec![Check::pass("token scopes", summary)];
+    for support in &caps.resources {
+        let (writes, reads): (Vec<Operation>, Vec<Operation>) =
+            support.operations.iter().partition(|op| op.is_write());
+        if !reads.is_empty() {
+            checks.push(judge(support, &reads, false));
+        }
+        if !writes.is_empty() {
+            checks.push(judge(support, &writes, true));
+        }
+    }
+    checks
 }
 
 /// Runs every check.
@@ -232,22 +275,26 @@ pub(crate) async fn run_checks(conn: &Connection) -> Vec<Check> {
         "member listing",
     ];
 
-    // 1. Authentication: any answer but 401 means the token is known.
-    if let Err(error) = dir.capabilities().await {
-        let mut check = Check::failed("authentication", &error);
-        if error.kind() == ErrorKind::Unauthenticated {
-            check.detail = format!(
-                "the token was rejected: check BUILDKITE_API_TOKEN (mistyped, expired or revoked?); create one at {TOKEN_PAGE}"
+    // 1. Authentication: any answer but 401 means the token is known. The adapter reads
+    // the token's scopes for its capabilities, so those are judged from the same answer.
+    let caps = match dir.capabilities().await {
+        Ok(caps) => caps,
+        Err(error) => {
+            let mut check = Check::failed("authentication", &error);
+            if error.kind() == ErrorKind::Unauthenticated {
+                check.detail = format!(
+                    "the token was rejected: check BUILDKITE_API_TOKEN (mistyped, expired or revoked?); create one at {TOKEN_PAGE}"
+                );
+            }
+            checks.push(check);
+            checks.extend(
+                later
+                    .iter()
+                    .map(|name| Check::skip(*name, "authentication failed")),
             );
+            return checks;
         }
-        checks.push(check);
-        checks.extend(
-            later
-                .iter()
-                .map(|name| Check::skip(*name, "authentication failed")),
-        );
-        return checks;
-    }
+    };
     checks.push(Check::pass(
         "authentication",
         if conn.is_simulated() {
@@ -257,21 +304,8 @@ pub(crate) async fn run_checks(conn: &Connection) -> Vec<Check> {
         },
     ));
 
-    // 2. Scopes against what each operation needs.
-    match token_scopes(conn).await {
-        Ok(scopes) => {
-            checks.push(Check::pass(
-                "token scopes",
-                if scopes.is_empty() {
-                    "(none)".to_owned()
-                } else {
-                    scopes.join(" ")
-                },
-            ));
-            checks.extend(needs(&scopes).iter().map(|need| judge(need, &scopes)));
-        }
-        Err(error) => checks.push(Check::failed("token scopes", &error)),
-    }
+    // 2. Scopes against what each operation needs, as the adapter reports them.
+    checks.extend(scope_checks(&caps));
 
     // 3. The organization.
     let org_name = format!("organization {org}");
@@ -424,46 +458,156 @@ pub(crate) async fn check(conn: &Connection, out: &mut Out) -> CliResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use unidir_core::ScopeRequirement;
 
-    fn scopes(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| (*s).to_owned()).collect()
+    use Operation::{Add, ChangeRole, Get, List, Remove};
+
+    /// A provider-neutral capability answer shaped like a Buildkite one: `held` decides
+    /// what is granted (the CLI only renders what an adapter reports).
+    fn caps(held: &[&str]) -> Capabilities {
+        let req = |s: &str| ScopeRequirement::required(s, held.contains(&s));
+        let graphql = held.contains(&"graphql");
+        let users = if graphql {
+            vec![req("graphql")]
+        } else {
+            vec![
+                req("read_organizations"),
+                req("read_teams"),
+                ScopeRequirement::optional("graphql", false, "users are read over REST"),
+            ]
+        };
+        Capabilities {
+            provider: "test".into(),
+            resources: vec![
+                ResourceSupport::new(Resource::Me, &[Get])
+                    .with_scopes(&[Get], &[req("read_user"), req("read_organizations")]),
+                ResourceSupport::new(Resource::Users, &[List, Get])
+                    .with_scopes(&[List], &users)
+                    .with_scopes(&[Get], &[req("read_organizations"), req("graphql")]),
+                ResourceSupport::new(Resource::Groups, &[List, Get])
+                    .with_scopes(&[List, Get], &[req("read_teams")]),
+                ResourceSupport::new(Resource::Roles, &[List]).with_scopes(&[List], &[]),
+                ResourceSupport::new(Resource::GroupMembers, &[List, Add, ChangeRole, Remove])
+                    .with_scopes(&[List], &[req("read_teams")])
+                    .with_scopes(
+                        &[Add, ChangeRole, Remove],
+                        &[req("write_teams"), req("read_teams")],
+                    ),
+            ],
+            notes: Vec::new(),
+        }
+    }
+
+    fn find<'a>(checks: &'a [Check], name: &str) -> &'a Check {
+        checks
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("{name} in {checks:#?}"))
     }
 
     #[test]
     fn missing_read_teams_fails_groups_and_names_the_scope() {
-        let held = scopes(&["read_user", "read_organizations", "graphql"]);
-        let checks: Vec<Check> = needs(&held).iter().map(|n| judge(n, &held)).collect();
-        let groups = checks
-            .iter()
-            .find(|c| c.name == "scopes for groups")
-            .expect("groups");
+        let checks = scope_checks(&caps(&["read_user", "read_organizations", "graphql"]));
+        let groups = find(&checks, "scopes for groups");
         assert_eq!(groups.status, Status::Fail);
         assert_eq!(groups.missing_scope.as_deref(), Some("read_teams"));
-        assert!(groups.detail.contains("read_teams"));
-        let users = checks
-            .iter()
-            .find(|c| c.name == "scopes for users")
-            .expect("users");
-        assert_eq!(users.status, Status::Pass);
-        let writes = checks.last().expect("writes");
-        assert_eq!(writes.status, Status::Warn);
+        assert!(groups.detail.contains("read_teams") && groups.detail.contains(TOKEN_PAGE));
+        assert_eq!(groups.code, code::PERMISSION);
+        assert_eq!(find(&checks, "scopes for users").status, Status::Pass);
+        let writes = find(&checks, "scopes for grant/revoke/apply");
+        assert_eq!(writes.status, Status::Warn, "writes are optional");
         assert_eq!(writes.missing_scope.as_deref(), Some("write_teams"));
+        assert!(
+            writes.detail.contains("plan still works"),
+            "{}",
+            writes.detail
+        );
+        let members = find(&checks, "scopes for members");
+        assert_eq!(members.status, Status::Fail);
+        assert_eq!(
+            checks.iter().filter(|c| c.status == Status::Fail).count(),
+            2,
+            "{checks:#?}"
+        );
     }
 
     #[test]
     fn no_graphql_is_a_warning_and_needs_read_teams() {
-        let held = scopes(&[
+        let held = [
             "read_user",
             "read_organizations",
             "read_teams",
             "write_teams",
-        ]);
-        let users = needs(&held)
+        ];
+        let checks = scope_checks(&caps(&held));
+        let users = find(&checks, "scopes for users");
+        // `get` here needs graphql outright, so the line fails for it alone.
+        assert_eq!(users.status, Status::Fail);
+        assert!(users.detail.contains("(get fails)"), "{}", users.detail);
+        let mut list_only = caps(&held);
+        list_only.resources[1].operations = vec![List];
+        let users = scope_checks(&list_only)
             .into_iter()
-            .find(|n| n.name == "scopes for users")
-            .map(|n| judge(&n, &held))
+            .find(|c| c.name == "scopes for users")
             .expect("users");
         assert_eq!(users.status, Status::Warn);
         assert_eq!(users.missing_scope.as_deref(), Some("graphql"));
+        assert!(users.detail.contains("read over REST"), "{}", users.detail);
+        let without_read_teams = scope_checks(&caps(&["read_organizations"]));
+        let users = find(&without_read_teams, "scopes for users");
+        assert_eq!(users.status, Status::Fail);
+        assert_eq!(users.missing_scope.as_deref(), Some("read_teams"));
+    }
+
+    #[test]
+    fn a_full_token_passes_every_scope_check_and_lists_what_it_holds() {
+        let held = [
+            "read_user",
+            "read_organizations",
+            "read_teams",
+            "write_teams",
+            "graphql",
+        ];
+        let checks = scope_checks(&caps(&held));
+        assert!(
+            checks.iter().all(|c| c.status == Status::Pass),
+            "{checks:#?}"
+        );
+        assert_eq!(find(&checks, "scopes for roles").detail, "no scope needed");
+        assert_eq!(
+            find(&checks, "scopes for grant/revoke/apply").detail,
+            "has write_teams, read_teams"
+        );
+        let summary = &find(&checks, "token scopes").detail;
+        assert_eq!(
+            summary,
+            "of the scopes used: has read_user read_organizations graphql read_teams write_teams"
+        );
+        let limited = scope_checks(&caps(&["read_teams"]));
+        assert_eq!(
+            find(&limited, "token scopes").detail,
+            "of the scopes used: has read_teams; lacks read_user read_organizations graphql write_teams"
+        );
+    }
+
+    #[test]
+    fn an_adapter_without_scope_reports_is_judged_by_availability() {
+        let caps = Capabilities {
+            provider: "test".into(),
+            resources: vec![
+                ResourceSupport::new(Resource::Groups, &[List]).missing(vec!["teams:read".into()]),
+                ResourceSupport::new(Resource::Users, &[List]),
+            ],
+            notes: Vec::new(),
+        };
+        let checks = scope_checks(&caps);
+        assert_eq!(
+            find(&checks, "token scopes").detail,
+            "the adapter reports no scopes"
+        );
+        let groups = find(&checks, "scopes for groups");
+        assert_eq!(groups.status, Status::Fail);
+        assert_eq!(groups.missing_scope.as_deref(), Some("teams:read"));
+        assert_eq!(find(&checks, "scopes for users").status, Status::Pass);
     }
 }
