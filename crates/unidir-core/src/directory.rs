@@ -1,14 +1,14 @@
 //! The provider-neutral trait every adapter implements, and its convenience extension.
 
 use async_trait::async_trait;
-use futures::stream::{BoxStream, TryStreamExt};
+use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 
 use crate::capabilities::Capabilities;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Group, GroupMembership, Me, Organization, Role, User};
 use crate::page::{GetOptions, ListQuery, Page};
 use crate::provision::{MembershipResult, UserRef};
-use crate::stream::{WalkLimits, Walker};
+use crate::stream::{WalkLimits, Walker, bounded_pages};
 
 /// A user directory: organizations, users, groups, roles and group memberships of one
 /// provider connection.
@@ -50,6 +50,21 @@ pub trait Directory: std::fmt::Debug + Send + Sync + 'static {
     async fn list_users(&self, query: &ListQuery) -> Result<Page<User>>;
 
     /// One user by id.
+    /// Every user matching `query` in one pass, in batches: a full read, which
+    /// [`DirectoryExt::users`] streams. The default walks [`Directory::list_users`] page by
+    /// page within [`Directory::walk_limits`]. An adapter may override it with a plan that
+    /// reads the same users with fewer requests or less waiting (the Buildkite adapter spreads
+    /// the work over its independent REST and GraphQL budgets); it must yield what the page
+    /// walk would, and stay within the walk limits. Batches carry no cursors: a caller that
+    /// must resume after a failure walks `list_users` instead.
+    fn read_users(&self, query: ListQuery) -> BoxStream<'_, Result<Vec<User>>> {
+        bounded_pages(query, self.walk_limits(), move |q| async move {
+            self.list_users(&q).await
+        })
+        .map_ok(|page| page.result)
+        .boxed()
+    }
+
     async fn get_user(&self, _id: &str, _options: &GetOptions) -> Result<User> {
         Err(Error::unsupported(self.provider(), "get_user"))
     }
@@ -134,10 +149,13 @@ pub trait DirectoryExt: Directory {
         })
     }
 
-    /// Every user matching `query`, across all pages.
+    /// Every user matching `query`, across all pages ([`Directory::read_users`]).
     fn users(&self, query: ListQuery) -> BoxStream<'_, Result<User>> {
         Walker::new(self.walk_limits())
-            .items(query, move |q| async move { self.list_users(&q).await })
+            .batches(self.read_users(query))
+            .map_ok(|batch| futures::stream::iter(batch.into_iter().map(Ok)))
+            .try_flatten()
+            .boxed()
     }
 
     /// Every group matching `query`, across all pages.

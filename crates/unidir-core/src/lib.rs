@@ -53,7 +53,7 @@ pub use model::{
     Credential, Email, Group, GroupAssignment, GroupMembership, GroupPrivacy, GroupType, Me,
     Organization, OrganizationRef, Role, RoleAssignment, RoleScope, Timestamp, User, UserStatus,
 };
-pub use page::{Filters, GetOptions, ListQuery, Page};
+pub use page::{Detail, Filters, GetOptions, ListQuery, Page};
 pub use provision::{MembershipResult, Outcome, UserRef};
 pub use sample::sample_directory;
 pub use stream::{

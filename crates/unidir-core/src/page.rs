@@ -166,6 +166,31 @@ pub struct ListQuery {
     /// Fill `remote_data` on every returned object.
     #[serde(default)]
     pub include_remote_data: bool,
+    /// Which user attributes must be filled (users only; other lists ignore it).
+    #[serde(default, skip_serializing_if = "Detail::is_full")]
+    pub detail: Detail,
+}
+
+/// How much of each user a read must fill. A provider may be able to read the essentials
+/// much more cheaply (Buildkite: from REST alone, whose budget is independent of GraphQL's),
+/// so a caller that does not need the rest can say so.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Detail {
+    /// Every attribute the provider has (the default).
+    #[default]
+    Full,
+    /// `id`, `name`, `emails`, `status`, `roles`, `groups` and `is_sso_required`; the other
+    /// optional attributes (avatar, bot and 2FA flags, timestamps) may be `null` even when the
+    /// provider knows them.
+    Essential,
+}
+
+impl Detail {
+    /// Whether this is [`Detail::Full`].
+    pub fn is_full(&self) -> bool {
+        *self == Detail::Full
+    }
 }
 
 impl ListQuery {
@@ -213,6 +238,12 @@ impl ListQuery {
     /// Asks for `remote_data` on every object.
     pub fn with_remote_data(mut self, include: bool) -> Self {
         self.include_remote_data = include;
+        self
+    }
+
+    /// Sets how much of each user to fill.
+    pub fn with_detail(mut self, detail: Detail) -> Self {
+        self.detail = detail;
         self
     }
 

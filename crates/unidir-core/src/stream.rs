@@ -228,25 +228,64 @@ impl Walker {
         F: FnMut(ListQuery) -> Fut + Send + 'a,
         Fut: Future<Output = Result<Page<T>>> + Send + 'a,
     {
-        let stats = Arc::clone(&self.stats);
-        // 16 bytes per object seen, whatever the length of its id: a walk of a million
-        // users holds 16 MB of keys, not the ids themselves.
-        let mut seen: HashSet<u128> = HashSet::new();
+        let mut dedupe = self.dedupe();
         bounded_pages(query, self.limits, fetch)
             .map_ok(move |mut page| {
-                let before = page.result.len();
-                page.result.retain(|item| seen.insert(digest(&item.key())));
-                let dropped = (before - page.result.len()) as u64;
-                stats.pages.fetch_add(1, Ordering::Relaxed);
-                stats
-                    .items
-                    .fetch_add(page.result.len() as u64, Ordering::Relaxed);
-                stats.duplicates.fetch_add(dropped, Ordering::Relaxed);
+                dedupe.retain_fresh(&mut page.result);
                 page
             })
             .boxed()
     }
 
+    /// The batches of a full read (see
+    /// [`Directory::read_users`](crate::Directory::read_users)), each item once; every batch
+    /// counts as a page.
+    pub fn batches<'a, T>(
+        &self,
+        batches: BoxStream<'a, Result<Vec<T>>>,
+    ) -> BoxStream<'a, Result<Vec<T>>>
+    where
+        T: Keyed + Send + 'a,
+    {
+        let mut dedupe = self.dedupe();
+        batches
+            .map_ok(move |mut batch| {
+                dedupe.retain_fresh(&mut batch);
+                batch
+            })
+            .boxed()
+    }
+
+    fn dedupe(&self) -> Dedupe {
+        Dedupe {
+            stats: Arc::clone(&self.stats),
+            seen: HashSet::new(),
+        }
+    }
+}
+
+/// Drops items already emitted in a walk, and counts what passes and what is dropped.
+struct Dedupe {
+    stats: Arc<WalkStats>,
+    // 16 bytes per object seen, whatever the length of its id: a walk of a million users
+    // holds 16 MB of keys, not the ids themselves.
+    seen: HashSet<u128>,
+}
+
+impl Dedupe {
+    fn retain_fresh<T: Keyed>(&mut self, items: &mut Vec<T>) {
+        let before = items.len();
+        items.retain(|item| self.seen.insert(digest(&item.key())));
+        let dropped = (before - items.len()) as u64;
+        self.stats.pages.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .items
+            .fetch_add(items.len() as u64, Ordering::Relaxed);
+        self.stats.duplicates.fetch_add(dropped, Ordering::Relaxed);
+    }
+}
+
+impl Walker {
     /// Streams every item from `query` on, each once.
     pub fn items<'a, T, F, Fut>(&self, query: ListQuery, fetch: F) -> BoxStream<'a, Result<T>>
     where

@@ -155,6 +155,7 @@ impl HttpClientBuilder {
                 origins: self.origins,
                 observer: self.observer,
                 cooldown_until: Mutex::new(None),
+                budget: Mutex::new(None),
             }),
         })
     }
@@ -179,6 +180,15 @@ struct Inner {
     origins: Option<OriginGuard>,
     observer: Option<Arc<dyn Observer>>,
     cooldown_until: Mutex<Option<Instant>>,
+    /// What the last response said is left of the budget, and when it refills.
+    budget: Mutex<Option<KnownBudget>>,
+}
+
+/// The smaller of the organization and user budgets, as last reported.
+#[derive(Debug, Clone, Copy)]
+struct KnownBudget {
+    remaining: u64,
+    resets_at: Instant,
 }
 
 impl fmt::Debug for HttpClient {
@@ -199,6 +209,65 @@ enum Failure {
 }
 
 impl HttpClient {
+    /// A client with the same configuration and connection pool but its own rate-limit
+    /// cooldown: for a provider whose APIs are metered by independent budgets (Buildkite's
+    /// REST requests and GraphQL points), so waiting for one never stalls the other.
+    pub fn with_own_budget(&self) -> HttpClient {
+        let inner = &self.inner;
+        HttpClient {
+            inner: Arc::new(Inner {
+                provider: inner.provider,
+                client: inner.client.clone(),
+                policy: inner.policy.clone(),
+                timeout: inner.timeout,
+                backoff: Backoff::new(inner.policy.jitter_seed),
+                sleeper: Arc::clone(&inner.sleeper),
+                max_body_bytes: inner.max_body_bytes,
+                origins: inner.origins.clone(),
+                observer: inner.observer.clone(),
+                cooldown_until: Mutex::new(None),
+                budget: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Waits until the budget can pay for a request costing `cost` units (a GraphQL query's
+    /// expected complexity; 1 for a plain request), as far as the last response said: when
+    /// fewer remain, the wait lasts until the window resets. So a known shortfall is waited
+    /// out instead of sent and answered with a 429. Fails like a cooldown that is too long
+    /// ([`ErrorKind::RateLimited`] with the wait) when the reset is further away than
+    /// [`RetryPolicy::max_rate_limit_wait`].
+    pub async fn reserve(&self, operation: &'static str, cost: u64) -> Result<()> {
+        let known = *self.inner.budget.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(known) = known
+            && known.remaining < cost
+            && let Some(wait) = known.resets_at.checked_duration_since(Instant::now())
+        {
+            self.pause_for(wait);
+        }
+        self.wait_cooldown(
+            operation,
+            &Deadline::new(self.inner.policy.operation_deadline),
+        )
+        .await
+    }
+
+    /// Remembers what a response said is left of the budget.
+    fn note_budget(&self, state: &RateLimitState) {
+        let known = [&state.org, &state.user]
+            .into_iter()
+            .filter_map(|b| Some((b.remaining?, b.reset_secs?)))
+            .min_by_key(|&(remaining, _)| remaining);
+        let now = Instant::now();
+        *self.inner.budget.lock().unwrap_or_else(|e| e.into_inner()) =
+            known.map(|(remaining, reset)| KnownBudget {
+                remaining,
+                resets_at: now
+                    .checked_add(Duration::from_secs(reset).min(MAX_WAIT))
+                    .unwrap_or(now),
+            });
+    }
+
     /// The underlying reqwest client (to build requests with).
     pub fn reqwest(&self) -> &reqwest::Client {
         &self.inner.client
@@ -368,6 +437,7 @@ impl HttpClient {
             let retry_allowed = attempt < policy.max_retries;
             match outcome {
                 Ok(Ok(response)) => {
+                    self.note_budget(&response.rate_limit);
                     if let Some(wait) = response.rate_limit.wait_if_exhausted() {
                         self.pause_for(wait);
                     }
