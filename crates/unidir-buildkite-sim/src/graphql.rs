@@ -133,6 +133,9 @@ pub(crate) fn execute(
     let result = match operation.name.as_ref().map(|n| n.as_str()) {
         Some("UnidirMembers") => members(state, caller, &vars),
         Some("UnidirMemberTeams") => member_teams(state, caller, &vars),
+        Some("UnidirMembersLite") => members(state, caller, &vars),
+        Some("UnidirTeamMembers") => team_members(state, caller, &vars),
+        Some("UnidirTeamSizes") => team_sizes(state, caller, &vars),
         _ => Err(UNSUPPORTED.to_owned()),
     };
     let mut body = match result {
@@ -350,9 +353,8 @@ fn members(state: &State, caller: Caller, vars: &Vars<'_>) -> Result<Value, Stri
     let before = vars.cursor("before")?;
     let email = vars.string("email", "String")?;
     let team = vars.string("team", "TeamSelector")?;
-    let teams_first = vars
-        .page_size("teamsFirst", "Int!")?
-        .ok_or_else(|| invalid("teamsFirst", "Int!"))?;
+    // `UnidirMembers` declares `teamsFirst: Int!`; `UnidirMembersLite` selects no teams.
+    let teams_first = vars.page_size("teamsFirst", "Int!")?;
     let roles = match vars.get("role") {
         None => None,
         Some(Value::Array(items)) => Some(
@@ -433,12 +435,15 @@ fn members(state: &State, caller: Caller, vars: &Vars<'_>) -> Result<Value, Stri
 }
 
 /// One `OrganizationMember` node.
-fn member_node(state: &State, caller: Caller, user: usize, teams_first: usize) -> Value {
+fn member_node(state: &State, caller: Caller, user: usize, teams_first: Option<usize>) -> Value {
     let u = &state.users[user];
     let Some(m) = &u.membership else {
         return Value::Null;
     };
-    let teams = teams_connection(state, caller, user, Some(teams_first), None);
+    let teams = match teams_first {
+        Some(first) => teams_connection(state, caller, user, Some(first), None),
+        None => Value::Null,
+    };
     json!({
         "id": m.graphql_id,
         "uuid": m.uuid,
@@ -529,6 +534,110 @@ fn member_teams(state: &State, caller: Caller, vars: &Vars<'_>) -> Result<Value,
     };
     let teams = teams_connection(state, caller, user, Some(first), after);
     Ok(json!({ "data": { "organizationMember": { "teams": teams } } }))
+}
+
+// ---- UnidirTeamSizes -------------------------------------------------------------------------
+
+/// `organization { teams(first:, after:, order: NAME) }` with each team's member count; secret
+/// teams the caller cannot see are left out, as REST leaves them out.
+fn team_sizes(state: &State, caller: Caller, vars: &Vars<'_>) -> Result<Value, String> {
+    let slug = vars.required_string("slug", "ID!")?;
+    let first = vars
+        .page_size("first", "Int!")?
+        .ok_or_else(|| invalid("first", "Int!"))?;
+    let after = vars.cursor("after")?;
+    if slug != state.org.slug || !state.is_member(caller.user) {
+        return Ok(json!({ "data": { "organization": null } }));
+    }
+    let visible: Vec<usize> = state
+        .teams_by_name()
+        .iter()
+        .copied()
+        .filter(|&team| state.can_see_team(caller.user, team))
+        .collect();
+    let total = visible.len();
+    let (start, end) = window(total, Some(first), after, None, None);
+    let edges: Vec<Value> = visible[start..end]
+        .iter()
+        .map(|&team| {
+            let t = &state.teams[team];
+            json!({
+                "node": {
+                    "uuid": t.uuid,
+                    "slug": t.slug,
+                    "name": t.name,
+                    "members": { "count": state.team_membership_ids(team).len() },
+                }
+            })
+        })
+        .collect();
+    Ok(json!({
+        "data": {
+            "organization": {
+                "teams": {
+                    "pageInfo": {
+                        "hasNextPage": end < total,
+                        "endCursor": cursor_or_null(end, end > start),
+                    },
+                    "edges": edges,
+                }
+            }
+        }
+    }))
+}
+
+// ---- UnidirTeamMembers -------------------------------------------------------------------------
+
+/// `team(slug: "<org>/<team>") { members(first:, after:) }`, oldest membership first. A team
+/// the caller cannot see is `null` with an error, as for a slug that does not exist.
+fn team_members(state: &State, caller: Caller, vars: &Vars<'_>) -> Result<Value, String> {
+    let slug = vars.required_string("slug", "ID!")?;
+    let first = vars
+        .page_size("first", "Int!")?
+        .ok_or_else(|| invalid("first", "Int!"))?;
+    let after = vars.cursor("after")?;
+    let team = slug
+        .split_once('/')
+        .filter(|(org, _)| *org == state.org.slug && state.is_member(caller.user))
+        .and_then(|(_, team)| state.team_by_slug(team))
+        .filter(|&team| state.can_see_team(caller.user, team));
+    let Some(team) = team else {
+        return Ok(json!({
+            "data": { "team": null },
+            "errors": [{ "message": "No team found" }],
+        }));
+    };
+    let ids = state.team_membership_ids(team);
+    let total = ids.len();
+    let (start, end) = window(total, Some(first), after, None, None);
+    let edges: Vec<Value> = ids[start..end]
+        .iter()
+        .filter_map(|&id| state.membership(id))
+        .map(|tm| {
+            let u = &state.users[tm.user];
+            json!({
+                "node": {
+                    "role": tm.role.as_graphql(),
+                    "createdAt": graphql_time(tm.created_at),
+                    "user": { "id": u.graphql_id, "uuid": u.uuid, "name": u.name },
+                }
+            })
+        })
+        .collect();
+    Ok(json!({
+        "data": {
+            "team": {
+                "members": {
+                    "count": total,
+                    "pageInfo": {
+                        "hasNextPage": end < total,
+                        "endCursor": cursor_or_null(end, end > start),
+                    },
+                    "edges": edges,
+                }
+            }
+        }
+    }))
 }
 
 #[cfg(test)]

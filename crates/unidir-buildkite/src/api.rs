@@ -80,6 +80,9 @@ pub(crate) fn check_slug(slug: &str) -> Result<()> {
 
 pub(crate) struct Api {
     http: HttpClient,
+    /// The same client with its own cooldown: GraphQL points and REST requests are metered
+    /// by independent budgets, so a wait for one never stalls the other.
+    gql_http: HttpClient,
     token: SecretToken,
     rest: Url,
     graphql: Url,
@@ -108,6 +111,7 @@ impl Api {
         org: String,
     ) -> Self {
         Self {
+            gql_http: http.with_own_budget(),
             http,
             token,
             rest,
@@ -115,6 +119,16 @@ impl Api {
             org,
             optional: crate::drift::OptionalFields::default(),
         }
+    }
+
+    /// Waits until the REST budget has a request left (see [`HttpClient::reserve`]).
+    pub(crate) async fn reserve_rest(&self, operation: &'static str) -> Result<()> {
+        self.http.reserve(operation, 1).await
+    }
+
+    /// Waits until the GraphQL budget can pay `points` (see [`HttpClient::reserve`]).
+    pub(crate) async fn reserve_graphql(&self, operation: &'static str, points: u64) -> Result<()> {
+        self.gql_http.reserve(operation, points).await
     }
 
     /// Whether provider text contains the token (such text is never passed on).
@@ -232,9 +246,9 @@ impl Api {
             let url = self.graphql.clone();
             // GraphQL reads are idempotent (all operations here are queries).
             let response = self
-                .http
+                .gql_http
                 .execute(operation, true, || {
-                    self.http
+                    self.gql_http
                         .reqwest()
                         .post(url.clone())
                         .header(reqwest::header::AUTHORIZATION, self.token.bearer_header())

@@ -28,13 +28,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use unidir_core::{
     Capabilities, Credential, CursorBinding, Directory, Error, ErrorKind, FilterField, GetOptions,
     Group, GroupAssignment, GroupMembership, ListQuery, Me, MembershipResult, Organization,
     OrganizationRef, Page, Resource, Result, Role, User, UserRef, UserStatus, WalkBudget,
-    WalkLimits, ensure_filters,
+    WalkLimits, bounded_pages, ensure_filters,
 };
 
 use crate::api::{Api, check_id, check_slug, contract, invalid};
@@ -92,19 +93,37 @@ pub struct Buildkite {
     /// The token's scopes, read once (`GET /v2/access-token`) for write pre-checks and to
     /// decide whether GraphQL is available.
     scopes: tokio::sync::OnceCell<Vec<String>>,
-    walk_limits: WalkLimits,
+    pub(crate) walk_limits: WalkLimits,
     /// REST team memberships of every user, kept while a walk uses them.
     team_index: std::sync::Mutex<Option<Arc<TeamIndex>>>,
     team_index_build: tokio::sync::Mutex<()>,
     team_index_ttl: Duration,
 }
 
-/// Every team id, and the teams (with roles) of every user, from REST.
+/// Every team id, and the teams (with roles) of every user.
 #[derive(Debug)]
-struct TeamIndex {
+pub(crate) struct TeamIndex {
     teams: HashSet<String>,
     by_user: HashMap<String, Vec<GroupAssignment>>,
     last_used: std::sync::Mutex<Instant>,
+}
+
+impl TeamIndex {
+    pub(crate) fn new(
+        teams: HashSet<String>,
+        by_user: HashMap<String, Vec<GroupAssignment>>,
+    ) -> Self {
+        Self {
+            teams,
+            by_user,
+            last_used: std::sync::Mutex::new(Instant::now()),
+        }
+    }
+
+    /// The teams of `user_id`, with roles.
+    pub(crate) fn groups_of(&self, user_id: &str) -> Vec<GroupAssignment> {
+        self.by_user.get(user_id).cloned().unwrap_or_default()
+    }
 }
 
 fn tag(operation: &'static str) -> impl Fn(Error) -> Error {
@@ -159,7 +178,7 @@ impl Buildkite {
     /// once and cached): a token whose scope list lacks `graphql` uses REST from the start.
     /// When the scopes cannot be read for a reason GraphQL would not share (a permission or
     /// not-found answer), GraphQL is tried and [`Buildkite::falls_back`] is the second line.
-    async fn use_graphql(&self, operation: &'static str) -> Result<bool> {
+    pub(crate) async fn use_graphql(&self, operation: &'static str) -> Result<bool> {
         if !self.graphql_enabled() {
             return Ok(false);
         }
@@ -270,7 +289,7 @@ impl Buildkite {
     /// One REST page: its items and the next page number from the `Link` header. An empty
     /// page ends the list (past the last page Buildkite answers `[]`); a next page that does
     /// not come after this one is a `ContractViolation`, never a loop.
-    async fn fetch_page(
+    pub(crate) async fn fetch_page(
         &self,
         operation: &'static str,
         segments: &[&str],
@@ -311,7 +330,7 @@ impl Buildkite {
     /// carried inside the unified cursor, so one that is empty, longer than 512 characters,
     /// not printable ASCII, or holding the token is the provider's contract violation here
     /// rather than the caller's invalid cursor on the next call.
-    fn page_info(&self, operation: &'static str, value: &Value) -> Result<PageInfo> {
+    pub(crate) fn page_info(&self, operation: &'static str, value: &Value) -> Result<PageInfo> {
         let info: PageInfo = map::decode(operation, "pageInfo", value)?;
         for cursor in [&info.end_cursor, &info.start_cursor].into_iter().flatten() {
             if !plain_gql_cursor(cursor) || self.api.holds_token(cursor) {
@@ -334,7 +353,7 @@ impl Buildkite {
     /// Every item of a REST list, page after page (100 per page), within the walk limits.
     /// An item whose `key` field was already seen (rows shifting between pages) is dropped
     /// and counted in a warning.
-    async fn rest_walk(
+    pub(crate) async fn rest_walk(
         &self,
         operation: &'static str,
         segments: &[&str],
@@ -444,6 +463,11 @@ impl Buildkite {
         *last_used = Instant::now();
         drop(last_used);
         Some(Arc::clone(index))
+    }
+
+    /// Keeps an index a full read built, for the page walks that follow.
+    pub(crate) fn remember_team_index(&self, index: Arc<TeamIndex>) {
+        *self.team_index.lock().unwrap_or_else(|e| e.into_inner()) = Some(index);
     }
 
     /// Forgets the team index (after a membership change).
@@ -961,6 +985,17 @@ impl Directory for Buildkite {
             }
             None => self.users_rest(query, &binding).await,
         }
+    }
+
+    fn read_users(&self, query: ListQuery) -> BoxStream<'_, Result<Vec<User>>> {
+        if crate::full_read::plannable(&query) {
+            return self.full_read(query);
+        }
+        bounded_pages(query, self.walk_limits, move |q| async move {
+            self.list_users(&q).await
+        })
+        .map_ok(|page| page.result)
+        .boxed()
     }
 
     async fn get_user(&self, id: &str, options: &GetOptions) -> Result<User> {

@@ -29,6 +29,7 @@ mod capabilities;
 mod config;
 mod directory;
 mod drift;
+mod full_read;
 mod map;
 mod provision;
 mod proxy_rules;

@@ -122,6 +122,34 @@ pub(crate) struct GqlTeamMembership {
     pub(crate) team: Option<GqlTeamRef>,
 }
 
+/// A `TeamMember` node of `UnidirTeamMembers`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GqlTeamMember {
+    pub(crate) role: String,
+    pub(crate) created_at: Option<String>,
+    pub(crate) user: Option<GqlUserRef>,
+}
+
+/// A team of `UnidirTeamSizes`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct GqlTeamSize {
+    pub(crate) uuid: String,
+    pub(crate) slug: String,
+    pub(crate) name: String,
+    pub(crate) members: GqlCount,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct GqlCount {
+    pub(crate) count: u64,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct GqlUserRef {
+    pub(crate) uuid: String,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct GqlMember {

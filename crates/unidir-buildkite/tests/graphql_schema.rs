@@ -29,6 +29,21 @@ const DOCUMENTS: &[(&str, &str, &str)] = &[
         "UnidirMemberTeams",
         include_str!("../src/graphql/member_teams.graphql"),
     ),
+    (
+        "members_lite.graphql",
+        "UnidirMembersLite",
+        include_str!("../src/graphql/members_lite.graphql"),
+    ),
+    (
+        "team_sizes.graphql",
+        "UnidirTeamSizes",
+        include_str!("../src/graphql/team_sizes.graphql"),
+    ),
+    (
+        "team_members.graphql",
+        "UnidirTeamMembers",
+        include_str!("../src/graphql/team_members.graphql"),
+    ),
 ];
 
 fn schema() -> &'static Valid<Schema> {

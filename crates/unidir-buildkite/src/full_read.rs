@@ -1,0 +1,618 @@
+//! Full reads — every user with every team membership — planned against Buildkite's two
+//! independent budgets: REST requests (50 a minute per token user) and GraphQL complexity
+//! points (5,000 per 5 minutes per token user).
+//!
+//! Two workers run at once, each sending one request at a time and waiting for its own
+//! budget before it takes work, so a 429 it could foresee is never provoked. The teams whose
+//! members are still to read wait in one queue, the largest first:
+//!
+//! * **REST** takes teams from the **front** and reads their members
+//!   (`GET /teams/{id}/members`, one request per 100 members), then reads the member pages
+//!   (`GET /members`, 100 per request: name, e-mail, organization role, SSO mode).
+//! * **GraphQL** takes teams from the **back** (`UnidirTeamMembers`, 3 + 2 points per member:
+//!   for a small team the cheapest source per REST request saved), never one known to have
+//!   more than 100 members; one that turns out larger goes back to REST. For
+//!   [`Detail::Full`] it first reads the members without their teams (`UnidirMembersLite`,
+//!   500 per page, 4 points a member: the attributes only GraphQL has).
+//!
+//! For [`Detail::Essential`] GraphQL lists the teams with their sizes (`UnidirTeamSizes`,
+//! 2 points a team), so the split is by size; otherwise REST lists them (GraphQL is busy with
+//! the members). Neither budget idles while the other has work, and whatever is left goes to
+//! the first one free. Users are emitted once every membership is known: for `Essential`,
+//! REST's member pages as they arrive; for `Full`, GraphQL's pages, joined with the SSO mode
+//! from REST's member pages (GraphQL pages read before REST is done wait in memory).
+//!
+//! Only an unfiltered read from the first page without a page size is planned; a filter, a
+//! cursor or a `limit` (pages of a chosen size) gets the page walk.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use futures::stream::{self, BoxStream, StreamExt};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, watch};
+use unidir_core::{Detail, Error, Filters, GroupAssignment, ListQuery, Result, User};
+
+use crate::api::contract;
+use crate::directory::{Buildkite, TeamIndex};
+use crate::wire::{GqlMember, GqlTeamMember, GqlTeamSize, RestMember, RestTeam, RestTeamMember};
+use crate::{map, roles};
+
+const OP: &str = "list_users";
+const MEMBERS_LITE: &str = include_str!("graphql/members_lite.graphql");
+const TEAM_MEMBERS: &str = include_str!("graphql/team_members.graphql");
+const TEAM_SIZES: &str = include_str!("graphql/team_sizes.graphql");
+/// Teams per `UnidirTeamSizes` page (≈ 1,000 points requested).
+const GRAPHQL_TEAMS_PAGE: u32 = 500;
+/// REST `per_page` maximum.
+const REST_PAGE: u32 = 100;
+/// Members per `UnidirMembersLite` page (Buildkite's largest `first`; ≈ 2,000 points).
+const GRAPHQL_MEMBERS_PAGE: u32 = 500;
+/// Members per `UnidirTeamMembers` page; a team with more is handed to REST.
+const GRAPHQL_TEAM_PAGE: u32 = 100;
+
+/// Whether `query` is a full read the planner serves.
+pub(crate) fn plannable(query: &ListQuery) -> bool {
+    query.cursor.is_none() && query.limit.is_none() && query.filters == Filters::default()
+}
+
+/// A team to read the members of.
+#[derive(Debug, Clone)]
+struct TeamRef {
+    /// Position in the team list: memberships are kept in this order, whoever read them.
+    position: usize,
+    id: String,
+    slug: Option<String>,
+    name: String,
+    /// Members, when the list said (GraphQL's does, REST's does not).
+    size: Option<u64>,
+    /// GraphQL found more members than one page: REST reads it.
+    rest_only: bool,
+}
+
+/// What both workers share.
+struct Shared {
+    /// Teams still to read: the largest first, so REST takes from the front and GraphQL the
+    /// smallest from the back.
+    queue: Mutex<VecDeque<TeamRef>>,
+    /// Every team id, once listed.
+    team_ids: Mutex<HashSet<String>>,
+    /// GraphQL holds a team it took from the queue (set and cleared under the queue's lock).
+    graphql_busy: watch::Sender<bool>,
+    /// `user id → (team position, membership)`.
+    by_user: Mutex<HashMap<String, Vec<(usize, GroupAssignment)>>>,
+    /// SSO requirement by user id, from REST member pages (for `Detail::Full`).
+    sso: Mutex<HashMap<String, Option<bool>>>,
+}
+
+impl Shared {
+    /// Queues the listed teams, the largest first.
+    fn set_teams(&self, mut teams: Vec<TeamRef>) {
+        teams.sort_by_key(|t| std::cmp::Reverse(t.size));
+        *self.team_ids.lock().unwrap_or_else(|e| e.into_inner()) =
+            teams.iter().map(|t| t.id.clone()).collect();
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(teams);
+    }
+
+    fn take_front(&self) -> Option<TeamRef> {
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front()
+    }
+
+    /// The last team for GraphQL, marking it busy until [`Shared::graphql_finished`].
+    /// A team known to need more than one GraphQL page stays REST's.
+    fn take_back(&self) -> Option<TeamRef> {
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let back = queue.back()?;
+        if back.rest_only
+            || back
+                .size
+                .is_some_and(|size| size > u64::from(GRAPHQL_TEAM_PAGE))
+        {
+            return None;
+        }
+        let team = queue.pop_back()?;
+        self.graphql_busy.send_replace(true);
+        Some(team)
+    }
+
+    /// GraphQL is done with its team; `back` is handed to REST.
+    fn graphql_finished(&self, back: Option<TeamRef>) {
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(mut team) = back {
+            team.rest_only = true;
+            queue.push_front(team);
+        }
+        self.graphql_busy.send_replace(false);
+    }
+
+    /// The next team for REST, once GraphQL holds none: `None` when every team is read.
+    async fn next_for_rest(&self) -> Option<TeamRef> {
+        loop {
+            if let Some(team) = self.take_front() {
+                return Some(team);
+            }
+            let mut busy = self.graphql_busy.subscribe();
+            // The sender lives in `self`, so this only returns once GraphQL is idle; then a
+            // team it handed back is in the queue, or there is none left.
+            let _ = busy.wait_for(|busy| !*busy).await;
+            if self
+                .queue
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
+            {
+                return None;
+            }
+        }
+    }
+
+    fn add(&self, team: &TeamRef, user_id: String, role: Option<&str>, created_at: Option<&str>) {
+        let assignment = GroupAssignment {
+            id: team.id.clone(),
+            name: Some(team.name.clone()),
+            slug: team.slug.clone(),
+            role_id: role.map(roles::team_role_id),
+            joined_at: map::time(created_at),
+        };
+        self.by_user
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(user_id)
+            .or_default()
+            .push((team.position, assignment));
+    }
+
+    /// The finished index, each user's teams in team-list order.
+    fn index(&self) -> TeamIndex {
+        let teams = std::mem::take(&mut *self.team_ids.lock().unwrap_or_else(|e| e.into_inner()));
+        let by_user = std::mem::take(&mut *self.by_user.lock().unwrap_or_else(|e| e.into_inner()));
+        let by_user = by_user
+            .into_iter()
+            .map(|(user, mut groups)| {
+                groups.sort_by_key(|(position, _)| *position);
+                (user, groups.into_iter().map(|(_, g)| g).collect())
+            })
+            .collect();
+        TeamIndex::new(teams, by_user)
+    }
+}
+
+/// A signal that flips once from "not yet" to "done".
+fn signal() -> (watch::Sender<bool>, watch::Receiver<bool>) {
+    watch::channel(false)
+}
+
+async fn wait(rx: &mut watch::Receiver<bool>) {
+    // An error means the sender is gone: its worker failed, and that error ends the read.
+    let _ = rx.wait_for(|done| *done).await;
+}
+
+impl Buildkite {
+    /// Streams every user as planned above, in batches.
+    pub(crate) fn full_read(&self, query: ListQuery) -> BoxStream<'_, Result<Vec<User>>> {
+        let (tx, rx) = mpsc::channel::<Result<Vec<User>>>(4);
+        let driver = async move {
+            if let Err(e) = self.plan_full_read(&query, &tx).await {
+                let _ = tx.send(Err(e)).await;
+            }
+        };
+        let driver = stream::once(driver).filter_map(|()| async { None });
+        let batches = stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
+        stream::select(driver, batches).boxed()
+    }
+
+    async fn plan_full_read(
+        &self,
+        query: &ListQuery,
+        out: &mpsc::Sender<Result<Vec<User>>>,
+    ) -> Result<()> {
+        let graphql = self.use_graphql(OP).await?;
+        let full = graphql && query.detail == Detail::Full;
+        // Reading the essentials, GraphQL lists the teams with their sizes, so it can take
+        // the smallest (cheapest in points per REST request saved); otherwise REST lists them.
+        let graphql_lists = graphql && !full;
+        let shared = Shared {
+            queue: Mutex::new(VecDeque::new()),
+            team_ids: Mutex::new(HashSet::new()),
+            graphql_busy: watch::Sender::new(false),
+            by_user: Mutex::new(HashMap::new()),
+            sso: Mutex::new(HashMap::new()),
+        };
+        let (listed_tx, listed_rx) = signal();
+        let (rest_done_tx, rest_done_rx) = signal();
+        let index: Mutex<Option<Arc<TeamIndex>>> = Mutex::new(None);
+        let keep = query.include_remote_data;
+
+        let rest = async {
+            if graphql_lists {
+                wait(&mut listed_rx.clone()).await;
+            } else {
+                shared.set_teams(self.list_team_refs().await?);
+                let _ = listed_tx.send(true);
+            }
+            loop {
+                // Wait for the budget before taking a team, so GraphQL can take it meanwhile.
+                self.api.reserve_rest(OP).await?;
+                let Some(team) = shared.next_for_rest().await else {
+                    break;
+                };
+                self.rest_team_members(&shared, &team).await?;
+            }
+            let finished = Arc::new(shared.index());
+            *index.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&finished));
+            self.remember_team_index(Arc::clone(&finished));
+            self.rest_member_pages(&shared, &finished, full, keep, out)
+                .await?;
+            let _ = rest_done_tx.send(true);
+            Ok::<(), Error>(())
+        };
+
+        let gql = async {
+            let mut waiting = Vec::new();
+            if full {
+                waiting = self
+                    .graphql_members(&shared, &index, rest_done_rx.clone(), keep, out)
+                    .await?;
+            }
+            if graphql_lists {
+                shared.set_teams(self.list_team_sizes().await?);
+                let _ = listed_tx.send(true);
+            }
+            if graphql {
+                wait(&mut listed_rx.clone()).await;
+                loop {
+                    // Wait for the budget before taking a team, so REST can take it meanwhile.
+                    self.api.reserve_graphql(OP, 1).await?;
+                    let Some(team) = shared.take_back() else {
+                        break;
+                    };
+                    let result = self.graphql_team_members(&shared, &team).await;
+                    match result {
+                        Ok(true) => shared.graphql_finished(None),
+                        Ok(false) => shared.graphql_finished(Some(team)),
+                        Err(e) => {
+                            shared.graphql_finished(None);
+                            return Err(e);
+                        }
+                    }
+                }
+            }
+            if !waiting.is_empty() {
+                let mut done = rest_done_rx.clone();
+                wait(&mut done).await;
+                for batch in waiting {
+                    if !self.join_and_send(&shared, &index, batch, keep, out).await {
+                        break;
+                    }
+                }
+            }
+            Ok::<(), Error>(())
+        };
+        futures::future::try_join(rest, gql).await?;
+        Ok(())
+    }
+
+    /// Every team, in Buildkite's order.
+    async fn list_team_refs(&self) -> Result<Vec<TeamRef>> {
+        let raw = self
+            .rest_walk(OP, &self.org_path(&["teams"]), &[], "id")
+            .await?;
+        raw.iter()
+            .enumerate()
+            .map(|(position, raw)| {
+                let team: RestTeam = map::decode(OP, "team", raw)?;
+                Ok(TeamRef {
+                    position,
+                    id: team.id,
+                    slug: team.slug,
+                    name: team.name,
+                    size: None,
+                    rest_only: false,
+                })
+            })
+            .collect()
+    }
+
+    /// Every team with its member count (`UnidirTeamSizes`, 2 points a team).
+    async fn list_team_sizes(&self) -> Result<Vec<TeamRef>> {
+        let mut budget = self.walk_limits.start();
+        let mut teams = Vec::new();
+        let mut seen = HashSet::new();
+        let mut after: Option<String> = None;
+        loop {
+            budget.before_page().map_err(tag)?;
+            let variables =
+                json!({ "slug": self.api.org, "first": GRAPHQL_TEAMS_PAGE, "after": after });
+            let data = self
+                .api
+                .graphql(OP, TEAM_SIZES, "UnidirTeamSizes", variables)
+                .await?;
+            let connection = data
+                .pointer("/organization/teams")
+                .filter(|t| !t.is_null())
+                .ok_or_else(|| contract(OP, "organization.teams is missing"))?;
+            let info = match connection.get("pageInfo") {
+                Some(v) if !v.is_null() => self.page_info(OP, v)?,
+                _ => return Err(contract(OP, "the teams connection has no pageInfo")),
+            };
+            let edges = connection
+                .get("edges")
+                .and_then(Value::as_array)
+                .map_or(&[][..], Vec::as_slice);
+            budget.add_items(edges.len()).map_err(tag)?;
+            for edge in edges {
+                let node = edge
+                    .get("node")
+                    .filter(|n| !n.is_null())
+                    .ok_or_else(|| contract(OP, "a teams edge has no node"))?;
+                let team: GqlTeamSize = map::decode(OP, "team", node)?;
+                if seen.insert(team.uuid.clone()) {
+                    teams.push(TeamRef {
+                        position: teams.len(),
+                        id: team.uuid,
+                        slug: Some(team.slug),
+                        name: team.name,
+                        size: Some(team.members.count),
+                        rest_only: false,
+                    });
+                }
+            }
+            match (info.has_next_page, info.end_cursor) {
+                (false, _) => return Ok(teams),
+                (true, Some(end)) if Some(&end) != after.as_ref() => after = Some(end),
+                (true, Some(_)) => {
+                    return Err(contract(
+                        OP,
+                        "Buildkite returned the same endCursor it was given; stopping instead of looping",
+                    ));
+                }
+                (true, None) => {
+                    return Err(contract(
+                        OP,
+                        "Buildkite says there is a next page but gives no endCursor",
+                    ));
+                }
+            }
+        }
+    }
+
+    async fn rest_team_members(&self, shared: &Shared, team: &TeamRef) -> Result<()> {
+        let members = self
+            .rest_walk(
+                OP,
+                &self.org_path(&["teams", &team.id, "members"]),
+                &[],
+                "user_id",
+            )
+            .await?;
+        for raw in &members {
+            let m: RestTeamMember = map::decode(OP, "team member", raw)?;
+            shared.add(team, m.user_id, m.role.as_deref(), m.created_at.as_deref());
+        }
+        Ok(())
+    }
+
+    /// One team's members over GraphQL: `false` (nothing recorded) when the team has more
+    /// than one page or no slug, so it is REST's.
+    async fn graphql_team_members(&self, shared: &Shared, team: &TeamRef) -> Result<bool> {
+        let Some(slug) = &team.slug else {
+            return Ok(false);
+        };
+        let variables = json!({
+            "slug": format!("{}/{}", self.api.org, slug),
+            "first": GRAPHQL_TEAM_PAGE,
+        });
+        let data = self
+            .api
+            .graphql(OP, TEAM_MEMBERS, "UnidirTeamMembers", variables)
+            .await?;
+        let members = data
+            .pointer("/team/members")
+            .filter(|m| !m.is_null())
+            .ok_or_else(|| contract(OP, "team.members is missing"))?;
+        // `count` instead of `pageInfo` (a scalar costs nothing): more members than edges
+        // means more than one page.
+        let count = members
+            .get("count")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| contract(OP, "the team members connection has no count"))?;
+        let edges = members
+            .get("edges")
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice);
+        if count > edges.len() as u64 {
+            return Ok(false);
+        }
+        let mut seen = HashSet::with_capacity(edges.len());
+        for edge in edges {
+            let node = edge
+                .get("node")
+                .filter(|n| !n.is_null())
+                .ok_or_else(|| contract(OP, "a team members edge has no node"))?;
+            let member: GqlTeamMember = map::decode(OP, "team member", node)?;
+            let user = member
+                .user
+                .ok_or_else(|| contract(OP, "a team member has no user"))?;
+            if seen.insert(user.uuid.clone()) {
+                shared.add(
+                    team,
+                    user.uuid,
+                    Some(&member.role),
+                    member.created_at.as_deref(),
+                );
+            }
+        }
+        Ok(true)
+    }
+
+    /// REST member pages: the users themselves (`Essential`), or their SSO mode (`Full`).
+    async fn rest_member_pages(
+        &self,
+        shared: &Shared,
+        index: &TeamIndex,
+        full: bool,
+        keep: bool,
+        out: &mpsc::Sender<Result<Vec<User>>>,
+    ) -> Result<()> {
+        let path = self.org_path(&["members"]);
+        let mut budget = self.walk_limits.start();
+        let mut seen = HashSet::new();
+        let mut page = 1u32;
+        loop {
+            budget.before_page().map_err(tag)?;
+            self.api.reserve_rest(OP).await?;
+            let (rows, next) = self.fetch_page(OP, &path, &[], page, REST_PAGE).await?;
+            budget.add_items(rows.len()).map_err(tag)?;
+            let mut users = Vec::with_capacity(if full { 0 } else { rows.len() });
+            for raw in &rows {
+                let member: RestMember = map::decode(OP, "member", raw)?;
+                if !seen.insert(member.id.clone()) {
+                    continue;
+                }
+                if full {
+                    let sso = member
+                        .sso_mode
+                        .as_deref()
+                        .map(|m| m.eq_ignore_ascii_case("required"));
+                    shared
+                        .sso
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(member.id, sso);
+                } else {
+                    let groups = index.groups_of(&member.id);
+                    users.push(map::rest_user(member, raw, keep, groups));
+                }
+            }
+            if !users.is_empty() && out.send(Ok(users)).await.is_err() {
+                return Ok(()); // The caller stopped reading.
+            }
+            match next {
+                Some(n) => page = n,
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// GraphQL member pages without teams, sent joined with the index and REST's SSO modes
+    /// once REST is done; returns the pages read before that, still to send.
+    async fn graphql_members(
+        &self,
+        shared: &Shared,
+        index: &Mutex<Option<Arc<TeamIndex>>>,
+        rest_done: watch::Receiver<bool>,
+        keep: bool,
+        out: &mpsc::Sender<Result<Vec<User>>>,
+    ) -> Result<Vec<Vec<(GqlMember, Value)>>> {
+        let mut budget = self.walk_limits.start();
+        let mut waiting: Vec<Vec<(GqlMember, Value)>> = Vec::new();
+        let mut seen = HashSet::new();
+        let mut after: Option<String> = None;
+        loop {
+            budget.before_page().map_err(tag)?;
+            self.api.reserve_graphql(OP, 1).await?;
+            let variables = json!({
+                "slug": self.api.org,
+                "first": GRAPHQL_MEMBERS_PAGE,
+                "after": after,
+            });
+            let mut data = self
+                .api
+                .graphql(OP, MEMBERS_LITE, "UnidirMembersLite", variables)
+                .await?;
+            let members = data
+                .pointer("/organization/members")
+                .filter(|m| !m.is_null())
+                .ok_or_else(|| contract(OP, "organization.members is missing"))?;
+            let info = match members.get("pageInfo") {
+                Some(v) if !v.is_null() => self.page_info(OP, v)?,
+                _ => return Err(contract(OP, "the members connection has no pageInfo")),
+            };
+            let edges = match data
+                .pointer_mut("/organization/members/edges")
+                .map(Value::take)
+            {
+                Some(Value::Array(edges)) => edges,
+                _ => Vec::new(),
+            };
+            budget.add_items(edges.len()).map_err(tag)?;
+            let mut batch = Vec::with_capacity(edges.len());
+            for mut edge in edges {
+                let node = edge.get_mut("node").map(Value::take).unwrap_or(Value::Null);
+                if node.is_null() {
+                    return Err(contract(OP, "a members edge has no node"));
+                }
+                let member: GqlMember = map::decode(OP, "organization member", &node)?;
+                if seen.insert(member.user.uuid.clone()) {
+                    batch.push((member, if keep { node } else { Value::Null }));
+                }
+            }
+            waiting.push(batch);
+            if *rest_done.borrow() {
+                for batch in waiting.drain(..) {
+                    if !self.join_and_send(shared, index, batch, keep, out).await {
+                        return Ok(Vec::new());
+                    }
+                }
+            }
+            if !info.has_next_page {
+                break;
+            }
+            match info.end_cursor {
+                Some(end) if Some(&end) == after.as_ref() => {
+                    return Err(contract(
+                        OP,
+                        "Buildkite returned the same endCursor it was given; stopping instead of looping",
+                    ));
+                }
+                Some(end) => after = Some(end),
+                None => {
+                    return Err(contract(
+                        OP,
+                        "Buildkite says there is a next page but gives no endCursor",
+                    ));
+                }
+            }
+        }
+        Ok(waiting)
+    }
+
+    /// Sends one page of GraphQL members as users; `false` when the caller stopped reading.
+    async fn join_and_send(
+        &self,
+        shared: &Shared,
+        index: &Mutex<Option<Arc<TeamIndex>>>,
+        batch: Vec<(GqlMember, Value)>,
+        keep: bool,
+        out: &mpsc::Sender<Result<Vec<User>>>,
+    ) -> bool {
+        let Some(index) = index.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
+            // REST finished without an index only by failing, and that error ends the read.
+            return false;
+        };
+        let users: Vec<User> = {
+            let sso = shared.sso.lock().unwrap_or_else(|e| e.into_inner());
+            batch
+                .into_iter()
+                .map(|(member, raw)| {
+                    let groups = index.groups_of(&member.user.uuid);
+                    let sso_required = sso.get(&member.user.uuid).copied().flatten();
+                    let mut user = map::graphql_user(member, groups, &raw, keep);
+                    user.is_sso_required = sso_required;
+                    user
+                })
+                .collect()
+        };
+        users.is_empty() || out.send(Ok(users)).await.is_ok()
+    }
+}
+
+fn tag(e: Error) -> Error {
+    e.with_provider(crate::PROVIDER).with_operation(OP)
+}
