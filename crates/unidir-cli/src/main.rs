@@ -78,11 +78,13 @@ async fn dispatch(
             email,
             role,
             group,
+            detail,
         } => {
             let filters = read::UserFilters {
                 email: email.clone(),
                 role: role.clone(),
                 group: group.clone(),
+                detail: (*detail).into(),
             };
             read::users(conn, out, list, &filters, raw).await
         }
@@ -93,7 +95,11 @@ async fn dispatch(
         }
         Command::User { user } => read::user(conn, out, user, raw).await,
         Command::Check => check::check(conn, out).await,
-        Command::Export { out: dir, format } => export::export(conn, out, dir, *format, raw).await,
+        Command::Export {
+            out: dir,
+            format,
+            detail,
+        } => export::export(conn, out, dir, *format, (*detail).into(), raw).await,
         Command::Grant { group, user, role } => {
             provision::grant(conn, out, group, user, role).await
         }

@@ -25,7 +25,7 @@ use unidir_bench::keys::{Outcome, TeamKey, UserKey};
 use unidir_bench::measure::{human, median_min, ratio, secs};
 use unidir_buildkite::{Buildkite, GraphqlMode, RetryPolicy};
 use unidir_buildkite_sim::{RunningSimulator, SimConfig, SimStats, Simulator};
-use unidir_core::{DirectoryExt, Group, ListQuery, Organization, Role};
+use unidir_core::{Detail, DirectoryExt, Group, ListQuery, Organization, Role};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -93,6 +93,8 @@ enum Scenario {
     PerTeam,
     /// unidir: every page of users, GraphQL auto.
     Graphql,
+    /// unidir: every user with `Detail::Essential` (what REST has), GraphQL auto.
+    Essential,
     /// unidir: every page of users, GraphQL disabled.
     Rest,
     /// unidir: organizations, roles, groups, users (+ memberships from the users).
@@ -104,6 +106,7 @@ impl Scenario {
         match self {
             Scenario::PerTeam => "per-team REST (baseline)",
             Scenario::Graphql => "unidir users, GraphQL",
+            Scenario::Essential => "unidir users, essential",
             Scenario::Rest => "unidir users, REST only",
             Scenario::Export => "unidir full directory (export)",
         }
@@ -113,6 +116,7 @@ impl Scenario {
     fn data(self) -> Option<Data> {
         match self {
             Scenario::Graphql | Scenario::Export => Some(Data::Full),
+            Scenario::Essential => Some(Data::Core),
             Scenario::Rest | Scenario::PerTeam => None,
         }
     }
@@ -161,6 +165,7 @@ async fn run(args: Args) -> Result<(), String> {
         vec![
             Scenario::PerTeam,
             Scenario::Graphql,
+            Scenario::Essential,
             Scenario::Rest,
             Scenario::Export,
         ]
@@ -203,10 +208,10 @@ fn directory(sim: &RunningSimulator, mode: GraphqlMode) -> Result<Buildkite, Str
         .map_err(|e| e.to_string())
 }
 
-/// Every page of users, as keys.
-async fn users(dir: &Buildkite) -> Result<Outcome, String> {
+/// Every user, as keys.
+async fn users(dir: &Buildkite, detail: Detail) -> Result<Outcome, String> {
     let keys: Vec<UserKey> = dir
-        .users(ListQuery::new())
+        .users(ListQuery::new().with_detail(detail))
         .map_ok(|u| UserKey::of(&u))
         .try_collect()
         .await
@@ -260,8 +265,9 @@ async fn scenario(sim: &RunningSimulator, scenario: Scenario) -> Result<Outcome,
                 .run()
                 .await
         }
-        Scenario::Graphql => users(&directory(sim, GraphqlMode::Auto)?).await,
-        Scenario::Rest => users(&directory(sim, GraphqlMode::Disabled)?).await,
+        Scenario::Graphql => users(&directory(sim, GraphqlMode::Auto)?, Detail::Full).await,
+        Scenario::Essential => users(&directory(sim, GraphqlMode::Auto)?, Detail::Essential).await,
+        Scenario::Rest => users(&directory(sim, GraphqlMode::Disabled)?, Detail::Full).await,
         Scenario::Export => export(&directory(sim, GraphqlMode::Auto)?).await,
     }
 }

@@ -17,10 +17,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use futures::stream::BoxStream;
+use futures::stream::{BoxStream, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
-use unidir_core::{DirectoryExt, Group, ListQuery, Page, Result, User, Walker};
+use unidir_core::{Detail, DirectoryExt, Group, ListQuery, Page, Result, User, Walker};
 
 use crate::cli::{ExportFormat, Format};
 use crate::connect::Connection;
@@ -181,6 +181,7 @@ pub(crate) async fn export(
     out: &mut Out,
     dir: &Path,
     format: ExportFormat,
+    detail: Detail,
     remote_data: bool,
 ) -> CliResult {
     fs::create_dir_all(dir)
@@ -220,7 +221,11 @@ pub(crate) async fn export(
     let mut users = Sink::create(dir, "users", format)?;
     let mut memberships = Sink::create(dir, "group_memberships", format)?;
     let w = walker();
-    let pages = w.pages(query(), |q| async move { directory.list_users(&q).await });
+    // A full read, which the adapter may plan as a whole.
+    let pages = w
+        .batches(directory.read_users(query().with_detail(detail)))
+        .map_ok(Page::complete)
+        .boxed();
     if remote_data {
         drain(&mut users, &bar, &w, pages, None).await?;
         phase(&bar, "memberships");

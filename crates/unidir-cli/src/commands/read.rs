@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use futures::TryStreamExt;
-use futures::stream::BoxStream;
+use futures::stream::{BoxStream, StreamExt};
 use serde::Serialize;
 use unidir_core::provision::{resolve_group, resolve_group_role};
 use unidir_core::{
-    Cursor, Directory, DirectoryExt, GetOptions, Group, GroupMembership, ListQuery, Me,
+    Cursor, Detail, Directory, DirectoryExt, GetOptions, Group, GroupMembership, ListQuery, Me,
     Organization, Page, Result, Role, User, UserRef, Walker, find_user_by_email,
 };
 
@@ -207,6 +207,8 @@ pub(crate) struct UserFilters {
     pub(crate) role: Option<String>,
     /// `--group`.
     pub(crate) group: Option<String>,
+    /// `--detail`.
+    pub(crate) detail: Detail,
 }
 
 /// `unidir users`.
@@ -227,12 +229,21 @@ pub(crate) async fn users(
     if let Some(group) = &filters.group {
         query = query.with_group_id(group_id(conn, group).await?.id);
     }
-    let dir = Arc::clone(&conn.directory);
+    let query = query.with_detail(filters.detail);
     let walker = Walker::new(conn.directory.walk_limits());
-    let pages = walker.pages(query, move |q| {
-        let dir = Arc::clone(&dir);
-        async move { dir.list_users(&q).await }
-    });
+    if args.single_page() {
+        let dir = Arc::clone(&conn.directory);
+        let pages = walker.pages(query, move |q| {
+            let dir = Arc::clone(&dir);
+            async move { dir.list_users(&q).await }
+        });
+        return emit(out, args, pages, &walker, users_table, "users").await;
+    }
+    // Every page: a full read, which the adapter may plan as a whole.
+    let pages = walker
+        .batches(conn.directory.read_users(query))
+        .map_ok(Page::complete)
+        .boxed();
     emit(out, args, pages, &walker, users_table, "users").await
 }
 
