@@ -5,30 +5,14 @@ use unidir_buildkite::{Buildkite, GraphqlMode};
 use unidir_buildkite_sim::{SimConfig, Simulator};
 use unidir_conformance::{KnownFailure, World, run_all};
 
-/// The role id's text reaches the error unbounded: `set_member_role` (provision.rs) formats
-/// a caller-given role id with `{:?}`, so a 10,000-character role gives a 10,067-byte
-/// message (unidir_core::text::display_safe bounds caller text to 300 characters).
-const HOSTILE_ROLE: KnownFailure = KnownFailure {
-    check: "errors.hostile_role",
-    reason: "add_group_member echoes a caller-given role id unbounded in its InvalidInput message",
-};
-
-/// Checks the Buildkite adapter is known to fail over GraphQL, each with what goes wrong.
-/// Each entry is a bug to fix in the adapter; the test fails once its check passes, so the
-/// list only shrinks.
-const KNOWN_FAILURES_GRAPHQL: &[KnownFailure] = &[
-    HOSTILE_ROLE,
-    // A unified cursor whose carried GraphQL `after` was replaced (checksum recomputed, as
-    // anyone can) is sent to Buildkite, which answers a GraphQL error ("Invalid cursor for
-    // $after"); the adapter reports it as a retryable Upstream error instead of InvalidCursor.
-    KnownFailure {
-        check: "paging.users.invalid_cursor_refused",
-        reason: "a forged GraphQL position is Upstream (retryable), not InvalidCursor",
-    },
-];
+/// Checks the Buildkite adapter is known to fail, each with what goes wrong. Each entry is a
+/// bug to fix in the adapter; the test fails once its check passes, so the list only shrinks.
+/// (Empty: `errors.hostile_role` and, over GraphQL, `paging.users.invalid_cursor_refused`
+/// were fixed.)
+const KNOWN_FAILURES_GRAPHQL: &[KnownFailure] = &[];
 
 /// The same over REST only.
-const KNOWN_FAILURES_REST: &[KnownFailure] = &[HOSTILE_ROLE];
+const KNOWN_FAILURES_REST: &[KnownFailure] = &[];
 
 async fn conforms(mode: GraphqlMode, known_failures: &[KnownFailure]) {
     let world = World::small();

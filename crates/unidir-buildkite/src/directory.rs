@@ -821,6 +821,21 @@ fn retain_team_role(users: &mut Vec<User>, query: &ListQuery) {
     }
 }
 
+/// Buildkite refusing a GraphQL position that came inside the caller's unified cursor is the
+/// caller's invalid cursor (forged, or from a walk Buildkite no longer honours), not an
+/// upstream fault worth retrying.
+fn refused_cursor(error: Error) -> Error {
+    if error.kind() == ErrorKind::Upstream
+        && error.message().to_ascii_lowercase().contains("cursor")
+    {
+        tag("list_users")(Error::invalid_cursor(
+            "Buildkite refused the position this cursor carries (forged, or from an older walk)",
+        ))
+    } else {
+        error
+    }
+}
+
 fn check_role_filter(operation: &'static str, query: &ListQuery, allowed: &[&str]) -> Result<()> {
     match query.filters.role_id.as_deref() {
         Some(role) if !allowed.contains(&role) => Err(invalid(
@@ -972,7 +987,9 @@ impl Directory for Buildkite {
                         "cursor is not a page of this list",
                     )));
                 }
-                self.users_graphql(query, &binding, a, b).await
+                self.users_graphql(query, &binding, a, b)
+                    .await
+                    .map_err(refused_cursor)
             }
             Some(Position::Offset { .. }) => Err(tag(OP)(Error::invalid_cursor(
                 "cursor is not a page of this list",

@@ -153,7 +153,8 @@ impl Buildkite {
                 return Err(invalid(
                     operation,
                     format!(
-                        "{other:?} is not a team role; use {} or {}",
+                        "\"{}\" is not a team role; use {} or {}",
+                        unidir_core::text::display_safe(other),
                         roles::TEAM_MAINTAINER,
                         roles::TEAM_MEMBER
                     ),
