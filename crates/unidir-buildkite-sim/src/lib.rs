@@ -117,7 +117,6 @@ mod config;
 mod conformance;
 mod data;
 mod error;
-mod faults;
 mod graphql;
 mod ids;
 mod model;
@@ -131,9 +130,10 @@ mod state;
 
 pub use config::{SimConfig, SimToken};
 pub use error::SimError;
-pub use faults::Fault;
 pub use model::{OrgRole, SsoMode, TeamPrivacy, TeamRole};
-pub use ratelimit::LimitScope;
 pub use server::{RunningSimulator, SimStats, Simulator};
 pub use snapshot::{MemberSnapshot, OrgSnapshot, SimSnapshot, TeamMemberSnapshot, TeamSnapshot};
 pub use spec::{MemberSpec, OrgSpec, TeamMemberSpec, TeamSpec};
+/// Fault injection and the limit a rate-limit fault trips come from the provider-neutral
+/// simulator harness.
+pub use unidir_sim_harness::{Fault, LimitScope};

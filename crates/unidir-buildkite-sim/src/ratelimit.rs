@@ -1,14 +1,16 @@
-//! Fixed-window request and complexity counters, and the `RateLimit-*` headers they produce.
+//! Buildkite's budgets and the `RateLimit-*` headers and 429 bodies they produce; the window
+//! accounting itself is the harness's ([`unidir_sim_harness::budget`]).
 //!
 //! REST counts requests per 60 s (organization 200, user 50 by default); GraphQL counts
 //! actual complexity points per 300 s (organization 20,000, user 5,000). Every budget is
 //! enforced; "unlimited" configurations use budgets of `u32::MAX`. A window opens with the
 //! first request it counts and lasts its length divided by the time scale.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use unidir_sim_harness::budget::{Budget, scaled};
+pub(crate) use unidir_sim_harness::budget::{LimitScope, Usage};
 
 use crate::config::SimConfig;
 
@@ -22,169 +24,27 @@ pub(crate) const GRAPHQL_USER_LIMIT: u32 = 5_000;
 pub(crate) const MAX_QUERY_COMPLEXITY: u32 = 50_000;
 pub(crate) const WARNING: &str = "You have exceeded your API rate limit.";
 
-/// Which limit tripped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LimitScope {
-    /// The per-user limit (REST scope `rest_user`).
-    #[default]
-    User,
-    /// The organization-wide limit (REST scope `rest`).
-    Org,
-}
-
-/// One counter's state as reported in headers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Usage {
-    pub(crate) limit: u64,
-    pub(crate) used: u64,
-    /// Seconds until the window resets, rounded up; at least 1.
-    pub(crate) reset_secs: u64,
-}
-
-impl Usage {
-    pub(crate) fn remaining(&self) -> u64 {
-        self.limit.saturating_sub(self.used)
-    }
-
-    /// More was used than allowed (the request that crossed the line is refused).
-    pub(crate) fn exceeded(&self) -> bool {
-        self.used > self.limit
-    }
-
-    /// Nothing left: further requests are refused until the window resets.
-    pub(crate) fn exhausted(&self) -> bool {
-        self.used >= self.limit
-    }
-
-    /// A usage for an injected rate-limit fault.
-    pub(crate) fn tripped(limit: u64, reset_secs: u64) -> Self {
-        Self {
-            limit,
-            used: limit + 1,
-            reset_secs,
-        }
-    }
-}
-
-/// Whole seconds until `left` has passed, rounded up so a client that waits them never comes
-/// back early; never 0, so "exhausted, retry in 0 s" cannot happen.
-fn whole_secs(left: Duration) -> u64 {
-    u64::try_from(left.as_nanos().div_ceil(1_000_000_000))
-        .unwrap_or(u64::MAX)
-        .max(1)
-}
-
-#[derive(Debug, Clone)]
-struct Meter {
-    limit: u64,
-    len: Duration,
-    /// When the current window opened; `None` until something is counted.
-    started: Option<Instant>,
-    used: u64,
-}
-
-impl Meter {
-    fn new(limit: u32, len: Duration) -> Self {
-        Self {
-            limit: u64::from(limit),
-            len,
-            started: None,
-            used: 0,
-        }
-    }
-
-    /// Closes a window that has ended.
-    fn roll(&mut self, now: Instant) {
-        if self
-            .started
-            .is_some_and(|s| now.saturating_duration_since(s) >= self.len)
-        {
-            self.started = None;
-            self.used = 0;
-        }
-    }
-
-    fn usage(&mut self, now: Instant) -> Usage {
-        self.roll(now);
-        let left = match self.started {
-            Some(started) => self
-                .len
-                .saturating_sub(now.saturating_duration_since(started)),
-            None => self.len,
-        };
-        Usage {
-            limit: self.limit,
-            used: self.used,
-            reset_secs: whole_secs(left),
-        }
-    }
-
-    fn add(&mut self, amount: u64, now: Instant) -> Usage {
-        self.roll(now);
-        self.started.get_or_insert(now);
-        self.used = self.used.saturating_add(amount);
-        self.usage(now)
-    }
-}
-
-/// An organization meter plus one meter per user, created on first use.
-#[derive(Debug, Clone)]
-struct Pair {
-    org: Meter,
-    users: HashMap<usize, Meter>,
-    user_template: Meter,
-}
-
-impl Pair {
-    fn new(org: u32, user: u32, len: Duration) -> Self {
-        Self {
-            org: Meter::new(org, len),
-            users: HashMap::new(),
-            user_template: Meter::new(user, len),
-        }
-    }
-
-    fn user(&mut self, user: usize) -> &mut Meter {
-        let template = &self.user_template;
-        self.users.entry(user).or_insert_with(|| template.clone())
-    }
-
-    fn peek(&mut self, user: Option<usize>, now: Instant) -> (Usage, Usage) {
-        let org = self.org.usage(now);
-        let user = match user {
-            Some(u) => self.user(u).usage(now),
-            None => self.user_template.clone().usage(now),
-        };
-        (org, user)
-    }
-
-    fn add(&mut self, user: usize, amount: u64, now: Instant) -> (Usage, Usage) {
-        (self.org.add(amount, now), self.user(user).add(amount, now))
-    }
-}
-
 /// All counters of one simulator.
 #[derive(Debug, Clone)]
 pub(crate) struct Limits {
-    rest: Pair,
-    graphql: Pair,
+    rest: Budget,
+    graphql: Budget,
 }
 
 impl Limits {
     pub(crate) fn new(config: &SimConfig) -> Self {
         // `time_scale` is checked to be at least 1 before a simulator starts.
-        let scale = config.time_scale.max(1);
+        let scale = config.time_scale;
         Self {
-            rest: Pair::new(
+            rest: Budget::new(
                 config.org_budget_per_minute,
                 config.user_budget_per_minute,
-                REST_WINDOW / scale,
+                scaled(REST_WINDOW, scale),
             ),
-            graphql: Pair::new(
+            graphql: Budget::new(
                 config.graphql_org_points,
                 config.graphql_user_points,
-                GRAPHQL_WINDOW / scale,
+                scaled(GRAPHQL_WINDOW, scale),
             ),
         }
     }

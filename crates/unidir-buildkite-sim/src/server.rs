@@ -19,13 +19,13 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use unidir_sim_harness::faults::{Fault, FaultQueue};
 use url::Url;
 
 use crate::auth::{self, Caller};
 use crate::config::SimConfig;
 use crate::data;
 use crate::error::{ApiError, SimError};
-use crate::faults::{Fault, FaultQueue, error_page};
 use crate::graphql;
 use crate::ratelimit::{self, Headers, LimitScope, Limits, Usage};
 use crate::rest::{self, RestRequest};
@@ -542,6 +542,15 @@ fn wants_query_stats(parts: &Parts) -> bool {
         .get("buildkite-include-query-stats")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+/// Buildkite's HTML error pages: Rails' own for a 500, a proxy's for the rest.
+fn error_page(status: u16, reason: &str) -> String {
+    if status == 500 {
+        "<!DOCTYPE html>\n<html>\n<head><title>We're sorry, but something went wrong (500)</title></head>\n<body>\n<h1>We're sorry, but something went wrong.</h1>\n</body>\n</html>\n".to_owned()
+    } else {
+        unidir_sim_harness::faults::error_page(status, reason)
+    }
 }
 
 /// A 429 shaped like the real one for the request's API (REST or GraphQL).

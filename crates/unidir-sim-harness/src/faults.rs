@@ -2,14 +2,15 @@
 //!
 //! Faults wait in a queue in injection order. Each request takes one use of the first
 //! fault whose `path_prefix` matches its path (or that has none); a fault is dropped when
-//! its `times` are used up. Faults never touch the `/__sim/` admin endpoints.
+//! its `times` are used up. Faults never touch the `/__sim/` admin endpoints. What a
+//! rate-limit fault's 429 looks like is the provider's business; the rest is generic.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ratelimit::LimitScope;
+use crate::budget::LimitScope;
 
 /// One kind of failure, used `times` times on paths starting with `path_prefix`.
 ///
@@ -20,8 +21,8 @@ use crate::ratelimit::LimitScope;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Fault {
-    /// 429 with the REST (§8.1) or GraphQL (§7.2) body and headers: the chosen limit shows
-    /// `Remaining: 0`, `Reset: reset_secs` and its warning header.
+    /// 429 with the provider's body and headers for the request's API: the chosen limit
+    /// shows nothing remaining and a reset in `reset_secs`.
     RateLimited {
         /// Seconds until the (simulated) window resets.
         #[serde(default = "default_reset")]
@@ -36,8 +37,8 @@ pub enum Fault {
         #[serde(default)]
         path_prefix: Option<String>,
     },
-    /// The status with an HTML body, as a proxy or Rails error page would send it. A 2xx
-    /// status gives "200 with an HTML body".
+    /// The status with an HTML body, as a proxy or the provider's error page would send it.
+    /// A 2xx status gives "200 with an HTML body".
     ServerError {
         /// HTTP status (100..=999; anything else becomes 500).
         #[serde(default = "default_status")]
@@ -193,17 +194,18 @@ impl Fault {
 
 /// Pending faults in injection order.
 #[derive(Debug, Default)]
-pub(crate) struct FaultQueue(VecDeque<Fault>);
+pub struct FaultQueue(VecDeque<Fault>);
 
 impl FaultQueue {
-    pub(crate) fn push(&mut self, fault: Fault) {
+    /// Queues a fault; one with `times: 0` is ignored.
+    pub fn push(&mut self, fault: Fault) {
         if fault.times() > 0 {
             self.0.push_back(fault);
         }
     }
 
     /// Uses up one application of the first fault matching `path`.
-    pub(crate) fn take(&mut self, path: &str) -> Option<Fault> {
+    pub fn take(&mut self, path: &str) -> Option<Fault> {
         let index = self.0.iter().position(|f| f.matches(path))?;
         let fault = self.0.get_mut(index)?;
         let left = fault.times().saturating_sub(1);
@@ -215,24 +217,22 @@ impl FaultQueue {
         Some(used)
     }
 
-    pub(crate) fn clear(&mut self) {
+    /// Drops every pending fault.
+    pub fn clear(&mut self) {
         self.0.clear();
     }
 
-    pub(crate) fn pending(&self) -> Vec<Fault> {
+    /// Pending faults with their remaining `times`.
+    pub fn pending(&self) -> Vec<Fault> {
         self.0.iter().cloned().collect()
     }
 }
 
-/// The HTML page sent for [`Fault::ServerError`].
-pub(crate) fn error_page(status: u16, reason: &str) -> String {
-    if status == 500 {
-        "<!DOCTYPE html>\n<html>\n<head><title>We're sorry, but something went wrong (500)</title></head>\n<body>\n<h1>We're sorry, but something went wrong.</h1>\n</body>\n</html>\n".to_owned()
-    } else {
-        format!(
-            "<html>\n<head><title>{status} {reason}</title></head>\n<body>\n<center><h1>{status} {reason}</h1></center>\n</body>\n</html>\n"
-        )
-    }
+/// A proxy-style HTML error page for [`Fault::ServerError`]; a provider may send its own.
+pub fn error_page(status: u16, reason: &str) -> String {
+    format!(
+        "<html>\n<head><title>{status} {reason}</title></head>\n<body>\n<center><h1>{status} {reason}</h1></center>\n</body>\n</html>\n"
+    )
 }
 
 #[cfg(test)]
