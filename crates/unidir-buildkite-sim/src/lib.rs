@@ -110,6 +110,8 @@
 //! work 60 times faster, or `--unlimited`); `curl -X POST localhost:8787/__sim/faults -d
 //! '{"kind":"server_error","status":502,"times":2}'` injects faults.
 
+#![warn(missing_docs)]
+
 mod auth;
 mod complexity;
 mod config;

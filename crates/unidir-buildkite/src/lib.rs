@@ -23,6 +23,7 @@
 //! [`Directory::capabilities`]: unidir_core::Directory::capabilities
 
 #![warn(clippy::unwrap_used)]
+#![warn(missing_docs)]
 
 mod api;
 mod capabilities;

@@ -31,6 +31,7 @@
 //! ```
 
 #![warn(clippy::unwrap_used)]
+#![warn(missing_docs)]
 
 mod context;
 mod forge;

@@ -49,7 +49,6 @@ pub trait Directory: std::fmt::Debug + Send + Sync + 'static {
     /// One page of users.
     async fn list_users(&self, query: &ListQuery) -> Result<Page<User>>;
 
-    /// One user by id.
     /// Every user matching `query` in one pass, in batches: a full read, which
     /// [`DirectoryExt::users`] streams. The default walks [`Directory::list_users`] page by
     /// page within [`Directory::walk_limits`]. An adapter may override it with a plan that
@@ -65,6 +64,7 @@ pub trait Directory: std::fmt::Debug + Send + Sync + 'static {
         .boxed()
     }
 
+    /// One user by id.
     async fn get_user(&self, _id: &str, _options: &GetOptions) -> Result<User> {
         Err(Error::unsupported(self.provider(), "get_user"))
     }

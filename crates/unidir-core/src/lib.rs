@@ -26,6 +26,7 @@
 //! ```
 
 #![warn(clippy::unwrap_used)]
+#![warn(missing_docs)]
 
 mod capabilities;
 mod cursor;

@@ -17,6 +17,8 @@
 //! Classification ("may this be retried?") and the status table are generic HTTP here; a
 //! provider's [`StatusHook`] reads its own error bodies.
 
+#![warn(missing_docs)]
+
 mod client;
 pub mod link;
 mod observe;

@@ -49,6 +49,7 @@
 //! ```
 
 #![warn(clippy::unwrap_used)]
+#![warn(missing_docs)]
 
 mod config;
 mod graphql;
