@@ -136,6 +136,16 @@ fn unlimited(users: usize, teams: usize) -> SimConfig {
     SimConfig::unlimited().with_users(users).with_teams(teams)
 }
 
+/// REST without limits and a GraphQL budget too small for the members with nested teams
+/// (10 points a member), so the read is planned over both APIs; windows 60× shorter, so a read
+/// after the page walk waits at most 5 s for a fresh GraphQL window.
+fn planned(users: usize, teams: usize) -> SimConfig {
+    let points = u32::try_from(10 * users).expect("small");
+    unlimited(users, teams)
+        .with_graphql_budget(points, points)
+        .with_time_scale(60)
+}
+
 fn delta(after: SimStats, before: SimStats) -> (u64, u64, u64) {
     (
         after.rest_requests - before.rest_requests,
@@ -149,7 +159,7 @@ fn delta(after: SimStats, before: SimStats) -> (u64, u64, u64) {
 /// through REST. `Essential` takes teams over GraphQL too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_read_matches_the_graphql_page_walk() {
-    let sim = Simulator::start(unlimited(700, 40)).await.expect("sim");
+    let sim = Simulator::start(planned(700, 40)).await.expect("sim");
     let walked = page_walk(&directory(&sim, GraphqlMode::Auto), Detail::Full).await;
     assert_matches_state("page walk", &sim, &walked);
 
@@ -245,13 +255,11 @@ async fn full_read_under_default_budgets_gets_no_429() {
 
 /// A team GraphQL finds larger than one page goes to REST and is never taken by GraphQL
 /// again, however long REST takes to get to it: each team costs GraphQL at most one request.
-/// (Budgets that never run out, so nothing but the plan limits the requests.)
+/// (Budgets that never make it wait, so nothing but the plan limits the requests.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_team_handed_back_to_rest_is_not_taken_again() {
     let (users, teams) = (400, 6);
-    let sim = Simulator::start(SimConfig::generous().with_users(users).with_teams(teams))
-        .await
-        .expect("sim");
+    let sim = Simulator::start(planned(users, teams)).await.expect("sim");
     for detail in [Detail::Full, Detail::Essential] {
         let bk = directory(&sim, GraphqlMode::Auto);
         let before = sim.stats();
@@ -260,10 +268,34 @@ async fn a_team_handed_back_to_rest_is_not_taken_again() {
             .expect("the read ends");
         let (_, graphql, _) = delta(sim.stats(), before);
         assert_matches_state(&format!("{detail:?}"), &sim, &read);
-        // One members page (Full) or one team-sizes page (Essential), then a request per team.
+        // The budget probe, one members page (Full) or one team-sizes page (Essential), then
+        // at most a request per team.
         assert!(
-            graphql <= 1 + teams as u64,
+            graphql <= 2 + teams as u64,
             "{detail:?}: {graphql} GraphQL requests for {teams} teams"
+        );
+    }
+}
+
+/// When the GraphQL budget left covers every member with nested teams (as with budgets that
+/// never run out), the full read is the nested `UnidirMembers` walk in pages of 500: the
+/// scopes, the budget probe and ⌈members / 500⌉ pages, nothing over REST. Same users.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_budget_that_covers_nested_teams_gets_the_fewest_requests() {
+    let users = 1_200;
+    let sim = Simulator::start(unlimited(users, 30)).await.expect("sim");
+    let walked = page_walk(&directory(&sim, GraphqlMode::Auto), Detail::Full).await;
+    for detail in [Detail::Full, Detail::Essential] {
+        let bk = directory(&sim, GraphqlMode::Auto);
+        let before = sim.stats();
+        let read = full_read(&bk, detail).await;
+        let (rest, graphql, _) = delta(sim.stats(), before);
+        assert_same(&format!("nested {detail:?}"), &walked, &read, true);
+        assert_eq!(rest, 1, "{detail:?}: only the token's scopes over REST");
+        assert_eq!(
+            graphql,
+            1 + (users as u64).div_ceil(500),
+            "{detail:?}: the probe and pages of 500"
         );
     }
 }

@@ -136,6 +136,7 @@ pub(crate) fn execute(
         Some("UnidirMembersLite") => members(state, caller, &vars),
         Some("UnidirTeamMembers") => team_members(state, caller, &vars),
         Some("UnidirTeamSizes") => team_sizes(state, caller, &vars),
+        Some("UnidirOrgSize") => org_size(state, caller, &vars),
         _ => Err(UNSUPPORTED.to_owned()),
     };
     let mut body = match result {
@@ -534,6 +535,18 @@ fn member_teams(state: &State, caller: Caller, vars: &Vars<'_>) -> Result<Value,
     };
     let teams = teams_connection(state, caller, user, Some(first), after);
     Ok(json!({ "data": { "organizationMember": { "teams": teams } } }))
+}
+
+// ---- UnidirOrgSize ---------------------------------------------------------------------------
+
+/// `organization { members(first: 1) { count } }`.
+fn org_size(state: &State, caller: Caller, vars: &Vars<'_>) -> Result<Value, String> {
+    let slug = vars.required_string("slug", "ID!")?;
+    if slug != state.org.slug || !state.is_member(caller.user) {
+        return Ok(json!({ "data": { "organization": null } }));
+    }
+    let count = state.members_by_name().len();
+    Ok(json!({ "data": { "organization": { "members": { "count": count } } } }))
 }
 
 // ---- UnidirTeamSizes -------------------------------------------------------------------------

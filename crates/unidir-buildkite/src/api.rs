@@ -131,6 +131,11 @@ impl Api {
         self.gql_http.reserve(operation, points).await
     }
 
+    /// GraphQL points left in the current window, as the last response said.
+    pub(crate) fn graphql_remaining(&self) -> Option<u64> {
+        self.gql_http.known_remaining()
+    }
+
     /// Whether provider text contains the token (such text is never passed on).
     pub(crate) fn holds_token(&self, text: &str) -> bool {
         self.token.appears_in(text)

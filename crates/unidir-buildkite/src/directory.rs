@@ -22,7 +22,7 @@
 //! a next page without a cursor, or points back to a page already read, is a
 //! `ContractViolation` error, never a short list.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -40,6 +40,7 @@ use unidir_core::{
 
 use crate::api::{Api, check_id, check_slug, contract, invalid};
 use crate::config::{BuildkiteBuilder, GraphqlMode};
+use crate::team_index::{TeamEntry, TeamIndex, TeamIndexBuilder};
 use crate::wire::{
     GqlMember, GqlTeamMembership, PageInfo, RestAccessToken, RestMember, RestOrganization,
     RestTeam, RestTeamMember, RestUser,
@@ -100,29 +101,34 @@ pub struct Buildkite {
     team_index_ttl: Duration,
 }
 
-/// Every team id, and the teams (with roles) of every user.
-#[derive(Debug)]
-pub(crate) struct TeamIndex {
-    teams: HashSet<String>,
-    by_user: HashMap<String, Vec<GroupAssignment>>,
-    last_used: std::sync::Mutex<Instant>,
+/// Page sizes of one `UnidirMembers` request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NestedShape {
+    /// Members per page (`None`: the query's limit).
+    pub(crate) size: Option<u32>,
+    /// Teams nested per member; a member with more gets `UnidirMemberTeams` pages.
+    pub(crate) teams_first: u32,
 }
 
-impl TeamIndex {
-    pub(crate) fn new(
-        teams: HashSet<String>,
-        by_user: HashMap<String, Vec<GroupAssignment>>,
-    ) -> Self {
-        Self {
-            teams,
-            by_user,
-            last_used: std::sync::Mutex::new(Instant::now()),
-        }
-    }
+/// The binding of the users list for `query`, and the GraphQL `after` position a page's
+/// `next_cursor` carries (for a full read that walks `UnidirMembers` pages itself).
+pub(crate) fn users_binding(query: &ListQuery) -> CursorBinding {
+    binding(Resource::Users, query, &[])
+}
 
-    /// The teams of `user_id`, with roles.
-    pub(crate) fn groups_of(&self, user_id: &str) -> Vec<GroupAssignment> {
-        self.by_user.get(user_id).cloned().unwrap_or_default()
+pub(crate) fn graphql_after(
+    binding: &CursorBinding,
+    cursor: &unidir_core::Cursor,
+) -> Result<Option<String>> {
+    match binding
+        .decode::<Position>(cursor)
+        .map_err(tag("list_users"))?
+    {
+        Position::Gql { a, .. } => Ok(a),
+        _ => Err(contract(
+            "list_users",
+            "a GraphQL page gave a cursor of another kind",
+        )),
     }
 }
 
@@ -404,11 +410,9 @@ impl Buildkite {
         let teams = self
             .rest_walk(operation, &self.org_path(&["teams"]), &[], "id")
             .await?;
-        let mut index: HashMap<String, Vec<GroupAssignment>> = HashMap::new();
-        let mut team_ids = HashSet::with_capacity(teams.len());
+        let mut index = TeamIndexBuilder::default();
         for raw in &teams {
             let team: RestTeam = map::decode(operation, "team", raw)?;
-            team_ids.insert(team.id.clone());
             let members = self
                 .rest_walk(
                     operation,
@@ -417,22 +421,22 @@ impl Buildkite {
                     "user_id",
                 )
                 .await?;
+            let position = index.team(TeamEntry {
+                id: team.id,
+                name: team.name,
+                slug: team.slug,
+            });
             for raw in &members {
                 let m: RestTeamMember = map::decode(operation, "team member", raw)?;
-                index.entry(m.user_id).or_default().push(GroupAssignment {
-                    id: team.id.clone(),
-                    name: Some(team.name.clone()),
-                    slug: team.slug.clone(),
-                    role_id: m.role.map(|r| roles::team_role_id(&r)),
-                    joined_at: map::time(m.created_at.as_deref()),
-                });
+                index.add(
+                    position,
+                    &m.user_id,
+                    m.role.map(|r| roles::team_role_id(&r)),
+                    map::time(m.created_at.as_deref()),
+                );
             }
         }
-        Ok(TeamIndex {
-            teams: team_ids,
-            by_user: index,
-            last_used: std::sync::Mutex::new(Instant::now()),
-        })
+        Ok(index.finish())
     }
 
     /// The team index, built once and reused while it is in use: a REST walk of every user
@@ -580,11 +584,30 @@ impl Buildkite {
         after: Option<String>,
         before: Option<String>,
     ) -> Result<Page<User>> {
+        let shape = NestedShape {
+            size: None,
+            teams_first: self.nested_page_size,
+        };
+        self.users_graphql_shaped(query, binding, after, before, shape)
+            .await
+    }
+
+    /// [`Self::users_graphql`] with the page size and nested team page chosen by the caller
+    /// (a full read on a budget that allows it asks for pages of 500).
+    pub(crate) async fn users_graphql_shaped(
+        &self,
+        query: &ListQuery,
+        binding: &CursorBinding,
+        after: Option<String>,
+        before: Option<String>,
+        shape: NestedShape,
+    ) -> Result<Page<User>> {
         const OP: &str = "list_users";
         // A primary e-mail names at most one member (Buildkite's own clients ask for one).
-        let size = match query.filters.email {
-            Some(_) => 1,
-            None => query.page_size(MAX_PAGE, MAX_PAGE).map_err(tag(OP))?,
+        let size = match (query.filters.email.as_ref(), shape.size) {
+            (Some(_), _) => 1,
+            (None, Some(size)) => size,
+            (None, None) => query.page_size(MAX_PAGE, MAX_PAGE).map_err(tag(OP))?,
         };
         let role = match query.filters.role_id.as_deref() {
             Some(roles::ORG_ADMIN) => json!(["ADMIN"]),
@@ -605,7 +628,7 @@ impl Buildkite {
             "email": query.filters.email,
             "role": role,
             "team": team,
-            "teamsFirst": self.nested_page_size,
+            "teamsFirst": shape.teams_first,
         });
         let mut data = self
             .api
@@ -703,7 +726,7 @@ impl Buildkite {
         let index = self.team_index(OP).await?;
         if let Some(group) = &query.filters.group_id {
             check_id(OP, "group", group)?;
-            if !index.teams.contains(group) {
+            if !index.has_team(group) {
                 // Distinguish "empty team" from "no such team".
                 self.api
                     .get(OP, &self.org_path(&["teams", group]), &[])
@@ -721,7 +744,7 @@ impl Buildkite {
             {
                 continue;
             }
-            let groups = index.by_user.get(&member.id).cloned().unwrap_or_default();
+            let groups = index.groups_of(&member.id);
             if let Some(group) = &query.filters.group_id
                 && !groups.iter().any(|g| &g.id == group)
             {

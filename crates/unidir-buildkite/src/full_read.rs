@@ -22,6 +22,12 @@
 //! REST's member pages as they arrive; for `Full`, GraphQL's pages, joined with the SSO mode
 //! from REST's member pages (GraphQL pages read before REST is done wait in memory).
 //!
+//! First, one small GraphQL query (`UnidirOrgSize`, ≈ 3 points) reads the member count and,
+//! from its headers, the GraphQL budget left. When that budget covers the members with their
+//! teams nested (an estimated [`NESTED_POINTS_PER_MEMBER`] points each), as on a plan with a
+//! raised limit, the read is instead the plain `UnidirMembers` walk in pages of 500: the
+//! fewest requests, and nothing to wait for.
+//!
 //! Only an unfiltered read from the first page without a page size is planned; a filter, a
 //! cursor or a `limit` (pages of a chosen size) gets the page walk.
 
@@ -31,10 +37,11 @@ use std::sync::{Arc, Mutex};
 use futures::stream::{self, BoxStream, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
-use unidir_core::{Detail, Error, Filters, GroupAssignment, ListQuery, Result, User};
+use unidir_core::{Detail, Error, Filters, ListQuery, Result, User};
 
 use crate::api::contract;
-use crate::directory::{Buildkite, TeamIndex};
+use crate::directory::{Buildkite, NestedShape, graphql_after, users_binding};
+use crate::team_index::{TeamEntry, TeamIndex, TeamIndexBuilder};
 use crate::wire::{GqlMember, GqlTeamMember, GqlTeamSize, RestMember, RestTeam, RestTeamMember};
 use crate::{map, roles};
 
@@ -42,6 +49,16 @@ const OP: &str = "list_users";
 const MEMBERS_LITE: &str = include_str!("graphql/members_lite.graphql");
 const TEAM_MEMBERS: &str = include_str!("graphql/team_members.graphql");
 const TEAM_SIZES: &str = include_str!("graphql/team_sizes.graphql");
+const ORG_SIZE: &str = include_str!("graphql/org_size.graphql");
+/// Points a member costs in `UnidirMembers` with nested teams, estimated high: 8 for the
+/// member's own objects, 2 per team for up to 6 teams.
+pub(crate) const NESTED_POINTS_PER_MEMBER: u64 = 20;
+/// Members per page of the nested walk, and teams nested per member: 500 × (8 + 2 × 40)
+/// requested points stay under Buildkite's 50,000-point cap per query.
+const NESTED_SHAPE: NestedShape = NestedShape {
+    size: Some(500),
+    teams_first: 40,
+};
 /// Teams per `UnidirTeamSizes` page (≈ 1,000 points requested).
 const GRAPHQL_TEAMS_PAGE: u32 = 500;
 /// REST `per_page` maximum.
@@ -59,8 +76,9 @@ pub(crate) fn plannable(query: &ListQuery) -> bool {
 /// A team to read the members of.
 #[derive(Debug, Clone)]
 struct TeamRef {
-    /// Position in the team list: memberships are kept in this order, whoever read them.
-    position: usize,
+    /// Position in the team list (set when queued): memberships are kept in this order,
+    /// whoever read them.
+    position: u32,
     id: String,
     slug: Option<String>,
     name: String,
@@ -75,12 +93,11 @@ struct Shared {
     /// Teams still to read: the largest first, so REST takes from the front and GraphQL the
     /// smallest from the back.
     queue: Mutex<VecDeque<TeamRef>>,
-    /// Every team id, once listed.
-    team_ids: Mutex<HashSet<String>>,
+
     /// GraphQL holds a team it took from the queue (set and cleared under the queue's lock).
     graphql_busy: watch::Sender<bool>,
-    /// `user id → (team position, membership)`.
-    by_user: Mutex<HashMap<String, Vec<(usize, GroupAssignment)>>>,
+    /// The memberships read so far; `TeamRef::position` is a team's place in it.
+    index: Mutex<TeamIndexBuilder>,
     /// SSO requirement by user id, from REST member pages (for `Detail::Full`).
     sso: Mutex<HashMap<String, Option<bool>>>,
 }
@@ -88,9 +105,17 @@ struct Shared {
 impl Shared {
     /// Queues the listed teams, the largest first.
     fn set_teams(&self, mut teams: Vec<TeamRef>) {
+        {
+            let mut index = self.index.lock().unwrap_or_else(|e| e.into_inner());
+            for team in &mut teams {
+                team.position = index.team(TeamEntry {
+                    id: team.id.clone(),
+                    name: team.name.clone(),
+                    slug: team.slug.clone(),
+                });
+            }
+        }
         teams.sort_by_key(|t| std::cmp::Reverse(t.size));
-        *self.team_ids.lock().unwrap_or_else(|e| e.into_inner()) =
-            teams.iter().map(|t| t.id.clone()).collect();
         self.queue
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -152,34 +177,18 @@ impl Shared {
         }
     }
 
-    fn add(&self, team: &TeamRef, user_id: String, role: Option<&str>, created_at: Option<&str>) {
-        let assignment = GroupAssignment {
-            id: team.id.clone(),
-            name: Some(team.name.clone()),
-            slug: team.slug.clone(),
-            role_id: role.map(roles::team_role_id),
-            joined_at: map::time(created_at),
-        };
-        self.by_user
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(user_id)
-            .or_default()
-            .push((team.position, assignment));
+    fn add(&self, team: &TeamRef, user_id: &str, role: Option<&str>, created_at: Option<&str>) {
+        self.index.lock().unwrap_or_else(|e| e.into_inner()).add(
+            team.position,
+            user_id,
+            role.map(roles::team_role_id),
+            map::time(created_at),
+        );
     }
 
     /// The finished index, each user's teams in team-list order.
     fn index(&self) -> TeamIndex {
-        let teams = std::mem::take(&mut *self.team_ids.lock().unwrap_or_else(|e| e.into_inner()));
-        let by_user = std::mem::take(&mut *self.by_user.lock().unwrap_or_else(|e| e.into_inner()));
-        let by_user = by_user
-            .into_iter()
-            .map(|(user, mut groups)| {
-                groups.sort_by_key(|(position, _)| *position);
-                (user, groups.into_iter().map(|(_, g)| g).collect())
-            })
-            .collect();
-        TeamIndex::new(teams, by_user)
+        std::mem::take(&mut *self.index.lock().unwrap_or_else(|e| e.into_inner())).finish()
     }
 }
 
@@ -213,15 +222,18 @@ impl Buildkite {
         out: &mpsc::Sender<Result<Vec<User>>>,
     ) -> Result<()> {
         let graphql = self.use_graphql(OP).await?;
+        if graphql && self.nested_fits_budget().await? {
+            return self.nested_walk(query, out).await;
+        }
         let full = graphql && query.detail == Detail::Full;
         // Reading the essentials, GraphQL lists the teams with their sizes, so it can take
         // the smallest (cheapest in points per REST request saved); otherwise REST lists them.
         let graphql_lists = graphql && !full;
         let shared = Shared {
             queue: Mutex::new(VecDeque::new()),
-            team_ids: Mutex::new(HashSet::new()),
+
             graphql_busy: watch::Sender::new(false),
-            by_user: Mutex::new(HashMap::new()),
+            index: Mutex::new(TeamIndexBuilder::default()),
             sso: Mutex::new(HashMap::new()),
         };
         let (listed_tx, listed_rx) = signal();
@@ -298,17 +310,67 @@ impl Buildkite {
         Ok(())
     }
 
+    /// Whether the GraphQL budget left covers every member with nested teams.
+    async fn nested_fits_budget(&self) -> Result<bool> {
+        let data = self
+            .api
+            .graphql(
+                OP,
+                ORG_SIZE,
+                "UnidirOrgSize",
+                json!({ "slug": self.api.org }),
+            )
+            .await?;
+        let members = data
+            .pointer("/organization/members/count")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| contract(OP, "organization.members.count is missing"))?;
+        let needed = members.saturating_mul(NESTED_POINTS_PER_MEMBER);
+        Ok(self
+            .api
+            .graphql_remaining()
+            .is_some_and(|left| left >= needed))
+    }
+
+    /// Every page of `UnidirMembers` (teams nested), 500 members a page.
+    async fn nested_walk(
+        &self,
+        query: &ListQuery,
+        out: &mpsc::Sender<Result<Vec<User>>>,
+    ) -> Result<()> {
+        let binding = users_binding(query);
+        let mut budget = self.walk_limits.start();
+        let mut after: Option<String> = None;
+        loop {
+            budget.before_page().map_err(tag)?;
+            let page = self
+                .users_graphql_shaped(query, &binding, after.clone(), None, NESTED_SHAPE)
+                .await?;
+            budget.add_items(page.result.len()).map_err(tag)?;
+            let next = match &page.next_cursor {
+                Some(cursor) => graphql_after(&binding, cursor)?,
+                None => None,
+            };
+            if !page.result.is_empty() && out.send(Ok(page.result)).await.is_err() {
+                return Ok(()); // The caller stopped reading.
+            }
+            match next {
+                Some(next) => after = Some(next),
+                None => return Ok(()),
+            }
+        }
+    }
+
     /// Every team, in Buildkite's order.
     async fn list_team_refs(&self) -> Result<Vec<TeamRef>> {
         let raw = self
             .rest_walk(OP, &self.org_path(&["teams"]), &[], "id")
             .await?;
         raw.iter()
-            .enumerate()
-            .map(|(position, raw)| {
+            .map(|raw| {
                 let team: RestTeam = map::decode(OP, "team", raw)?;
                 Ok(TeamRef {
-                    position,
+                    position: 0,
                     id: team.id,
                     slug: team.slug,
                     name: team.name,
@@ -354,7 +416,7 @@ impl Buildkite {
                 let team: GqlTeamSize = map::decode(OP, "team", node)?;
                 if seen.insert(team.uuid.clone()) {
                     teams.push(TeamRef {
-                        position: teams.len(),
+                        position: 0,
                         id: team.uuid,
                         slug: Some(team.slug),
                         name: team.name,
@@ -393,7 +455,7 @@ impl Buildkite {
             .await?;
         for raw in &members {
             let m: RestTeamMember = map::decode(OP, "team member", raw)?;
-            shared.add(team, m.user_id, m.role.as_deref(), m.created_at.as_deref());
+            shared.add(team, &m.user_id, m.role.as_deref(), m.created_at.as_deref());
         }
         Ok(())
     }
@@ -442,7 +504,7 @@ impl Buildkite {
             if seen.insert(user.uuid.clone()) {
                 shared.add(
                     team,
-                    user.uuid,
+                    &user.uuid,
                     Some(&member.role),
                     member.created_at.as_deref(),
                 );

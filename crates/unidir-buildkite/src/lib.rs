@@ -35,6 +35,7 @@ mod map;
 mod provision;
 mod proxy_rules;
 pub mod roles;
+mod team_index;
 mod wire;
 
 pub use api::error_for_status;

@@ -35,6 +35,11 @@ const DOCUMENTS: &[(&str, &str, &str)] = &[
         include_str!("../src/graphql/members_lite.graphql"),
     ),
     (
+        "org_size.graphql",
+        "UnidirOrgSize",
+        include_str!("../src/graphql/org_size.graphql"),
+    ),
+    (
         "team_sizes.graphql",
         "UnidirTeamSizes",
         include_str!("../src/graphql/team_sizes.graphql"),

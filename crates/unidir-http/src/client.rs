@@ -252,6 +252,15 @@ impl HttpClient {
         .await
     }
 
+    /// What the last response said is left of the budget (the smaller of the organization
+    /// and user budgets), while its window lasts; `None` when unknown.
+    pub fn known_remaining(&self) -> Option<u64> {
+        let known = *self.inner.budget.lock().unwrap_or_else(|e| e.into_inner());
+        known
+            .filter(|k| k.resets_at > Instant::now())
+            .map(|k| k.remaining)
+    }
+
     /// Remembers what a response said is left of the budget.
     fn note_budget(&self, state: &RateLimitState) {
         let known = [&state.org, &state.user]
