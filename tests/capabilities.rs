@@ -83,7 +83,7 @@ async fn run(bk: &Buildkite, resource: Resource, operation: Operation, w: &World
         (Resource::Roles, Get) => bk.get_role(roles::ORG_ADMIN, &get).await.map(drop),
         (Resource::GroupMembers, List) => bk.list_group_members(&w.team, &page).await.map(drop),
         (Resource::GroupMembers, Add) => bk
-            .add_group_member(&w.team, &user, roles::TEAM_MEMBER)
+            .add_group_member(&w.team, &user, Some(roles::TEAM_MEMBER))
             .await
             .map(drop),
         (Resource::GroupMembers, ChangeRole) => bk

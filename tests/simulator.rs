@@ -133,7 +133,7 @@ async fn provisioning_outcomes_against_the_simulator() {
         .add_group_member(
             &team.uuid,
             &UserRef::Email(loner.email.clone()),
-            roles::TEAM_MEMBER,
+            Some(roles::TEAM_MEMBER),
         )
         .await
         .expect("add");
@@ -145,7 +145,7 @@ async fn provisioning_outcomes_against_the_simulator() {
         Some("member")
     );
     let same = bk
-        .add_group_member(&team.uuid, &id(&loner.user_uuid), roles::TEAM_MEMBER)
+        .add_group_member(&team.uuid, &id(&loner.user_uuid), Some(roles::TEAM_MEMBER))
         .await
         .expect("again");
     assert_eq!(same.outcome, Outcome::Unchanged);
@@ -183,7 +183,7 @@ async fn provisioning_outcomes_against_the_simulator() {
         .add_group_member(
             &team.uuid,
             &UserRef::Email("stranger@elsewhere.example".into()),
-            roles::TEAM_MEMBER,
+            Some(roles::TEAM_MEMBER),
         )
         .await
         .expect("stranger");
@@ -192,7 +192,7 @@ async fn provisioning_outcomes_against_the_simulator() {
         .add_group_member(
             &team.uuid,
             &id("00000000-0000-4000-8000-000000000000"),
-            roles::TEAM_MEMBER,
+            Some(roles::TEAM_MEMBER),
         )
         .await
         .expect("unknown id");
@@ -201,7 +201,7 @@ async fn provisioning_outcomes_against_the_simulator() {
         .add_group_member(
             "00000000-0000-4000-8000-000000000000",
             &id(&loner.user_uuid),
-            roles::TEAM_MEMBER,
+            Some(roles::TEAM_MEMBER),
         )
         .await
         .expect("no team");
@@ -257,22 +257,16 @@ async fn plan_and_apply_converge_on_the_simulator() {
     } else {
         "maintainer"
     };
-    let desired = DesiredState {
-        groups: vec![DesiredGroup {
-            group: team.slug.clone(),
-            members: vec![
-                DesiredMember {
-                    user: keep.user_uuid.clone(),
-                    role: flipped.into(),
-                },
-                DesiredMember {
-                    user: outsider.email.clone(),
-                    role: "member".into(),
-                },
+    let desired = DesiredState::new(vec![
+        DesiredGroup::new(
+            team.slug.clone(),
+            vec![
+                DesiredMember::new(keep.user_uuid.clone()).with_role(flipped),
+                DesiredMember::new(outsider.email.clone()).with_role("member"),
             ],
-            remove_unlisted: true,
-        }],
-    };
+        )
+        .with_remove_unlisted(true),
+    ]);
     let dry = plan(&bk, &desired).await.expect("plan");
     assert_eq!(
         sim.snapshot().members_of(&team.uuid).len(),
@@ -419,7 +413,7 @@ async fn rest_walk_reads_the_teams_once() {
     bk.add_group_member(
         &team.uuid,
         &UserRef::Id(loner.id.clone()),
-        roles::TEAM_MAINTAINER,
+        Some(roles::TEAM_MAINTAINER),
     )
     .await
     .expect("grant");

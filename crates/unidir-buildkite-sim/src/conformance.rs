@@ -3,8 +3,8 @@
 //!
 //! World users become organization members (in world order), world groups become teams with
 //! the world's slugs, and role keys map to Buildkite's two axes: organization `admin` or
-//! `member`, team `maintainer` or `member`. A world role Buildkite does not have is an
-//! [`SimError::InvalidConfig`], never a silent substitute.
+//! `member`, team `maintainer` or `member`. A world role Buildkite does not have, or a world
+//! group without roles, is an [`SimError::InvalidConfig`], never a silent substitute.
 
 use unidir_conformance::World;
 
@@ -62,8 +62,15 @@ impl OrgSpec {
                 if g.privacy == unidir_core::GroupPrivacy::Secret {
                     team = team.secret();
                 }
+                if !g.has_roles {
+                    return Err(invalid(format!(
+                        "world group {:?} has no roles; Buildkite teams always have them",
+                        g.name
+                    )));
+                }
                 for m in &g.members {
-                    team = team.with_member(&m.email, team_role(&m.role)?);
+                    let role = m.role.as_deref().unwrap_or_default();
+                    team = team.with_member(&m.email, team_role(role)?);
                 }
                 Ok(team)
             })
@@ -144,5 +151,13 @@ mod tests {
             .with_world(&world)
             .expect_err("no owner role on Buildkite");
         assert!(err.to_string().contains("\"owner\""), "{err}");
+    }
+
+    #[test]
+    fn a_group_without_roles_is_refused() {
+        let err = SimConfig::unlimited()
+            .with_world(&World::mixed())
+            .expect_err("Buildkite teams always have roles");
+        assert!(err.to_string().contains("\"Guild\" has no roles"), "{err}");
     }
 }

@@ -242,11 +242,7 @@ pub(crate) fn report(scopes: &[String], mode: GraphqlMode, graphql_enabled: bool
             if writes_lack.len() == 1 { "" } else { "s" }
         ));
     }
-    Capabilities {
-        provider: PROVIDER.to_owned(),
-        resources,
-        notes,
-    }
+    Capabilities::new(PROVIDER, resources).with_notes(notes)
 }
 
 #[cfg(test)]

@@ -1217,12 +1217,14 @@ impl Directory for Buildkite {
         &self,
         group_id: &str,
         user: &UserRef,
-        role_id: &str,
+    /// Teams always have roles: `None` is `team:member`, the default role of a new member.
+        role_id: Option<&str>,
     ) -> Result<MembershipResult> {
         self.set_member_role("change_group_member_role", group_id, user, role_id, false)
             .await
     }
 
+        let role_id = role_id.unwrap_or(roles::TEAM_MEMBER);
     async fn remove_group_member(
         &self,
         group_id: &str,

@@ -123,6 +123,7 @@ pub(crate) fn group(team: RestTeam, raw: &Value, keep: bool) -> Group {
             .map(|p| GroupPrivacy::parse(&p.to_ascii_lowercase())),
         is_default: team.default,
         default_role_id: team.default_member_role.map(|r| roles::team_role_id(&r)),
+        has_roles: None,
         organization_id: None,
         created_by: team.created_by.and_then(|c| c.id),
         created_at: time(team.created_at.as_deref()),

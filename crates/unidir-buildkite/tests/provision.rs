@@ -57,7 +57,11 @@ async fn a_token_without_write_teams_fails_before_any_write() {
     let fx = FixtureServer::mount(&["missing_scope", "acme"]);
     let (bk, _) = fx.directory("acme-inc");
     let err = bk
-        .add_group_member(PLATFORM, &UserRef::Id(ERIN.into()), roles::TEAM_MEMBER)
+        .add_group_member(
+            PLATFORM,
+            &UserRef::Id(ERIN.into()),
+            Some(roles::TEAM_MEMBER),
+        )
         .await
         .expect_err("no scope");
     assert_eq!(err.kind(), ErrorKind::PermissionDenied);
@@ -114,7 +118,9 @@ async fn a_lost_create_is_resolved_by_reading_back() {
     });
     let bk = directory(&server, Duration::from_millis(300));
     let user = UserRef::Id(ERIN.into());
-    let result = bk.add_group_member(MOBILE, &user, roles::TEAM_MEMBER).await;
+    let result = bk
+        .add_group_member(MOBILE, &user, Some(roles::TEAM_MEMBER))
+        .await;
     let result = result.expect("resolved by read-back");
     assert_eq!(result.outcome, Outcome::Created);
     assert_eq!(post.calls(), 1, "the write was never sent twice");
@@ -155,7 +161,7 @@ async fn a_rejected_role_change_is_a_typed_error() {
     assert!(err.message().contains("Role is not allowed"));
     assert_eq!(patch.calls(), 1);
     let bad = bk
-        .add_group_member(PLATFORM, &UserRef::Id(BOB.into()), roles::ORG_ADMIN)
+        .add_group_member(PLATFORM, &UserRef::Id(BOB.into()), Some(roles::ORG_ADMIN))
         .await
         .expect_err("org role is not a team role");
     assert_eq!(bad.kind(), ErrorKind::InvalidInput);

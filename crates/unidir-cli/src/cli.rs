@@ -242,9 +242,11 @@ pub(crate) enum Command {
         group: String,
         /// User id or e-mail address.
         user: String,
-        /// Group role: maintainer or member (or a role id such as team:maintainer).
-        #[arg(long, default_value = "member", value_name = "ROLE")]
-        role: String,
+        /// Group role: maintainer or member (or a role id such as team:maintainer). Left
+        /// out: the group's default role (on Buildkite, member), or no role where groups
+        /// have none.
+        #[arg(long, value_name = "ROLE")]
+        role: Option<String>,
     },
     /// Remove a user from a group (idempotent).
     Revoke {
@@ -257,7 +259,9 @@ pub(crate) enum Command {
     Plan {
         /// Desired state (at most 16 MiB; unknown keys are refused):
         /// {"groups":[{"group":..,"members":[{"user":..,"role":..}],"remove_unlisted":false}]}.
-        /// Unlisted members are removed only where "remove_unlisted" is true.
+        /// Unlisted members are removed only where "remove_unlisted" is true. A member without
+        /// "role" only has to be in the group (added with its default role; a group without
+        /// roles takes none).
         file: PathBuf,
     },
     /// Bring the directory to a desired-state JSON file, printing each change's outcome.

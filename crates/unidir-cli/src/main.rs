@@ -101,7 +101,7 @@ async fn dispatch(
             detail,
         } => export::export(conn, out, dir, *format, (*detail).into(), raw).await,
         Command::Grant { group, user, role } => {
-            provision::grant(conn, out, group, user, role).await
+            provision::grant(conn, out, group, user, role.as_deref()).await
         }
         Command::Revoke { group, user } => provision::revoke(conn, out, group, user).await,
         Command::Plan { file } => provision::plan(conn, out, file).await,

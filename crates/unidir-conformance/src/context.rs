@@ -198,7 +198,16 @@ impl<'a> Ctx<'a> {
             .ok_or_else(|| format!("world role {key} ({scope}) is not among the listed roles"))
     }
 
-    /// `(user id, role id)` of every member of `group`, as the world says.
+    /// The directory id of group role `key`, or `""` for no role (as
+    /// [`Ctx::live_members`] shows a membership without one).
+    fn member_role_id(&self, key: Option<&str>) -> Result<String, String> {
+        key.map_or_else(
+            || Ok(String::new()),
+            |key| self.role_id(key, &RoleScope::Group),
+        )
+    }
+
+    /// `(user id, role id)` of every member of `group`, as the world says (`""`: no role).
     pub(crate) fn expected_members(
         &self,
         group: &WorldGroup,
@@ -209,29 +218,24 @@ impl<'a> Ctx<'a> {
             .map(|m| {
                 Ok((
                     self.user_id(&m.email)?,
-                    self.role_id(&m.role, &RoleScope::Group)?,
+                    self.member_role_id(m.role.as_deref())?,
                 ))
             })
             .collect()
     }
 
-    /// `(group id, role id)` of every group of `email`, as the world says.
+    /// `(group id, role id)` of every group of `email`, as the world says (`""`: no role).
     pub(crate) fn expected_groups_of(
         &self,
         email: &str,
     ) -> Result<BTreeSet<(String, String)>, String> {
         self.world
             .groups_of(email)
-            .map(|(g, role)| {
-                Ok((
-                    self.group(&g.name)?.id.clone(),
-                    self.role_id(role, &RoleScope::Group)?,
-                ))
-            })
+            .map(|(g, role)| Ok((self.group(&g.name)?.id.clone(), self.member_role_id(role)?)))
             .collect()
     }
 
-    /// `(user id, role id)` of every member of `group_id`, read now.
+    /// `(user id, role id)` of every member of `group_id`, read now (`""`: no role).
     pub(crate) async fn live_members(
         &self,
         group_id: &str,

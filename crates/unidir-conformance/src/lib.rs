@@ -5,7 +5,8 @@
 //!
 //! * [`World`] describes one organization without provider ids: users (name, e-mail,
 //!   organization role), groups (with members and their group roles), roles, and which user
-//!   the credential belongs to. [`World::small`] is the default. [`memory_directory`] seeds
+//!   the credential belongs to. [`World::small`] is the default; [`World::mixed`] adds a
+//!   group without roles, for directories that have such groups. [`memory_directory`] seeds
 //!   the in-memory reference directory from it; a provider's simulator translates it into
 //!   its own spec (the Buildkite simulator: `SimConfig::with_world`, feature `conformance`).
 //! * The suites are `pub async fn`s over `&dyn Directory` and the world, gated by

@@ -18,7 +18,9 @@ fn role_id(key: &str, scope: &RoleScope) -> String {
 
 /// A [`MemoryDirectory`] holding exactly `world`: ids are `org-<slug>`, `user-<n>`,
 /// `group-<n>` (1-based, in world order) and `org:<key>`/`group:<key>` for roles; every
-/// object carries a small `remote_data`, as a provider's raw JSON would be.
+/// object carries a small `remote_data`, as a provider's raw JSON would be. A group without
+/// roles has [`Group::has_roles`] `Some(false)`, and the directory then reports
+/// [`unidir_core::GroupRoles::PerGroup`].
 ///
 /// Fails with `InvalidInput` when the world does not [validate](World::validate).
 pub fn memory_directory(world: &World) -> Result<MemoryDirectory> {
@@ -91,7 +93,10 @@ pub fn memory_directory(world: &World) -> Result<MemoryDirectory> {
             builder = builder.membership(GroupMembership {
                 group_id: id.clone(),
                 user_id: user_id(&member.email),
-                role_id: Some(role_id(&member.role, &RoleScope::Group)),
+                role_id: member
+                    .role
+                    .as_deref()
+                    .map(|role| role_id(role, &RoleScope::Group)),
                 user_name: None,
                 user_email: None,
                 created_at: None,
@@ -106,6 +111,8 @@ pub fn memory_directory(world: &World) -> Result<MemoryDirectory> {
             privacy: Some(group.privacy.clone()),
             is_default: Some(false),
             default_role_id: None,
+            // Said only of groups without roles; the others follow the capabilities.
+            has_roles: (!group.has_roles).then_some(false),
             organization_id: Some(org_id.clone()),
             created_by: None,
             created_at: None,

@@ -80,7 +80,11 @@ pub struct WorldGroup {
     pub description: Option<String>,
     /// Who can see the group.
     pub privacy: GroupPrivacy,
-    /// Members, each with a group-scoped role.
+    /// Whether the group has roles (default `true`). Members of a group without roles hold
+    /// none; the directory says so through [`unidir_core::Group::has_roles`] or
+    /// [`unidir_core::Capabilities::group_roles`].
+    pub has_roles: bool,
+    /// Members, each with a group-scoped role where the group has roles.
     pub members: Vec<WorldMember>,
 }
 
@@ -90,8 +94,8 @@ pub struct WorldGroup {
 pub struct WorldMember {
     /// The member's e-mail (a [`WorldUser::email`]).
     pub email: String,
-    /// Key of the member's group-scoped role.
-    pub role: String,
+    /// Key of the member's group-scoped role (`None` in a group without roles).
+    pub role: Option<String>,
 }
 
 /// A UUID no provider hands out (version 4, all zero bits otherwise).
@@ -191,9 +195,21 @@ impl World {
             .with_me(ADA)
     }
 
+    /// [`World::small`] plus `Guild`, a group without roles holding Ben and Cy: for
+    /// directories where some groups have no roles (memberships without a role).
+    pub fn mixed() -> Self {
+        Self::small().with_group(
+            WorldGroup::new("Guild", "guild")
+                .with_description("Open to all; no roles")
+                .without_roles()
+                .with_member_without_role("ben@conformance.example")
+                .with_member_without_role("cy@conformance.example"),
+        )
+    }
+
     /// Checks that every reference resolves: role keys are unique per scope, e-mails and
     /// group names are unique, users' and members' roles exist with the right scope, members
-    /// and `me` are users.
+    /// and `me` are users; members of a group without roles hold none.
     pub fn validate(&self) -> Result<(), String> {
         let mut roles = HashSet::new();
         for r in &self.roles {
@@ -232,11 +248,23 @@ impl World {
                 if !seen.insert(m.email.to_ascii_lowercase()) {
                     return Err(format!("group {} lists {} twice", g.name, m.email));
                 }
-                if !has_role(&m.role, RoleScope::Group) {
-                    return Err(format!(
-                        "group {} gives {} role {}, which is not a group role",
-                        g.name, m.email, m.role
-                    ));
+                match (&m.role, g.has_roles) {
+                    (Some(role), true) if !has_role(role, RoleScope::Group) => {
+                        return Err(format!(
+                            "group {} gives {} role {role}, which is not a group role",
+                            g.name, m.email
+                        ));
+                    }
+                    (None, true) => {
+                        return Err(format!("group {} gives {} no role", g.name, m.email));
+                    }
+                    (Some(role), false) => {
+                        return Err(format!(
+                            "group {} has no roles but gives {} role {role}",
+                            g.name, m.email
+                        ));
+                    }
+                    _ => {}
                 }
             }
         }
@@ -267,16 +295,17 @@ impl World {
         self.roles.iter().filter(move |r| r.scope == scope)
     }
 
-    /// The groups `email` belongs to, with the role held in each.
+    /// The groups `email` belongs to, with the role held in each (`None` in a group without
+    /// roles).
     pub fn groups_of<'a>(
         &'a self,
         email: &'a str,
-    ) -> impl Iterator<Item = (&'a WorldGroup, &'a str)> + 'a {
+    ) -> impl Iterator<Item = (&'a WorldGroup, Option<&'a str>)> + 'a {
         self.groups.iter().filter_map(move |g| {
             g.members
                 .iter()
                 .find(|m| m.email.eq_ignore_ascii_case(email))
-                .map(|m| (g, m.role.as_str()))
+                .map(|m| (g, m.role.as_deref()))
         })
     }
 }
@@ -295,6 +324,7 @@ impl WorldGroup {
             slug: slug.into(),
             description: None,
             privacy: GroupPrivacy::Visible,
+            has_roles: true,
             members: Vec::new(),
         }
     }
@@ -311,21 +341,44 @@ impl WorldGroup {
         self
     }
 
+    /// Makes it a group without roles (add its members with
+    /// [`WorldGroup::with_member_without_role`]).
+    pub fn without_roles(mut self) -> Self {
+        self.has_roles = false;
+        self
+    }
+
     /// Adds a member with group role `role` (a role key).
     pub fn with_member(mut self, email: impl Into<String>, role: impl Into<String>) -> Self {
         self.members.push(WorldMember {
             email: email.into(),
-            role: role.into(),
+            role: Some(role.into()),
         });
         self
     }
 
-    /// The role key of member `email`, if a member.
+    /// Adds a member holding no role, in a group without roles.
+    pub fn with_member_without_role(mut self, email: impl Into<String>) -> Self {
+        self.members.push(WorldMember {
+            email: email.into(),
+            role: None,
+        });
+        self
+    }
+
+    /// Whether `email` is a member.
+    pub fn is_member(&self, email: &str) -> bool {
+        self.members
+            .iter()
+            .any(|m| m.email.eq_ignore_ascii_case(email))
+    }
+
+    /// The role key of member `email`, if a member holding a role.
     pub fn role_of(&self, email: &str) -> Option<&str> {
         self.members
             .iter()
             .find(|m| m.email.eq_ignore_ascii_case(email))
-            .map(|m| m.role.as_str())
+            .and_then(|m| m.role.as_deref())
     }
 }
 
@@ -367,5 +420,34 @@ mod tests {
         assert!(bad.validate().is_err());
         let bad = World::small().with_user("Ada Again", "ADA@conformance.example", "member");
         assert!(bad.validate().expect_err("invalid").contains("used twice"));
+    }
+
+    #[test]
+    fn a_group_without_roles_holds_members_without_one() {
+        let world = World::mixed();
+        assert_eq!(world.validate(), Ok(()));
+        let guild = world.groups.last().expect("guild");
+        assert!(!guild.has_roles);
+        assert!(guild.is_member("BEN@conformance.example"));
+        assert_eq!(guild.role_of("ben@conformance.example"), None);
+        assert!(
+            world
+                .groups_of("cy@conformance.example")
+                .any(|(g, role)| g.name == "Guild" && role.is_none())
+        );
+        let bad = World::small().with_group(
+            WorldGroup::new("Ops", "ops")
+                .without_roles()
+                .with_member("eve@conformance.example", "member"),
+        );
+        assert!(
+            bad.validate()
+                .expect_err("invalid")
+                .contains("has no roles")
+        );
+        let bad = World::small().with_group(
+            WorldGroup::new("Ops", "ops").with_member_without_role("eve@conformance.example"),
+        );
+        assert!(bad.validate().expect_err("invalid").contains("no role"));
     }
 }

@@ -42,3 +42,18 @@ async fn without_a_credential_user_me_is_skipped_and_unsupported() {
         Some(&Status::Passed)
     );
 }
+
+#[tokio::test]
+async fn memory_passes_with_a_group_without_roles() {
+    let world = World::mixed();
+    let directory = memory_directory(&world).expect("valid world");
+    let report = run_all(&directory, &world).await;
+    eprintln!("{report}");
+    report.assert_passed();
+    assert_eq!(
+        report.check("provision.roleless_group").map(|c| &c.status),
+        Some(&Status::Passed)
+    );
+    // Put back as the world has it, so a second run passes too.
+    run_all(&directory, &world).await.assert_passed();
+}

@@ -3,8 +3,8 @@
 
 use unidir_conformance::{Status, World, memory_directory, run_all};
 use unidir_core::{
-    Capabilities, Directory, ErrorKind, GetOptions, Group, GroupMembership, ListQuery, Me,
-    MembershipResult, MemoryDirectory, Operation, Organization, Outcome, Page, Resource,
+    Capabilities, Directory, ErrorKind, GetOptions, Group, GroupMembership, GroupRoles, ListQuery,
+    Me, MembershipResult, MemoryDirectory, Operation, Organization, Outcome, Page, Resource,
     ResourceSupport, Result, Role, User, UserRef, async_trait,
 };
 
@@ -26,6 +26,8 @@ enum Fault {
     DropsAUser,
     /// Cursors stay valid when the filters change.
     UnboundCursor,
+    /// Says every group has roles, though one has none.
+    HidesRolelessGroups,
 }
 
 #[derive(Debug)]
@@ -51,6 +53,7 @@ impl Directory for Broken {
             Fault::ClaimsMe if caps.resource(Resource::Me).is_none() => caps
                 .resources
                 .push(ResourceSupport::new(Resource::Me, &[Operation::Get])),
+            Fault::HidesRolelessGroups => caps.group_roles = GroupRoles::Always,
             _ => {}
         }
         Ok(caps)
@@ -108,7 +111,13 @@ impl Directory for Broken {
             unfiltered.filters = Default::default();
             return self.inner.list_groups(&unfiltered).await;
         }
-        self.inner.list_groups(query).await
+        let mut page = self.inner.list_groups(query).await?;
+        if self.fault == Fault::HidesRolelessGroups {
+            for group in &mut page.result {
+                group.has_roles = None;
+            }
+        }
+        Ok(page)
     }
 
     async fn get_group(&self, id: &str, options: &GetOptions) -> Result<Group> {
@@ -144,7 +153,7 @@ impl Directory for Broken {
         &self,
         group_id: &str,
         user: &UserRef,
-        role_id: &str,
+        role_id: Option<&str>,
     ) -> Result<MembershipResult> {
         let mut result = self.inner.add_group_member(group_id, user, role_id).await?;
         if self.fault == Fault::AlwaysCreated && result.outcome == Outcome::Unchanged {
@@ -187,9 +196,14 @@ async fn each_broken_rule_fails_the_check_that_guards_it() {
         (Fault::ClaimsMe, "capabilities.declared_work"),
         (Fault::DropsAUser, "listing.users"),
         (Fault::UnboundCursor, "paging.users.cursor_bound_to_query"),
+        (Fault::HidesRolelessGroups, "provision.roleless_group"),
     ];
     for (fault, check) in cases {
-        let mut world = World::small();
+        let mut world = if fault == Fault::HidesRolelessGroups {
+            World::mixed()
+        } else {
+            World::small()
+        };
         if fault == Fault::ClaimsMe {
             world.me = None;
         }

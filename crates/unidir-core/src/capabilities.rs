@@ -187,6 +187,42 @@ pub struct ResourceSupport {
     pub required_scopes: Vec<OperationScopes>,
 }
 
+/// Whether a directory's group memberships carry a role.
+///
+/// Many directories have groups without roles (Okta and Google groups, LDAP groups): a
+/// member simply is one. Such a group's memberships have no `role_id`,
+/// [`Directory::add_group_member`](crate::Directory::add_group_member) takes no role for it,
+/// and a desired state lists its members without one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum GroupRoles {
+    /// Every group has roles and every membership holds one (Buildkite and GitHub teams:
+    /// maintainer or member). The default.
+    #[default]
+    Always,
+    /// No group has roles: memberships hold none, and a role asked for is refused.
+    Never,
+    /// Some groups have roles and some do not; [`crate::Group::has_roles`] says which.
+    PerGroup,
+}
+
+impl GroupRoles {
+    /// Whether this is [`GroupRoles::Always`] (the default, left out of the JSON form).
+    pub fn is_always(&self) -> bool {
+        *self == Self::Always
+    }
+
+    /// The snake_case name used on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Always => "always",
+            Self::Never => "never",
+            Self::PerGroup => "per_group",
+        }
+    }
+}
+
 /// The answer to "what can this adapter, with this credential, do?".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Capabilities {
@@ -196,9 +232,34 @@ pub struct Capabilities {
     pub resources: Vec<ResourceSupport>,
     /// Degradations and caveats worth telling a person (e.g. "GraphQL unavailable").
     pub notes: Vec<String>,
+    /// Whether group memberships carry a role (omitted when every group has roles).
+    #[serde(default, skip_serializing_if = "GroupRoles::is_always")]
+    pub group_roles: GroupRoles,
 }
 
 impl Capabilities {
+    /// Provider `provider` serving `resources`, without notes, every group having roles.
+    pub fn new(provider: impl Into<String>, resources: Vec<ResourceSupport>) -> Self {
+        Self {
+            provider: provider.into(),
+            resources,
+            notes: Vec::new(),
+            group_roles: GroupRoles::Always,
+        }
+    }
+
+    /// Sets the notes for a person.
+    pub fn with_notes(mut self, notes: Vec<String>) -> Self {
+        self.notes = notes;
+        self
+    }
+
+    /// Says whether group memberships carry a role.
+    pub fn with_group_roles(mut self, group_roles: GroupRoles) -> Self {
+        self.group_roles = group_roles;
+        self
+    }
+
     /// The entry for `resource`, if the adapter serves it at all.
     pub fn resource(&self, resource: Resource) -> Option<&ResourceSupport> {
         self.resources.iter().find(|r| r.resource == resource)
@@ -207,6 +268,15 @@ impl Capabilities {
     /// Whether `operation` on `resource` is implemented and usable with this credential.
     pub fn supports(&self, resource: Resource, operation: Operation) -> bool {
         self.resource(resource).is_some_and(|r| r.usable(operation))
+    }
+
+    /// Whether memberships of `group` carry a role: what the group says
+    /// ([`crate::Group::has_roles`]), else what [`Capabilities::group_roles`] says of every
+    /// group (with [`GroupRoles::PerGroup`] and nothing said, assumed to have roles).
+    pub fn group_has_roles(&self, group: &crate::Group) -> bool {
+        group
+            .has_roles
+            .unwrap_or(self.group_roles != GroupRoles::Never)
     }
 }
 
@@ -362,11 +432,7 @@ mod tests {
         );
         assert!(r.usable(List));
         assert!(r.missing_scopes.is_empty());
-        let caps = Capabilities {
-            provider: "p".into(),
-            resources: vec![r],
-            notes: Vec::new(),
-        };
+        let caps = Capabilities::new("p", vec![r]);
         assert!(caps.supports(Resource::Users, List));
         assert!(!caps.supports(Resource::Groups, List));
     }

@@ -97,21 +97,29 @@ pub trait Directory: std::fmt::Debug + Send + Sync + 'static {
         Err(Error::unsupported(self.provider(), "list_user_groups"))
     }
 
-    /// Makes `user` a member of `group_id` with group role `role_id`: adds the user
-    /// (`created`), changes an existing member's role (`role_changed`), or does nothing
-    /// (`unchanged`). A user outside the organization is `user_not_in_organization`; a
-    /// missing group is `group_not_found`. Idempotent.
+    /// Makes `user` a member of `group_id` holding `role_id`: adds the user (`created`),
+    /// changes an existing member's role (`role_changed`), or does nothing (`unchanged`). A
+    /// user outside the organization is `user_not_in_organization`; a missing group is
+    /// `group_not_found`. Idempotent.
+    ///
+    /// `role_id` is a group-scoped [`Role::id`], or `None` for the group's default role: the
+    /// role a member added without one gets ([`Group::default_role_id`]; an adapter documents
+    /// its provider's default), or no role at all where the group has none
+    /// ([`Capabilities::group_roles`], [`Group::has_roles`]). A role for a group without
+    /// roles, or one that is no group role, is [`ErrorKind::InvalidInput`] and nothing is
+    /// written.
     async fn add_group_member(
         &self,
         _group_id: &str,
         _user: &UserRef,
-        _role_id: &str,
+        _role_id: Option<&str>,
     ) -> Result<MembershipResult> {
         Err(Error::unsupported(self.provider(), "add_group_member"))
     }
 
     /// Changes an existing member's role (`role_changed` or `unchanged`); a user who is not
-    /// a member is `not_a_member` and nothing is written. Idempotent.
+    /// a member is `not_a_member` and nothing is written. Idempotent. A group without roles
+    /// has no role to change: [`ErrorKind::InvalidInput`].
     async fn change_group_member_role(
         &self,
         _group_id: &str,

@@ -43,7 +43,7 @@ mod stream;
 pub mod text;
 
 pub use capabilities::{
-    Capabilities, FilterField, Operation, OperationScopes, Resource, ResourceSupport,
+    Capabilities, FilterField, GroupRoles, Operation, OperationScopes, Resource, ResourceSupport,
     ScopeRequirement, ensure_filters,
 };
 pub use cursor::{CURSOR_VERSION, Cursor, CursorBinding, MAX_CURSOR_LEN};

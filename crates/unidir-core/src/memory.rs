@@ -10,7 +10,9 @@ use std::sync::RwLock;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::capabilities::{Capabilities, FilterField, Operation, Resource, ResourceSupport};
+use crate::capabilities::{
+    Capabilities, FilterField, GroupRoles, Operation, Resource, ResourceSupport,
+};
 use crate::cursor::CursorBinding;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
@@ -71,7 +73,8 @@ impl MemoryDirectoryBuilder {
         self
     }
 
-    /// Adds a group.
+    /// Adds a group. A group whose [`Group::has_roles`] is `Some(false)` has no roles: its
+    /// memberships hold none, and the directory reports [`GroupRoles::PerGroup`].
     pub fn group(mut self, group: Group) -> Self {
         self.state.groups.push(group);
         self
@@ -119,6 +122,16 @@ impl MemoryDirectoryBuilder {
             {
                 return Err(Error::invalid_input(format!(
                     "membership names unknown role {role}"
+                )));
+            }
+            if m.role_id.is_some()
+                && s.groups
+                    .iter()
+                    .any(|g| g.id == m.group_id && g.has_roles == Some(false))
+            {
+                return Err(Error::invalid_input(format!(
+                    "membership gives a role in group {}, which has no roles",
+                    m.group_id
                 )));
             }
         }
@@ -274,6 +287,49 @@ impl State {
         }
     }
 
+    /// The role a write in `group_id` gives: `role_id` checked against the group, or for
+    /// `None` the group's default role (no role in a group without roles). A missing group
+    /// is left to [`State::target`] to report.
+    fn role_for(
+        &self,
+        group_id: &str,
+        role_id: Option<&str>,
+        operation: &'static str,
+    ) -> Result<Option<String>> {
+        if let Some(role_id) = role_id {
+            self.check_group_role(role_id, operation)?;
+        }
+        let Some(group) = self.groups.iter().find(|g| g.id == group_id) else {
+            return Ok(role_id.map(str::to_owned));
+        };
+        let safe = crate::text::display_safe;
+        match (group.has_roles == Some(false), role_id) {
+            (true, None) => Ok(None),
+            (true, Some(role)) => Err(tag(
+                Error::invalid_input(format!(
+                    "group {} has no roles; \"{}\" cannot be held in it",
+                    safe(group_id),
+                    safe(role)
+                )),
+                operation,
+            )),
+            (false, Some(role)) => Ok(Some(role.to_owned())),
+            (false, None) => match &group.default_role_id {
+                Some(default) => {
+                    self.check_group_role(default, operation)?;
+                    Ok(Some(default.clone()))
+                }
+                None => Err(tag(
+                    Error::invalid_input(format!(
+                        "group {} has no default role; name the role",
+                        safe(group_id)
+                    )),
+                    operation,
+                )),
+            },
+        }
+    }
+
     fn check_group_role(&self, role_id: &str, operation: &'static str) -> Result<()> {
         if self
             .roles
@@ -296,7 +352,7 @@ impl State {
         &mut self,
         group_id: &str,
         user: &UserRef,
-        role_id: &str,
+        role_id: Option<String>,
         add: bool,
     ) -> MembershipResult {
         let (user_id, current) = match self.target(group_id, user) {
@@ -316,21 +372,21 @@ impl State {
                 self.memberships.push(GroupMembership {
                     group_id: group_id.to_owned(),
                     user_id: user_id.clone(),
-                    role_id: Some(role_id.to_owned()),
+                    role_id: role_id.clone(),
                     user_name: None,
                     user_email: None,
                     created_at: Some(chrono::Utc::now()),
                     remote_data: None,
                 });
-                result(Outcome::Created, None, Some(role_id.to_owned()))
+                result(Outcome::Created, None, role_id)
             }
             Some(i) => {
                 let previous = self.memberships[i].role_id.clone();
-                if previous.as_deref() == Some(role_id) {
+                if previous == role_id {
                     result(Outcome::Unchanged, previous.clone(), previous)
                 } else {
-                    self.memberships[i].role_id = Some(role_id.to_owned());
-                    result(Outcome::RoleChanged, previous, Some(role_id.to_owned()))
+                    self.memberships[i].role_id = role_id.clone();
+                    result(Outcome::RoleChanged, previous, role_id)
                 }
             }
         }
@@ -421,11 +477,17 @@ impl Directory for MemoryDirectory {
         if has_me {
             resources.push(ResourceSupport::new(Resource::Me, &[Get]));
         }
-        Ok(Capabilities {
-            provider: PROVIDER.to_owned(),
-            resources,
-            notes: Vec::new(),
-        })
+        let roleless = self
+            .read()
+            .groups
+            .iter()
+            .any(|g| g.has_roles == Some(false));
+        let group_roles = if roleless {
+            GroupRoles::PerGroup
+        } else {
+            GroupRoles::Always
+        };
+        Ok(Capabilities::new(PROVIDER, resources).with_group_roles(group_roles))
     }
 
     async fn me(&self, options: &GetOptions) -> Result<Me> {
@@ -607,11 +669,11 @@ impl Directory for MemoryDirectory {
         &self,
         group_id: &str,
         user: &UserRef,
-        role_id: &str,
+        role_id: Option<&str>,
     ) -> Result<MembershipResult> {
         let mut state = self.write();
-        state.check_group_role(role_id, "add_group_member")?;
-        Ok(state.set_role(group_id, user, role_id, true))
+        let role = state.role_for(group_id, role_id, "add_group_member")?;
+        Ok(state.set_role(group_id, user, role, true))
     }
 
     async fn change_group_member_role(
@@ -621,8 +683,8 @@ impl Directory for MemoryDirectory {
         role_id: &str,
     ) -> Result<MembershipResult> {
         let mut state = self.write();
-        state.check_group_role(role_id, "change_group_member_role")?;
-        Ok(state.set_role(group_id, user, role_id, false))
+        let role = state.role_for(group_id, Some(role_id), "change_group_member_role")?;
+        Ok(state.set_role(group_id, user, role, false))
     }
 
     async fn remove_group_member(

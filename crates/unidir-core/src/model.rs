@@ -113,6 +113,12 @@ pub struct Group {
     pub is_default: Option<bool>,
     /// The role (a [`Role::id`]) a member gets when added without one.
     pub default_role_id: Option<String>,
+    /// `false` for a group whose memberships carry no role (see [`crate::GroupRoles`]);
+    /// `null` when the adapter does not say per group, and
+    /// [`crate::Capabilities::group_roles`] applies. Adapters set it on every group without
+    /// roles, even where no group has roles: [`crate::provision::plan`] reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_roles: Option<bool>,
     /// The organization the group belongs to.
     pub organization_id: Option<String>,
     /// Id of the user who created the group.

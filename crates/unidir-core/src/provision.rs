@@ -138,7 +138,11 @@ pub struct DesiredMember {
     /// User id or e-mail address.
     pub user: String,
     /// Group role: a role id (`team:maintainer`), or the part after `:` (`maintainer`).
-    pub role: String,
+    /// Left out, the user only has to be a member: one who is not is added with the group's
+    /// default role ([`Group::default_role_id`]), and an existing member keeps their role. A
+    /// group without roles ([`Group::has_roles`]) takes no role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 /// The membership one group should have.
@@ -161,6 +165,46 @@ pub struct DesiredGroup {
 pub struct DesiredState {
     /// Groups and their desired members.
     pub groups: Vec<DesiredGroup>,
+}
+
+impl DesiredMember {
+    /// User `user` (id or e-mail), with any role (see [`DesiredMember::role`]).
+    pub fn new(user: impl Into<String>) -> Self {
+        Self {
+            user: user.into(),
+            role: None,
+        }
+    }
+
+    /// Asks for group role `role` (an id, or the part after `:`).
+    pub fn with_role(mut self, role: impl Into<String>) -> Self {
+        self.role = Some(role.into());
+        self
+    }
+}
+
+impl DesiredGroup {
+    /// Group `group` (id or slug) with `members`, unlisted members kept.
+    pub fn new(group: impl Into<String>, members: Vec<DesiredMember>) -> Self {
+        Self {
+            group: group.into(),
+            members,
+            remove_unlisted: false,
+        }
+    }
+
+    /// Sets whether members that are not listed are removed.
+    pub fn with_remove_unlisted(mut self, remove_unlisted: bool) -> Self {
+        self.remove_unlisted = remove_unlisted;
+        self
+    }
+}
+
+impl DesiredState {
+    /// The desired memberships of `groups`.
+    pub fn new(groups: Vec<DesiredGroup>) -> Self {
+        Self { groups }
+    }
 }
 
 // Hand-written `Deserialize` for the three desired-state types: serde's derived
@@ -275,7 +319,7 @@ macro_rules! desired_visitor {
 
 desired_visitor!(
     DesiredMember,
-    "a member object {\"user\": ..., \"role\": ...}",
+    "a member object {\"user\": ..., \"role\": ...} (role optional)",
     &["user", "role"],
     |keys| {
         let (mut user, mut role) = (None, None);
@@ -287,7 +331,7 @@ desired_visitor!(
         }
         Ok(DesiredMember {
             user: required(user, "user")?,
-            role: required(role, "role")?,
+            role: role.flatten(),
         })
     }
 );
@@ -353,7 +397,9 @@ pub struct PlannedChange {
     pub user_id: String,
     /// The user's e-mail or name, for people.
     pub user_label: Option<String>,
-    /// Role after the change (`null` for removals).
+    /// Role after the change: `null` for removals, and for additions without a role (to a
+    /// group without roles, or with the group's default role where the directory does not
+    /// name it).
     pub role_id: Option<String>,
     /// Role before the change (`null` for additions).
     pub previous_role_id: Option<String>,
@@ -510,10 +556,21 @@ pub async fn plan<D: Directory + ?Sized>(directory: &D, desired: &DesiredState) 
             });
             continue;
         };
-        // user id -> (role, label)
-        let mut wanted: BTreeMap<String, (String, Option<String>)> = BTreeMap::new();
+        let roleless = group.has_roles == Some(false);
+        // user id -> (role, label); no role: a member with any role (or none) will do
+        let mut wanted: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
         for member in &group_spec.members {
-            let role = resolve_group_role(directory, &member.role).await?;
+            let role = match &member.role {
+                None => None,
+                Some(_) if roleless => {
+                    return Err(Error::invalid_input(format!(
+                        "group {:?} has no roles; list {} without a role",
+                        group_spec.group, member.user
+                    ))
+                    .with_operation("plan"));
+                }
+                Some(role) => Some(resolve_group_role(directory, role).await?),
+            };
             let (user_id, label) = match UserRef::parse(&member.user) {
                 UserRef::Id(id) => (id, None),
                 UserRef::Email(email) => {
@@ -559,26 +616,37 @@ pub async fn plan<D: Directory + ?Sized>(directory: &D, desired: &DesiredState) 
             .collect();
         let mut removals = Vec::new();
         for (user_id, (role, label)) in &wanted {
-            let change =
-                |kind, previous: Option<String>, current_label: Option<String>| PlannedChange {
-                    kind,
-                    group_id: group.id.clone(),
-                    group_name: group.name.clone(),
-                    user_id: user_id.clone(),
-                    user_label: label.clone().or(current_label),
-                    role_id: Some(role.clone()),
-                    previous_role_id: previous,
-                };
-            match current.get(user_id) {
-                None => plan.changes.push(change(ChangeKind::Add, None, None)),
-                Some((have, have_label)) if have.as_ref() != Some(role) => {
+            let change = |kind,
+                          role: Option<String>,
+                          previous: Option<String>,
+                          current_label: Option<String>| PlannedChange {
+                kind,
+                group_id: group.id.clone(),
+                group_name: group.name.clone(),
+                user_id: user_id.clone(),
+                user_label: label.clone().or(current_label),
+                role_id: role,
+                previous_role_id: previous,
+            };
+            match (current.get(user_id), role) {
+                (None, Some(role)) => {
+                    plan.changes
+                        .push(change(ChangeKind::Add, Some(role.clone()), None, None));
+                }
+                (None, None) => {
+                    let default = group.default_role_id.clone().filter(|_| !roleless);
+                    plan.changes
+                        .push(change(ChangeKind::Add, default, None, None));
+                }
+                (Some((have, have_label)), Some(role)) if have.as_ref() != Some(role) => {
                     plan.changes.push(change(
                         ChangeKind::ChangeRole,
+                        Some(role.clone()),
                         have.clone(),
                         have_label.clone(),
                     ));
                 }
-                Some(_) => {}
+                (Some(_), _) => {}
             }
         }
         if group_spec.remove_unlisted {
@@ -615,14 +683,16 @@ pub async fn apply<D: Directory + ?Sized>(directory: &D, plan: &Plan) -> ApplyRe
     for change in &plan.changes {
         let user = UserRef::Id(change.user_id.clone());
         let result = match (change.kind, &change.role_id) {
-            (ChangeKind::Add, Some(role)) | (ChangeKind::ChangeRole, Some(role)) => {
+            // No role on an addition: the group's default, or none (see `plan`).
+            (ChangeKind::Add, role) | (ChangeKind::ChangeRole, role @ Some(_)) => {
                 directory
-                    .add_group_member(&change.group_id, &user, role)
+                    .add_group_member(&change.group_id, &user, role.as_deref())
                     .await
             }
             (ChangeKind::Remove, _) => directory.remove_group_member(&change.group_id, &user).await,
-            (_, None) => {
-                Err(Error::invalid_input("a planned addition has no role").with_operation("apply"))
+            (ChangeKind::ChangeRole, None) => {
+                Err(Error::invalid_input("a planned role change has no role")
+                    .with_operation("apply"))
             }
         };
         report.applied.push(match result {

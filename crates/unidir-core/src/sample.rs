@@ -56,6 +56,7 @@ fn group(id: &str, name: &str, privacy: GroupPrivacy, is_default: bool) -> Group
         privacy: Some(privacy),
         is_default: Some(is_default),
         default_role_id: Some("group:member".to_owned()),
+        has_roles: None,
         organization_id: Some("org-1".to_owned()),
         created_by: Some("u-1".to_owned()),
         created_at: at(2024, 2, 1),

@@ -6,6 +6,7 @@
 use schemars::{JsonSchema, generate::SchemaSettings};
 use serde_json::Value;
 
+use crate::provision::DesiredState;
 use crate::{
     Capabilities, ErrorBody, Group, GroupMembership, ListQuery, Me, Organization, Page, Role, User,
 };
@@ -35,5 +36,6 @@ pub fn all_schemas() -> Vec<(&'static str, Value)> {
             "group_membership_page",
             schema_of::<Page<GroupMembership>>(),
         ),
+        ("desired_state", schema_of::<DesiredState>()),
     ]
 }

@@ -1,10 +1,14 @@
 //! Provisioning on the in-memory directory: every outcome, and plan/apply convergence.
 
+use futures::TryStreamExt;
 use unidir_core::provision::{
     ChangeKind, DesiredGroup, DesiredMember, DesiredState, apply, plan, resolve_group,
     resolve_group_role,
 };
-use unidir_core::{Directory, ErrorKind, ListQuery, Outcome, UserRef, sample_directory};
+use unidir_core::{
+    Directory, DirectoryExt, ErrorKind, GetOptions, GroupRoles, ListQuery, MemoryDirectory,
+    Outcome, UserRef, sample_directory,
+};
 
 fn id(s: &str) -> UserRef {
     UserRef::Id(s.to_owned())
@@ -14,12 +18,12 @@ fn id(s: &str) -> UserRef {
 async fn every_single_operation_outcome() {
     let dir = sample_directory();
     let add = dir
-        .add_group_member("g-2", &id("u-3"), "group:member")
+        .add_group_member("g-2", &id("u-3"), Some("group:member"))
         .await
         .expect("add");
     assert_eq!(add.outcome, Outcome::Created);
     let again = dir
-        .add_group_member("g-2", &id("u-3"), "group:member")
+        .add_group_member("g-2", &id("u-3"), Some("group:member"))
         .await
         .expect("add");
     assert_eq!(again.outcome, Outcome::Unchanged, "idempotent");
@@ -53,7 +57,7 @@ async fn every_single_operation_outcome() {
         .add_group_member(
             "g-1",
             &UserRef::Email("x@elsewhere.test".into()),
-            "group:member",
+            Some("group:member"),
         )
         .await
         .expect("add");
@@ -64,7 +68,7 @@ async fn every_single_operation_outcome() {
         .expect("remove");
     assert_eq!(no_group.outcome, Outcome::GroupNotFound);
     let bad_role = dir
-        .add_group_member("g-1", &id("u-3"), "org:admin")
+        .add_group_member("g-1", &id("u-3"), Some("org:admin"))
         .await
         .expect_err("org role");
     assert_eq!(bad_role.kind(), ErrorKind::InvalidInput);
@@ -109,41 +113,23 @@ async fn resolvers() {
 }
 
 fn desired() -> DesiredState {
-    DesiredState {
-        groups: vec![
-            DesiredGroup {
-                group: "platform".into(),
-                members: vec![
-                    DesiredMember {
-                        user: "u-1".into(),
-                        role: "maintainer".into(),
-                    },
-                    DesiredMember {
-                        user: "ben@example.test".into(),
-                        role: "maintainer".into(),
-                    },
-                    DesiredMember {
-                        user: "cy@example.test".into(),
-                        role: "member".into(),
-                    },
-                ],
-                remove_unlisted: true,
-            },
-            DesiredGroup {
-                group: "g-2".into(),
-                members: vec![DesiredMember {
-                    user: "nobody@example.test".into(),
-                    role: "member".into(),
-                }],
-                remove_unlisted: true,
-            },
-            DesiredGroup {
-                group: "ghosts".into(),
-                members: vec![],
-                remove_unlisted: true,
-            },
-        ],
-    }
+    DesiredState::new(vec![
+        DesiredGroup::new(
+            "platform",
+            vec![
+                DesiredMember::new("u-1").with_role("maintainer"),
+                DesiredMember::new("ben@example.test").with_role("maintainer"),
+                DesiredMember::new("cy@example.test").with_role("member"),
+            ],
+        )
+        .with_remove_unlisted(true),
+        DesiredGroup::new(
+            "g-2",
+            vec![DesiredMember::new("nobody@example.test").with_role("member")],
+        )
+        .with_remove_unlisted(true),
+        DesiredGroup::new("ghosts", vec![]).with_remove_unlisted(true),
+    ])
 }
 
 #[tokio::test]
@@ -231,20 +217,16 @@ async fn partial_failure_is_reported_and_rerun_converges() {
 async fn conflicting_roles_for_one_user_are_rejected() {
     let dir = sample_directory();
     let state = DesiredState {
-        groups: vec![DesiredGroup {
-            group: "g-1".into(),
-            members: vec![
-                DesiredMember {
-                    user: "u-1".into(),
-                    role: "member".into(),
-                },
-                DesiredMember {
-                    user: "u-1".into(),
-                    role: "maintainer".into(),
-                },
-            ],
-            remove_unlisted: false,
-        }],
+        groups: vec![
+            DesiredGroup::new(
+                "g-1",
+                vec![
+                    DesiredMember::new("u-1").with_role("member"),
+                    DesiredMember::new("u-1").with_role("maintainer"),
+                ],
+            )
+            .with_remove_unlisted(false),
+        ],
     };
     assert_eq!(
         plan(&dir, &state).await.expect_err("conflict").kind(),
@@ -335,4 +317,294 @@ async fn removals_and_downgrades_are_told_apart_from_additions_and_promotions() 
     assert!(downgrade.takes_access_away(), "maintainer -> member");
     downgrade.role_id = Some("custom:auditor".into());
     assert!(downgrade.takes_access_away(), "an unknown role change asks");
+}
+
+/// The sample directory plus `g-3` "Guild", a group without roles that Ben belongs to.
+async fn with_guild() -> MemoryDirectory {
+    let sample = sample_directory();
+    let all = ListQuery::new().with_remote_data(true);
+    let mut builder = MemoryDirectory::builder();
+    for org in sample
+        .organizations(all.clone())
+        .try_collect::<Vec<_>>()
+        .await
+        .expect("orgs")
+    {
+        builder = builder.organization(org);
+    }
+    for role in sample
+        .roles(all.clone())
+        .try_collect::<Vec<_>>()
+        .await
+        .expect("roles")
+    {
+        builder = builder.role(role);
+    }
+    for user in sample
+        .users(all.clone())
+        .try_collect::<Vec<_>>()
+        .await
+        .expect("users")
+    {
+        builder = builder.user(user);
+    }
+    let mut ben_in_guild = None;
+    for group in sample
+        .groups(all.clone())
+        .try_collect::<Vec<_>>()
+        .await
+        .expect("groups")
+    {
+        for membership in sample
+            .group_members(&group.id, all.clone())
+            .try_collect::<Vec<_>>()
+            .await
+            .expect("members")
+        {
+            if membership.user_id == "u-2" {
+                let mut guild = membership.clone();
+                guild.group_id = "g-3".into();
+                guild.role_id = None;
+                ben_in_guild = Some(guild);
+            }
+            builder = builder.membership(membership);
+        }
+        builder = builder.group(group);
+    }
+    let mut guild = sample
+        .get_group("g-1", &GetOptions::default())
+        .await
+        .expect("g-1");
+    guild.id = "g-3".into();
+    guild.name = "Guild".into();
+    guild.slug = Some("guild".into());
+    guild.default_role_id = None;
+    guild.has_roles = Some(false);
+    builder
+        .group(guild)
+        .membership(ben_in_guild.expect("Ben is in a group"))
+        .me("u-1", &[])
+        .build()
+        .expect("valid")
+}
+
+#[tokio::test]
+async fn a_group_without_roles_takes_members_without_one() {
+    let dir = with_guild().await;
+    let caps = dir.capabilities().await.expect("caps");
+    assert_eq!(caps.group_roles, GroupRoles::PerGroup);
+    let guild = dir
+        .get_group("g-3", &GetOptions::default())
+        .await
+        .expect("g-3");
+    let platform = dir
+        .get_group("g-1", &GetOptions::default())
+        .await
+        .expect("g-1");
+    assert!(!caps.group_has_roles(&guild));
+    assert!(caps.group_has_roles(&platform));
+
+    let added = dir
+        .add_group_member("g-3", &id("u-3"), None)
+        .await
+        .expect("add");
+    assert_eq!(
+        (
+            added.outcome,
+            added.role_id.as_deref(),
+            added.previous_role_id.as_deref()
+        ),
+        (Outcome::Created, None, None)
+    );
+    let again = dir
+        .add_group_member("g-3", &id("u-3"), None)
+        .await
+        .expect("add");
+    assert_eq!((again.outcome, again.role_id), (Outcome::Unchanged, None));
+    let with_role = dir
+        .add_group_member("g-3", &id("u-1"), Some("group:member"))
+        .await
+        .expect_err("no roles here");
+    assert_eq!(with_role.kind(), ErrorKind::InvalidInput);
+    assert!(
+        with_role.to_string().contains("has no roles"),
+        "{with_role}"
+    );
+    let change = dir
+        .change_group_member_role("g-3", &id("u-3"), "group:maintainer")
+        .await
+        .expect_err("no roles to change");
+    assert_eq!(change.kind(), ErrorKind::InvalidInput);
+
+    let members = dir
+        .list_group_members("g-3", &ListQuery::new())
+        .await
+        .expect("members");
+    let listed: Vec<_> = members
+        .result
+        .iter()
+        .map(|m| (m.user_id.as_str(), m.role_id.as_deref()))
+        .collect();
+    assert_eq!(listed, [("u-2", None), ("u-3", None)], "u-1 was not added");
+    let cy = dir
+        .get_user("u-3", &GetOptions::default())
+        .await
+        .expect("cy");
+    assert!(
+        cy.groups
+            .iter()
+            .any(|g| g.id == "g-3" && g.role_id.is_none())
+    );
+    assert!(
+        !cy.roles
+            .iter()
+            .any(|r| r.group_id.as_deref() == Some("g-3")),
+        "no group role is derived from a roleless membership: {:?}",
+        cy.roles
+    );
+
+    let removed = dir
+        .remove_group_member("g-3", &id("u-3"))
+        .await
+        .expect("remove");
+    assert_eq!(
+        (removed.outcome, removed.previous_role_id),
+        (Outcome::Removed, None)
+    );
+}
+
+#[tokio::test]
+async fn without_a_role_a_member_gets_the_group_default() {
+    let dir = sample_directory();
+    let added = dir
+        .add_group_member("g-2", &id("u-3"), None)
+        .await
+        .expect("add");
+    assert_eq!(
+        (added.outcome, added.role_id.as_deref()),
+        (Outcome::Created, Some("group:member"))
+    );
+    // Ada maintains g-1; `None` asks for the default role, so she is moved to it.
+    let ada = dir
+        .add_group_member("g-1", &id("u-1"), None)
+        .await
+        .expect("add");
+    assert_eq!(
+        (
+            ada.outcome,
+            ada.role_id.as_deref(),
+            ada.previous_role_id.as_deref()
+        ),
+        (
+            Outcome::RoleChanged,
+            Some("group:member"),
+            Some("group:maintainer")
+        )
+    );
+
+    // A group with roles but no default role needs one named.
+    let mut no_default = dir
+        .get_group("g-1", &GetOptions::default())
+        .await
+        .expect("g-1");
+    assert!(no_default.default_role_id.take().is_some());
+    let built = MemoryDirectory::builder()
+        .group(no_default)
+        .build()
+        .expect("valid");
+    let err = built
+        .add_group_member("g-1", &id("u-1"), None)
+        .await
+        .expect_err("no default role");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("no default role"), "{err}");
+}
+
+#[tokio::test]
+async fn plan_and_apply_converge_on_a_group_without_roles() {
+    let dir = with_guild().await;
+    let desired = parse(
+        r#"{"groups":[{"group":"guild","members":[{"user":"u-1"},{"user":"cy@example.test"}],"remove_unlisted":true}]}"#,
+    )
+    .expect("valid");
+    let planned = plan(&dir, &desired).await.expect("plan");
+    let changes: Vec<_> = planned
+        .changes
+        .iter()
+        .map(|c| (c.kind, c.user_id.as_str(), c.role_id.as_deref()))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (ChangeKind::Add, "u-1", None),
+            (ChangeKind::Add, "u-3", None),
+            (ChangeKind::Remove, "u-2", None),
+        ]
+    );
+    assert!(planned.problems.is_empty(), "{:?}", planned.problems);
+    let report = apply(&dir, &planned).await;
+    assert!(report.is_complete(), "{report:?}");
+    assert!(
+        plan(&dir, &desired).await.expect("plan").is_empty(),
+        "converged"
+    );
+
+    let with_role =
+        parse(r#"{"groups":[{"group":"guild","members":[{"user":"u-1","role":"member"}]}]}"#)
+            .expect("valid");
+    let err = plan(&dir, &with_role).await.expect_err("no roles in guild");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("has no roles"), "{err}");
+}
+
+#[tokio::test]
+async fn a_member_listed_without_a_role_keeps_theirs() {
+    let dir = sample_directory();
+    // Ada maintains g-1; Cy is not in it.
+    let desired = DesiredState::new(vec![DesiredGroup::new(
+        "platform",
+        vec![DesiredMember::new("u-1"), DesiredMember::new("u-3")],
+    )]);
+    let planned = plan(&dir, &desired).await.expect("plan");
+    let changes: Vec<_> = planned
+        .changes
+        .iter()
+        .map(|c| (c.kind, c.user_id.as_str(), c.role_id.as_deref()))
+        .collect();
+    assert_eq!(
+        changes,
+        [(ChangeKind::Add, "u-3", Some("group:member"))],
+        "added with the group's default role; Ada keeps hers"
+    );
+    assert!(apply(&dir, &planned).await.is_complete());
+    assert!(plan(&dir, &desired).await.expect("plan").is_empty());
+    let ada = dir
+        .get_user("u-1", &GetOptions::default())
+        .await
+        .expect("ada");
+    assert!(
+        ada.groups
+            .iter()
+            .any(|g| g.id == "g-1" && g.role_id.as_deref() == Some("group:maintainer"))
+    );
+}
+
+#[test]
+fn a_member_may_leave_the_role_out() {
+    let state = parse(
+        r#"{"groups":[{"group":"g","members":[{"user":"u-1"},{"user":"u-2","role":null},{"user":"u-3","role":"member"}]}]}"#,
+    )
+    .expect("valid");
+    let roles: Vec<_> = state.groups[0]
+        .members
+        .iter()
+        .map(|m| m.role.as_deref())
+        .collect();
+    assert_eq!(roles, [None, None, Some("member")]);
+    let text = serde_json::to_string(&state.groups[0].members[0]).expect("json");
+    assert_eq!(text, r#"{"user":"u-1"}"#, "no role key when none is asked");
+    assert_eq!(
+        parse(&serde_json::to_string(&state).expect("json")),
+        Ok(state)
+    );
 }

@@ -98,9 +98,9 @@ fn schemas_reject_wrong_shapes() {
 #[test]
 fn capabilities_with_scopes_validate() {
     use unidir_core::{Capabilities, Operation, Resource, ResourceSupport, ScopeRequirement};
-    let caps = Capabilities {
-        provider: "test".into(),
-        resources: vec![
+    let caps = Capabilities::new(
+        "test",
+        vec![
             ResourceSupport::new(Resource::Users, &[Operation::List]).with_scopes(
                 &[Operation::List],
                 &[
@@ -109,12 +109,40 @@ fn capabilities_with_scopes_validate() {
                 ],
             ),
         ],
-        notes: Vec::new(),
-    };
+    );
     let json = serde_json::to_value(&caps).expect("json");
     assert_valid("capabilities", &json);
     let mut wrong = json.clone();
     wrong["resources"][0]["required_scopes"][0]["scopes"][0]["granted"] = "yes".into();
     let validator = jsonschema::validator_for(&load("capabilities")).expect("valid schema");
     assert!(!validator.is_valid(&wrong), "granted is a boolean");
+}
+
+#[test]
+fn groups_without_roles_validate() {
+    use unidir_core::{Capabilities, GroupRoles};
+    let caps = Capabilities::new("test", Vec::new());
+    let json = serde_json::to_value(&caps).expect("json");
+    assert!(json.get("group_roles").is_none(), "left out when always");
+    let back: Capabilities = serde_json::from_value(json).expect("old shape reads");
+    assert_eq!(back.group_roles, GroupRoles::Always);
+    let json = serde_json::to_value(caps.with_group_roles(GroupRoles::PerGroup)).expect("json");
+    assert_eq!(json["group_roles"], "per_group");
+    assert_valid("capabilities", &json);
+    let mut wrong = json.clone();
+    wrong["group_roles"] = "sometimes".into();
+    let validator = jsonschema::validator_for(&load("capabilities")).expect("valid schema");
+    assert!(!validator.is_valid(&wrong));
+
+    let desired = serde_json::json!({
+        "groups": [{"group": "guild", "members": [{"user": "u-1"}, {"user": "u-2", "role": "member"}]}]
+    });
+    assert_valid("desired_state", &desired);
+    let validator = jsonschema::validator_for(&load("desired_state")).expect("valid schema");
+    assert!(
+        !validator.is_valid(
+            &serde_json::json!({"groups": [{"group": "g", "members": [{"role": "member"}]}]})
+        ),
+        "user is required"
+    );
 }

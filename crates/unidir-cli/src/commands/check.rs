@@ -476,9 +476,9 @@ mod tests {
                 ScopeRequirement::optional("graphql", false, "users are read over REST"),
             ]
         };
-        Capabilities {
-            provider: "test".into(),
-            resources: vec![
+        Capabilities::new(
+            "test",
+            vec![
                 ResourceSupport::new(Resource::Me, &[Get])
                     .with_scopes(&[Get], &[req("read_user"), req("read_organizations")]),
                 ResourceSupport::new(Resource::Users, &[List, Get])
@@ -494,8 +494,7 @@ mod tests {
                         &[req("write_teams"), req("read_teams")],
                     ),
             ],
-            notes: Vec::new(),
-        }
+        )
     }
 
     fn find<'a>(checks: &'a [Check], name: &str) -> &'a Check {
@@ -592,14 +591,13 @@ mod tests {
 
     #[test]
     fn an_adapter_without_scope_reports_is_judged_by_availability() {
-        let caps = Capabilities {
-            provider: "test".into(),
-            resources: vec![
+        let caps = Capabilities::new(
+            "test",
+            vec![
                 ResourceSupport::new(Resource::Groups, &[List]).missing(vec!["teams:read".into()]),
                 ResourceSupport::new(Resource::Users, &[List]),
             ],
-            notes: Vec::new(),
-        };
+        );
         let checks = scope_checks(&caps);
         assert_eq!(
             find(&checks, "token scopes").detail,

@@ -39,6 +39,11 @@ async fn target_group(conn: &Connection, key: &str) -> CliResult<Option<Group>> 
 fn describe(result: &MembershipResult, group: &str, user: &str) -> String {
     let role = |r: &Option<String>| r.as_deref().unwrap_or("-").to_owned();
     match result.outcome {
+        // A group without roles: a member, no role to name.
+        Outcome::Created if result.role_id.is_none() => format!("{user} added to {group}"),
+        Outcome::Unchanged if result.role_id.is_none() => {
+            format!("{user} is already in {group}; nothing written")
+        }
         Outcome::Created => format!("{user} added to {group} as {}", role(&result.role_id)),
         Outcome::RoleChanged => format!(
             "{user} in {group}: {} -> {}",
@@ -117,15 +122,19 @@ fn simulated_note(conn: &Connection) {
     }
 }
 
-/// `unidir grant <group> <user> --role <role>`.
+/// `unidir grant <group> <user> [--role <role>]`; without a role, the group's default (or
+/// none, where the group has no roles).
 pub(crate) async fn grant(
     conn: &Connection,
     out: &mut Out,
     group: &str,
     user: &str,
-    role: &str,
+    role: Option<&str>,
 ) -> CliResult {
-    let role = resolve_group_role(conn.directory.as_ref(), role.trim()).await?;
+    let role = match role {
+        Some(role) => Some(resolve_group_role(conn.directory.as_ref(), role.trim()).await?),
+        None => None,
+    };
     let user_ref = UserRef::parse(user);
     let Some(found) = target_group(conn, group).await? else {
         return print_result(out, &not_found_result(group), None, group, user);
@@ -133,7 +142,7 @@ pub(crate) async fn grant(
     simulated_note(conn);
     let result = conn
         .directory
-        .add_group_member(&found.id, &user_ref, &role)
+        .add_group_member(&found.id, &user_ref, role.as_deref())
         .await?;
     print_result(out, &result, Some(&found), group, user)
 }
@@ -157,7 +166,7 @@ pub(crate) fn read_desired(path: &Path) -> CliResult<DesiredState> {
     let text = input::read_capped(path)?;
     serde_json::from_str(&text).map_err(|e| {
         Failure::Usage(format!(
-            "{} is not a desired-state file: {e} (expected {{\"groups\":[{{\"group\":\"<id or slug>\",\"members\":[{{\"user\":\"<id or email>\",\"role\":\"maintainer\"}}],\"remove_unlisted\":false}}]}})",
+            "{} is not a desired-state file: {e} (expected {{\"groups\":[{{\"group\":\"<id or slug>\",\"members\":[{{\"user\":\"<id or email>\",\"role\":\"maintainer\"}}],\"remove_unlisted\":false}}]}}; \"role\" is optional)",
             path.display()
         ))
     })
@@ -543,6 +552,33 @@ mod tests {
                 "{typed:?}: {result:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_membership_without_a_role_is_told_without_one() {
+        let result = |outcome, role: Option<&str>| MembershipResult {
+            outcome,
+            group_id: "g-1".into(),
+            user_id: Some("u-1".into()),
+            role_id: role.map(str::to_owned),
+            previous_role_id: None,
+        };
+        assert_eq!(
+            describe(&result(Outcome::Created, None), "Guild", "ada"),
+            "ada added to Guild"
+        );
+        assert_eq!(
+            describe(&result(Outcome::Unchanged, None), "Guild", "ada"),
+            "ada is already in Guild; nothing written"
+        );
+        assert_eq!(
+            describe(
+                &result(Outcome::Created, Some("team:member")),
+                "Guild",
+                "ada"
+            ),
+            "ada added to Guild as team:member"
+        );
     }
 
     #[test]

@@ -64,11 +64,11 @@ impl Probe {
             let m = g.members.iter().find(|m| !world.is_me(&m.email))?;
             let id = ctx.group(&g.name).ok()?.id.clone();
             let member = ctx.user_id(&m.email).ok()?;
-            let role = ctx.role_id(&m.role, &RoleScope::Group).ok()?;
+            let role = ctx.role_id(m.role.as_deref()?, &RoleScope::Group).ok()?;
             let outsider = world
                 .users
                 .iter()
-                .find(|u| !world.is_me(&u.email) && g.role_of(&u.email).is_none())
+                .find(|u| !world.is_me(&u.email) && !g.is_member(&u.email))
                 .and_then(|u| ctx.user_id(&u.email).ok());
             Some((id, (member, role), outsider))
         });
@@ -151,7 +151,7 @@ impl Probe {
                 };
                 let user = UserRef::Id(user.to_owned());
                 let result = if op == Operation::Add {
-                    dir.add_group_member(group, &user, role).await
+                    dir.add_group_member(group, &user, Some(role)).await
                 } else {
                     dir.change_group_member_role(group, &user, role).await
                 };

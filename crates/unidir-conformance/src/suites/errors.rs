@@ -152,14 +152,14 @@ async fn hostile_role(ctx: &Ctx<'_>) -> std::result::Result<(), String> {
     let user = world
         .users
         .iter()
-        .find(|u| !world.is_me(&u.email) && group.role_of(&u.email).is_none())
+        .find(|u| !world.is_me(&u.email) && !group.is_member(&u.email))
         .or_else(|| world.users.iter().find(|u| !world.is_me(&u.email)))
         .ok_or_else(|| "the world has no user but me".to_owned())?;
     let user_ref = unidir_core::UserRef::Id(ctx.user_id(&user.email)?);
     for (what, role) in hostile() {
         let what = format!("add_group_member with {what} for the role");
         let error = ctx.refused(
-            ctx.dir.add_group_member(&id, &user_ref, &role).await,
+            ctx.dir.add_group_member(&id, &user_ref, Some(&role)).await,
             &[ErrorKind::InvalidInput],
             &what,
         )?;

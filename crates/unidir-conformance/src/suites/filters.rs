@@ -180,7 +180,11 @@ async fn users_by_role(ctx: &Ctx<'_>) -> Result<(), String> {
             _ => world
                 .users
                 .iter()
-                .filter(|u| world.groups_of(&u.email).any(|(_, r)| r == role.key))
+                .filter(|u| {
+                    world
+                        .groups_of(&u.email)
+                        .any(|(_, r)| r == Some(role.key.as_str()))
+                })
                 .map(|u| u.email.as_str())
                 .collect(),
         };
@@ -229,7 +233,7 @@ async fn members_by_role(ctx: &Ctx<'_>) -> Result<(), String> {
                 group
                     .members
                     .iter()
-                    .filter(|m| m.role == role.key)
+                    .filter(|m| m.role.as_deref() == Some(role.key.as_str()))
                     .map(|m| m.email.as_str()),
             )?;
             let what = format!("members of {} holding {role_id}", group.name);

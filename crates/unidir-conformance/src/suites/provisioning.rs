@@ -13,7 +13,7 @@ use unidir_core::{
 
 use crate::context::{Ctx, ensure};
 use crate::report::Report;
-use crate::world::{World, WorldGroup, WorldUser};
+use crate::world::{World, WorldGroup, WorldMember, WorldUser};
 
 const LIST: (Resource, Operation) = (Resource::GroupMembers, Operation::List);
 const ADD: (Resource, Operation) = (Resource::GroupMembers, Operation::Add);
@@ -44,19 +44,35 @@ struct Target<'w> {
     outsider: &'w WorldUser,
 }
 
-fn target(world: &World) -> Option<Target<'_>> {
+/// The first group with roles (`roles`) or without, that has such a member and outsider.
+fn target(world: &World, roles: bool) -> Option<Target<'_>> {
     world.groups.iter().find_map(|group| {
+        if group.has_roles != roles {
+            return None;
+        }
         group.members.iter().find(|m| !world.is_me(&m.email))?;
         let outsider = world
             .users
             .iter()
-            .find(|u| !world.is_me(&u.email) && group.role_of(&u.email).is_none())?;
+            .find(|u| !world.is_me(&u.email) && !group.is_member(&u.email))?;
         Some(Target { group, outsider })
     })
 }
 
 pub(crate) async fn run(ctx: &Ctx<'_>, report: &mut Report) {
-    let Some(t) = target(ctx.world) else {
+    // Only worlds with a group without roles have this check.
+    if let Some(t) = target(ctx.world, false) {
+        step(
+            ctx,
+            report,
+            &t,
+            "provision.roleless_group",
+            ctx.undeclared(&[LIST, ADD, REMOVE, USERS, GROUPS, ROLES]),
+            roleless(ctx, &t),
+        )
+        .await;
+    }
+    let Some(t) = target(ctx.world, true) else {
         for name in [
             "provision.add",
             "provision.change_role",
@@ -172,6 +188,7 @@ async fn restore(ctx: &Ctx<'_>, group: &WorldGroup) {
     };
     for (user, role) in &expected {
         if !live.contains(&(user.clone(), role.clone())) {
+            let role = (!role.is_empty()).then_some(role.as_str());
             let _ = ctx
                 .dir
                 .add_group_member(&id, &UserRef::Id(user.clone()), role)
@@ -278,13 +295,14 @@ async fn member_is(
     Ok(())
 }
 
-/// Adding a user is `created`, then `unchanged`; the member list shows them.
+/// Adding a user is `created`, then `unchanged`; the member list shows them. Where the group
+/// names its default role, adding without a role gives that one.
 async fn add(ctx: &Ctx<'_>, t: &Target<'_>) -> Result<(), String> {
     let ids = ids(ctx, t)?;
     let (g, u, r) = (ids.group.as_str(), ids.outsider.as_str(), ids.role.as_str());
     let user = UserRef::Id(u.to_owned());
     let first = ctx.ok(
-        ctx.dir.add_group_member(g, &user, r).await,
+        ctx.dir.add_group_member(g, &user, Some(r)).await,
         "add_group_member",
     )?;
     expect(
@@ -299,7 +317,7 @@ async fn add(ctx: &Ctx<'_>, t: &Target<'_>) -> Result<(), String> {
     ensure!(first.outcome.wrote(), "created must count as a write");
     member_is(ctx, g, u, Some(r), "after add").await?;
     let again = ctx.ok(
-        ctx.dir.add_group_member(g, &user, r).await,
+        ctx.dir.add_group_member(g, &user, Some(r)).await,
         "add_group_member again",
     )?;
     expect(
@@ -315,7 +333,171 @@ async fn add(ctx: &Ctx<'_>, t: &Target<'_>) -> Result<(), String> {
         !again.outcome.wrote(),
         "unchanged must not count as a write"
     );
-    member_is(ctx, g, u, Some(r), "after adding again").await
+    member_is(ctx, g, u, Some(r), "after adding again").await?;
+    let Some(default) = ctx.group(&t.group.name)?.default_role_id.clone() else {
+        return Ok(());
+    };
+    let reset = ctx.ok(
+        ctx.dir.add_group_member(g, &user, None).await,
+        "add_group_member without a role",
+    )?;
+    let outcome = if default == r {
+        Outcome::Unchanged
+    } else {
+        Outcome::RoleChanged
+    };
+    expect(
+        "add without a role (the group's default role)",
+        &reset,
+        outcome,
+        g,
+        Some(u),
+        Some(Some(&default)),
+        Some(Some(r)),
+    )?;
+    member_is(ctx, g, u, Some(&default), "after adding without a role").await
+}
+
+/// A group without roles: the capabilities say so (and that the world's other groups have
+/// roles); a user is added without a role (`created`, then `unchanged`) and holds none; a
+/// role for it is `InvalidInput` and writes nothing; removal reports no previous role; a
+/// desired state lists its members without roles, plans and applies, and one with a role is
+/// refused.
+async fn roleless(ctx: &Ctx<'_>, t: &Target<'_>) -> Result<(), String> {
+    let caps = &ctx.caps;
+    for world_group in &ctx.world.groups {
+        let listed = ctx.group(&world_group.name)?;
+        ensure!(
+            caps.group_has_roles(listed) == world_group.has_roles,
+            "group {}: the world says has_roles {}, the directory says {} (group_roles {}, \
+             has_roles {:?})",
+            world_group.name,
+            world_group.has_roles,
+            caps.group_has_roles(listed),
+            caps.group_roles.as_str(),
+            listed.has_roles
+        );
+    }
+    let g = ctx.group(&t.group.name)?.id.clone();
+    let u = ctx.user_id(&t.outsider.email)?;
+    let (g, u) = (g.as_str(), u.as_str());
+    let user = UserRef::Id(u.to_owned());
+    let added = ctx.ok(
+        ctx.dir.add_group_member(g, &user, None).await,
+        "add_group_member without a role",
+    )?;
+    expect(
+        "add without a role",
+        &added,
+        Outcome::Created,
+        g,
+        Some(u),
+        Some(None),
+        Some(None),
+    )?;
+    member_is(ctx, g, u, Some(""), "after add").await?;
+    let again = ctx.ok(
+        ctx.dir.add_group_member(g, &user, None).await,
+        "add_group_member without a role again",
+    )?;
+    expect(
+        "add without a role again",
+        &again,
+        Outcome::Unchanged,
+        g,
+        Some(u),
+        Some(None),
+        None,
+    )?;
+    if let Some(role) = ctx.world.roles_of(RoleScope::Group).next() {
+        let role = ctx.role_id(&role.key, &role.scope)?;
+        ctx.refused(
+            ctx.dir.add_group_member(g, &user, Some(&role)).await,
+            &[ErrorKind::InvalidInput],
+            &format!("add with role {role} to a group without roles"),
+        )?;
+        if ctx.caps.supports(CHANGE.0, CHANGE.1) {
+            ctx.refused(
+                ctx.dir.change_group_member_role(g, &user, &role).await,
+                &[ErrorKind::InvalidInput],
+                &format!("change to role {role} in a group without roles"),
+            )?;
+        }
+        member_is(ctx, g, u, Some(""), "after the refused roles").await?;
+        let with_role = DesiredState::new(vec![DesiredGroup::new(
+            t.group.slug.clone(),
+            vec![DesiredMember::new(t.outsider.email.clone()).with_role(role.clone())],
+        )]);
+        match plan(ctx.dir, &with_role).await {
+            Err(e) if e.kind() == ErrorKind::InvalidInput => {}
+            other => {
+                return Err(format!(
+                    "plan with a role in a group without roles: expected an InvalidInput \
+                     error, got {other:?}"
+                ));
+            }
+        }
+    }
+    let removed = ctx.ok(
+        ctx.dir.remove_group_member(g, &user).await,
+        "remove_group_member",
+    )?;
+    expect(
+        "remove",
+        &removed,
+        Outcome::Removed,
+        g,
+        Some(u),
+        Some(None),
+        Some(None),
+    )?;
+    member_is(ctx, g, u, None, "after remove").await?;
+
+    // The outsider joins and the first member other than me leaves, through plan/apply.
+    let leaver = t
+        .group
+        .members
+        .iter()
+        .find(|m| !ctx.world.is_me(&m.email))
+        .ok_or_else(|| "the group has no member but me".to_owned())?;
+    let mut members = vec![DesiredMember::new(t.outsider.email.clone())];
+    let mut expected = BTreeSet::from([(u.to_owned(), String::new())]);
+    for m in t.group.members.iter().filter(|m| m.email != leaver.email) {
+        members.push(DesiredMember::new(m.email.clone()));
+        expected.insert((ctx.user_id(&m.email)?, String::new()));
+    }
+    let desired = DesiredState::new(vec![
+        DesiredGroup::new(t.group.slug.clone(), members).with_remove_unlisted(true),
+    ]);
+    let planned = plan(ctx.dir, &desired)
+        .await
+        .map_err(|e| format!("plan: {e}"))?;
+    let shape: Vec<_> = planned
+        .changes
+        .iter()
+        .map(|c| (c.kind, c.role_id.as_deref(), c.previous_role_id.as_deref()))
+        .collect();
+    ensure!(
+        planned.problems.is_empty()
+            && shape
+                == [
+                    (ChangeKind::Add, None, None),
+                    (ChangeKind::Remove, None, None)
+                ],
+        "plan for a group without roles: {planned:?}"
+    );
+    let applied = apply(ctx.dir, &planned).await;
+    ensure!(applied.is_complete(), "apply did not complete: {applied:?}");
+    let live = ctx.live_members(g).await?;
+    ensure!(
+        live == expected,
+        "after apply the members are {live:?}, desired {expected:?}"
+    );
+    let again = plan(ctx.dir, &desired)
+        .await
+        .map_err(|e| format!("plan again: {e}"))?;
+    ensure!(again.is_empty(), "a second plan is not empty: {again:?}");
+    Ok(())
 }
 
 /// Changing a role is `role_changed` (with the previous role), then `unchanged`; adding an
@@ -329,7 +511,7 @@ async fn change_role(ctx: &Ctx<'_>, t: &Target<'_>) -> Result<(), String> {
         .ok_or_else(|| "the world has one group role".to_owned())?;
     let user = UserRef::Id(u.to_owned());
     let added = ctx.ok(
-        ctx.dir.add_group_member(g, &user, r).await,
+        ctx.dir.add_group_member(g, &user, Some(r)).await,
         "add_group_member",
     )?;
     expect(
@@ -373,7 +555,7 @@ async fn change_role(ctx: &Ctx<'_>, t: &Target<'_>) -> Result<(), String> {
         None,
     )?;
     let back = ctx.ok(
-        ctx.dir.add_group_member(g, &user, r).await,
+        ctx.dir.add_group_member(g, &user, Some(r)).await,
         "add_group_member with another role",
     )?;
     expect(
@@ -395,7 +577,7 @@ async fn remove(ctx: &Ctx<'_>, t: &Target<'_>) -> Result<(), String> {
     let (g, u, r) = (ids.group.as_str(), ids.outsider.as_str(), ids.role.as_str());
     let user = UserRef::Id(u.to_owned());
     let added = ctx.ok(
-        ctx.dir.add_group_member(g, &user, r).await,
+        ctx.dir.add_group_member(g, &user, Some(r)).await,
         "add_group_member",
     )?;
     expect(
@@ -468,7 +650,7 @@ async fn by_email(ctx: &Ctx<'_>, t: &Target<'_>) -> Result<(), String> {
     let (g, u, r) = (ids.group.as_str(), ids.outsider.as_str(), ids.role.as_str());
     let user = UserRef::Email(t.outsider.email.clone());
     let added = ctx.ok(
-        ctx.dir.add_group_member(g, &user, r).await,
+        ctx.dir.add_group_member(g, &user, Some(r)).await,
         "add_group_member by e-mail",
     )?;
     expect(
@@ -510,13 +692,13 @@ async fn failures(ctx: &Ctx<'_>, t: &Target<'_>) -> Result<(), String> {
     let cases = [
         (
             "add a stranger by e-mail",
-            dir.add_group_member(g, &stranger, r).await,
+            dir.add_group_member(g, &stranger, Some(r)).await,
             Outcome::UserNotInOrganization,
             g,
         ),
         (
             "add an absent user id",
-            dir.add_group_member(g, &ghost, r).await,
+            dir.add_group_member(g, &ghost, Some(r)).await,
             Outcome::UserNotInOrganization,
             g,
         ),
@@ -528,7 +710,7 @@ async fn failures(ctx: &Ctx<'_>, t: &Target<'_>) -> Result<(), String> {
         ),
         (
             "add to an absent group",
-            dir.add_group_member(absent, &outsider, r).await,
+            dir.add_group_member(absent, &outsider, Some(r)).await,
             Outcome::GroupNotFound,
             absent,
         ),
@@ -549,7 +731,7 @@ async fn failures(ctx: &Ctx<'_>, t: &Target<'_>) -> Result<(), String> {
         );
     }
     ctx.refused(
-        dir.add_group_member(g, &outsider, "conformance-no-such-role")
+        dir.add_group_member(g, &outsider, Some("conformance-no-such-role"))
             .await,
         &[ErrorKind::InvalidInput],
         "add with a role that does not exist",
@@ -557,7 +739,7 @@ async fn failures(ctx: &Ctx<'_>, t: &Target<'_>) -> Result<(), String> {
     if let Some(org_role) = ctx.world.roles_of(RoleScope::Organization).next() {
         let org_role = ctx.role_id(&org_role.key, &org_role.scope)?;
         ctx.refused(
-            dir.add_group_member(g, &outsider, &org_role).await,
+            dir.add_group_member(g, &outsider, Some(&org_role)).await,
             &[ErrorKind::InvalidInput],
             &format!("add with organization role {org_role}"),
         )?;
@@ -573,10 +755,9 @@ async fn plan_apply(ctx: &Ctx<'_>, t: &Target<'_>) -> Result<(), String> {
     let ids = ids(ctx, t)?;
     let world = ctx.world;
     let group = t.group;
-    let member = |user: String, role: &str| DesiredMember {
-        user,
-        role: role.to_owned(),
-    };
+    // The target group has roles: every world member holds one.
+    let member = |user: String, role: &str| DesiredMember::new(user).with_role(role);
+    let role_of = |m: &WorldMember| m.role.clone().unwrap_or_default();
     let others: Vec<_> = group
         .members
         .iter()
@@ -585,11 +766,12 @@ async fn plan_apply(ctx: &Ctx<'_>, t: &Target<'_>) -> Result<(), String> {
     let flip = others
         .first()
         .ok_or_else(|| "the target group has no member but me".to_owned())?;
+    let flip_role = role_of(flip);
     let flipped_role = world
         .roles_of(RoleScope::Group)
         .map(|r| r.key.as_str())
-        .find(|k| *k != flip.role)
-        .unwrap_or(flip.role.as_str());
+        .find(|k| *k != flip_role)
+        .unwrap_or(flip_role.as_str());
     let first_role = world
         .roles_of(RoleScope::Group)
         .next()
@@ -600,10 +782,10 @@ async fn plan_apply(ctx: &Ctx<'_>, t: &Target<'_>) -> Result<(), String> {
     let mut members = Vec::new();
     let mut expected = BTreeSet::new();
     for m in group.members.iter().filter(|m| world.is_me(&m.email)) {
-        members.push(member(ctx.user_id(&m.email)?, &m.role));
+        members.push(member(ctx.user_id(&m.email)?, &role_of(m)));
         expected.insert((
             ctx.user_id(&m.email)?,
-            ctx.role_id(&m.role, &RoleScope::Group)?,
+            ctx.role_id(&role_of(m), &RoleScope::Group)?,
         ));
     }
     members.push(member(ctx.user_id(&flip.email)?, flipped_role));
@@ -613,13 +795,9 @@ async fn plan_apply(ctx: &Ctx<'_>, t: &Target<'_>) -> Result<(), String> {
     ));
     members.push(member(t.outsider.email.clone(), &first_role));
     expected.insert((ids.outsider.clone(), ids.role.clone()));
-    let desired = DesiredState {
-        groups: vec![DesiredGroup {
-            group: group.slug.clone(),
-            members,
-            remove_unlisted: true,
-        }],
-    };
+    let desired = DesiredState::new(vec![
+        DesiredGroup::new(group.slug.clone(), members).with_remove_unlisted(true),
+    ]);
     let planned = plan(ctx.dir, &desired)
         .await
         .map_err(|e| format!("plan: {e}"))?;
@@ -631,7 +809,7 @@ async fn plan_apply(ctx: &Ctx<'_>, t: &Target<'_>) -> Result<(), String> {
         planned.problems
     );
     let count = |kind| planned.changes.iter().filter(|c| c.kind == kind).count();
-    let flips = usize::from(flipped_role != flip.role);
+    let flips = usize::from(flipped_role != flip_role);
     ensure!(
         count(ChangeKind::Add) == 1
             && count(ChangeKind::ChangeRole) == flips
@@ -667,20 +845,13 @@ async fn plan_apply(ctx: &Ctx<'_>, t: &Target<'_>) -> Result<(), String> {
     );
 
     // Unresolvable entries.
-    let broken = DesiredState {
-        groups: vec![
-            DesiredGroup {
-                group: "conformance-absent-group".to_owned(),
-                members: Vec::new(),
-                remove_unlisted: false,
-            },
-            DesiredGroup {
-                group: group.slug.clone(),
-                members: vec![member("nobody@absent.invalid".to_owned(), &first_role)],
-                remove_unlisted: false,
-            },
-        ],
-    };
+    let broken = DesiredState::new(vec![
+        DesiredGroup::new("conformance-absent-group", Vec::new()),
+        DesiredGroup::new(
+            group.slug.clone(),
+            vec![member("nobody@absent.invalid".to_owned(), &first_role)],
+        ),
+    ]);
     let problems = plan(ctx.dir, &broken)
         .await
         .map_err(|e| format!("plan with unresolvable entries: {e}"))?
@@ -692,17 +863,17 @@ async fn plan_apply(ctx: &Ctx<'_>, t: &Target<'_>) -> Result<(), String> {
     );
 
     // Back to the world, through plan/apply.
-    let back = DesiredState {
-        groups: vec![DesiredGroup {
-            group: group.slug.clone(),
-            members: group
+    let back = DesiredState::new(vec![
+        DesiredGroup::new(
+            group.slug.clone(),
+            group
                 .members
                 .iter()
-                .map(|m| member(m.email.clone(), &m.role))
+                .map(|m| member(m.email.clone(), &role_of(m)))
                 .collect(),
-            remove_unlisted: true,
-        }],
-    };
+        )
+        .with_remove_unlisted(true),
+    ]);
     let planned = plan(ctx.dir, &back)
         .await
         .map_err(|e| format!("plan back to the world: {e}"))?;
