@@ -366,10 +366,29 @@ impl Buildkite {
         extra: &[(&str, String)],
         key: &str,
     ) -> Result<Vec<Value>> {
-        let mut budget = self.walk_limits.start();
-        let mut seen = HashSet::new();
-        let mut duplicates = 0u64;
         let mut all = Vec::new();
+        self.rest_walk_each(operation, segments, extra, key, |item| {
+            all.push(item);
+            Ok(())
+        })
+        .await?;
+        Ok(all)
+    }
+
+    /// [`Self::rest_walk`] handing each item to `each` as its page arrives, so a long list
+    /// (the members of an `Everyone` team) is never held whole; seen keys are kept as 16-byte
+    /// digests.
+    pub(crate) async fn rest_walk_each(
+        &self,
+        operation: &'static str,
+        segments: &[&str],
+        extra: &[(&str, String)],
+        key: &str,
+        mut each: impl FnMut(Value) -> Result<()>,
+    ) -> Result<()> {
+        let mut budget = self.walk_limits.start();
+        let mut seen: HashSet<u128> = HashSet::new();
+        let mut duplicates = 0u64;
         let mut page = 1u32;
         loop {
             budget.before_page().map_err(tag(operation))?;
@@ -379,11 +398,11 @@ impl Buildkite {
             budget.add_items(items.len()).map_err(tag(operation))?;
             for item in items {
                 let fresh = match item.get(key).and_then(Value::as_str) {
-                    Some(id) => seen.insert(id.to_owned()),
+                    Some(id) => seen.insert(crate::team_index::digest(id)),
                     None => true,
                 };
                 if fresh {
-                    all.push(item);
+                    each(item)?;
                 } else {
                     duplicates += 1;
                 }
@@ -398,7 +417,7 @@ impl Buildkite {
                             "dropped items repeated across pages"
                         );
                     }
-                    return Ok(all);
+                    return Ok(());
                 }
             }
         }
@@ -413,28 +432,23 @@ impl Buildkite {
         let mut index = TeamIndexBuilder::default();
         for raw in &teams {
             let team: RestTeam = map::decode(operation, "team", raw)?;
-            let members = self
-                .rest_walk(
-                    operation,
-                    &self.org_path(&["teams", &team.id, "members"]),
-                    &[],
-                    "user_id",
-                )
-                .await?;
+            let path = self.org_path(&["teams", &team.id, "members"]);
             let position = index.team(TeamEntry {
-                id: team.id,
+                id: team.id.clone(),
                 name: team.name,
                 slug: team.slug,
             });
-            for raw in &members {
-                let m: RestTeamMember = map::decode(operation, "team member", raw)?;
+            self.rest_walk_each(operation, &path, &[], "user_id", |raw| {
+                let m: RestTeamMember = map::decode(operation, "team member", &raw)?;
                 index.add(
                     position,
                     &m.user_id,
                     m.role.map(|r| roles::team_role_id(&r)),
                     map::time(m.created_at.as_deref()),
                 );
-            }
+                Ok(())
+            })
+            .await?;
         }
         Ok(index.finish())
     }

@@ -41,7 +41,7 @@ use unidir_core::{Detail, Error, Filters, ListQuery, Result, User};
 
 use crate::api::contract;
 use crate::directory::{Buildkite, NestedShape, graphql_after, users_binding};
-use crate::team_index::{TeamEntry, TeamIndex, TeamIndexBuilder};
+use crate::team_index::{TeamEntry, TeamIndex, TeamIndexBuilder, digest};
 use crate::wire::{GqlMember, GqlTeamMember, GqlTeamSize, RestMember, RestTeam, RestTeamMember};
 use crate::{map, roles};
 
@@ -445,19 +445,13 @@ impl Buildkite {
     }
 
     async fn rest_team_members(&self, shared: &Shared, team: &TeamRef) -> Result<()> {
-        let members = self
-            .rest_walk(
-                OP,
-                &self.org_path(&["teams", &team.id, "members"]),
-                &[],
-                "user_id",
-            )
-            .await?;
-        for raw in &members {
-            let m: RestTeamMember = map::decode(OP, "team member", raw)?;
+        let path = self.org_path(&["teams", &team.id, "members"]);
+        self.rest_walk_each(OP, &path, &[], "user_id", |raw| {
+            let m: RestTeamMember = map::decode(OP, "team member", &raw)?;
             shared.add(team, &m.user_id, m.role.as_deref(), m.created_at.as_deref());
-        }
-        Ok(())
+            Ok(())
+        })
+        .await
     }
 
     /// One team's members over GraphQL: `false` (nothing recorded) when the team has more
@@ -534,7 +528,7 @@ impl Buildkite {
             let mut users = Vec::with_capacity(if full { 0 } else { rows.len() });
             for raw in &rows {
                 let member: RestMember = map::decode(OP, "member", raw)?;
-                if !seen.insert(member.id.clone()) {
+                if !seen.insert(digest(&member.id)) {
                     continue;
                 }
                 if full {
@@ -611,7 +605,7 @@ impl Buildkite {
                     return Err(contract(OP, "a members edge has no node"));
                 }
                 let member: GqlMember = map::decode(OP, "organization member", &node)?;
-                if seen.insert(member.user.uuid.clone()) {
+                if seen.insert(digest(&member.user.uuid)) {
                     batch.push((member, if keep { node } else { Value::Null }));
                 }
             }

@@ -28,8 +28,8 @@ struct Slot {
     joined_at: Option<Timestamp>,
 }
 
-/// A 128-bit digest of a user id (two SipHash passes with distinct prefixes).
-fn digest(id: &str) -> u128 {
+/// A 128-bit digest of an id (two SipHash passes with distinct prefixes).
+pub(crate) fn digest(id: &str) -> u128 {
     let half = |salt: u8| {
         let mut hasher = DefaultHasher::new();
         salt.hash(&mut hasher);
