@@ -17,6 +17,10 @@
 //!   [`RunningSimulator::inject`] or `POST /__sim/faults`; `GET /__sim/state` returns the
 //!   snapshot as JSON.
 //!
+//! The server, faults, `/__sim/` admin endpoints, request counters and budget windows are the
+//! provider-neutral `unidir-sim-harness`'s; this crate is Buildkite's provider on it (routes,
+//! data, `RateLimit-*` headers, error bodies and messages).
+//!
 //! # Rate limits
 //!
 //! [`SimConfig::default`] (and the `unidir-buildkite-sim` binary) enforce Buildkite's default

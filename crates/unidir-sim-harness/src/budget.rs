@@ -162,3 +162,47 @@ impl Budget {
         (self.org.add(amount, now), self.user(user).add(amount, now))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_open_on_first_use_and_users_have_their_own() {
+        let start = Instant::now();
+        let mut budget = Budget::new(3, 2, Duration::from_secs(10));
+        // Nothing counted yet: a full window ahead, even much later.
+        let (org, user) = budget.peek(None, start + Duration::from_secs(500));
+        assert_eq!((org.used, org.reset_secs, user.limit), (0, 10, 2));
+        let (_, a) = budget.add(1, 2, start);
+        assert!(a.exhausted() && !a.exceeded());
+        let (org, b) = budget.add(2, 2, start + Duration::from_millis(2_500));
+        assert_eq!((b.used, org.used), (2, 4));
+        assert!(org.exceeded(), "the organization's 3 is shared");
+        // 7.5 s left of the window opened at `start`: rounded up.
+        assert_eq!(org.reset_secs, 8);
+        // User 2's window opened 2.5 s later and rolls over later.
+        let (org, a) = budget.peek(Some(1), start + Duration::from_secs(10));
+        let (_, b) = budget.peek(Some(2), start + Duration::from_secs(10));
+        assert_eq!((org.used, a.used, b.used, b.reset_secs), (0, 0, 2, 3));
+    }
+
+    #[test]
+    fn time_scale_shortens_windows_and_resets_are_never_zero() {
+        assert_eq!(scaled(Duration::from_secs(300), 60), Duration::from_secs(5));
+        assert_eq!(scaled(Duration::from_secs(60), 0), Duration::from_secs(60));
+        let start = Instant::now();
+        let mut budget = Budget::new(1, 1, scaled(Duration::from_secs(60), 60));
+        budget.add(0, 1, start);
+        let (_, user) = budget.peek(Some(0), start + Duration::from_millis(999));
+        assert_eq!((user.remaining(), user.reset_secs), (0, 1));
+        assert_eq!(
+            Usage::tripped(50, 7),
+            Usage {
+                limit: 50,
+                used: 51,
+                reset_secs: 7
+            }
+        );
+    }
+}
