@@ -1217,12 +1217,14 @@ impl Directory for Buildkite {
         map_page(OP, "team", page, |team, raw| map::group(team, raw, keep))
     }
 
+    /// Teams always have roles: `None` is `team:member`, the default role of a new member.
     async fn add_group_member(
         &self,
         group_id: &str,
         user: &UserRef,
-        role_id: &str,
+        role_id: Option<&str>,
     ) -> Result<MembershipResult> {
+        let role_id = role_id.unwrap_or(roles::TEAM_MEMBER);
         self.set_member_role("add_group_member", group_id, user, role_id, true)
             .await
     }
@@ -1231,14 +1233,12 @@ impl Directory for Buildkite {
         &self,
         group_id: &str,
         user: &UserRef,
-    /// Teams always have roles: `None` is `team:member`, the default role of a new member.
-        role_id: Option<&str>,
+        role_id: &str,
     ) -> Result<MembershipResult> {
         self.set_member_role("change_group_member_role", group_id, user, role_id, false)
             .await
     }
 
-        let role_id = role_id.unwrap_or(roles::TEAM_MEMBER);
     async fn remove_group_member(
         &self,
         group_id: &str,
