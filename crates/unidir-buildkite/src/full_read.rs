@@ -238,6 +238,8 @@ impl Buildkite {
         };
         let (listed_tx, listed_rx) = signal();
         let (rest_done_tx, rest_done_rx) = signal();
+        // REST found no team left: GraphQL stops waiting for a budget window to take one.
+        let (teams_done_tx, teams_done_rx) = signal();
         let index: Mutex<Option<Arc<TeamIndex>>> = Mutex::new(None);
         let keep = query.include_remote_data;
 
@@ -256,6 +258,7 @@ impl Buildkite {
                 };
                 self.rest_team_members(&shared, &team).await?;
             }
+            let _ = teams_done_tx.send(true);
             let finished = Arc::new(shared.index());
             *index.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&finished));
             self.remember_team_index(Arc::clone(&finished));
@@ -279,8 +282,13 @@ impl Buildkite {
             if graphql {
                 wait(&mut listed_rx.clone()).await;
                 loop {
-                    // Wait for the budget before taking a team, so REST can take it meanwhile.
-                    self.api.reserve_graphql(OP, 1).await?;
+                    // Wait for the budget before taking a team, so REST can take it meanwhile;
+                    // once REST has taken the last one, there is nothing to wait for.
+                    let mut teams_done = teams_done_rx.clone();
+                    tokio::select! {
+                        ready = self.api.reserve_graphql(OP, 1) => ready?,
+                        () = wait(&mut teams_done) => break,
+                    }
                     let Some(team) = shared.take_back() else {
                         break;
                     };
