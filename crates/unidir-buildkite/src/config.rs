@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use unidir_core::{Error, Result, WalkLimits};
 use unidir_http::{
-    HttpClientBuilder, Observer, OriginGuard, RetryPolicy, SecretToken, Sleeper, check_base_url,
+    HttpClientBuilder, IetfDraft, Observer, OriginGuard, RetryPolicy, SecretToken, Sleeper,
+    check_base_url,
 };
 
 use crate::api::Api;
@@ -16,6 +17,17 @@ use crate::directory::Buildkite;
 pub const DEFAULT_REST_URL: &str = "https://api.buildkite.com";
 /// Public Buildkite GraphQL endpoint.
 pub const DEFAULT_GRAPHQL_URL: &str = "https://graphql.buildkite.com/v1";
+
+/// Buildkite's rate-limit headers: the IETF draft's `RateLimit-Limit/Remaining/Reset` for
+/// the organization's budget, `RateLimit-User-*` for the token user's own, `RateLimit-Scope`
+/// (`rest`, `graphql`); resets in seconds from now.
+pub(crate) fn rate_limit_scheme() -> Arc<IetfDraft> {
+    Arc::new(
+        IetfDraft::new()
+            .with_user_budget("ratelimit-user-")
+            .with_scope_header("ratelimit-scope"),
+    )
+}
 
 /// Whether to use GraphQL where it has richer data (org role details, join dates, 2FA, SSO,
 /// e-mail lookup, members with their teams in one query).
@@ -233,6 +245,7 @@ impl BuildkiteBuilder {
             .with_connect_timeout(self.connect_timeout)
             .with_retry_policy(self.retry)
             .with_max_body_bytes(self.max_body_bytes)
+            .with_rate_limit_scheme(rate_limit_scheme())
             // Every request is checked against these two origins just before it is sent.
             .with_allowed_origins(OriginGuard::new([&rest, &graphql]));
         if let Some(observer) = self.observer {

@@ -101,8 +101,9 @@ pub const PROXY_PATH_WORDS: &[&str] = &[
 /// Buildkite's rules for the passthrough proxy: `https://api.buildkite.com` and
 /// `https://graphql.buildkite.com/v1` by default, paths under `/v2/`, pinning to
 /// [`PINNED_ORGANIZATION_ROOTS`] with [`PINNED_IDENTITY_PATHS`] reachable, the adapter's
-/// organization slug rule, `Buildkite-Include-Query-Stats` forwarded, and the adapter's
-/// reading of error answers (the scope a 403 names, the wait a 429 names).
+/// organization slug rule, `Buildkite-Include-Query-Stats` forwarded, the adapter's
+/// reading of error answers (the scope a 403 names, the wait a 429 names) and of its
+/// `RateLimit-*` headers.
 pub fn proxy_rules() -> ProxyRules {
     ProxyRules::new(PROVIDER)
         .with_default_rest_url(DEFAULT_REST_URL)
@@ -114,6 +115,7 @@ pub fn proxy_rules() -> ProxyRules {
         .with_forwarded_headers(FORWARDED_HEADERS.iter().copied())
         .with_path_words(PROXY_PATH_WORDS.iter().copied())
         .with_status_hook(Arc::new(crate::api::Statuses))
+        .with_rate_limit_scheme(crate::config::rate_limit_scheme())
 }
 
 /// A proxy configuration for Buildkite: `Proxy::builder(proxy_rules())`.
@@ -216,6 +218,37 @@ mod tests {
         }
         let error = proxy_builder().build().expect_err("token required");
         assert!(error.message().contains("Buildkite API token"), "{error}");
+    }
+
+    #[test]
+    fn rate_limits_read_like_the_adapters() {
+        use unidir_http::RateLimitScheme as _;
+
+        let mut headers = reqwest::header::HeaderMap::new();
+        for (name, value) in [
+            ("RateLimit-Limit", "200"),
+            ("RateLimit-Remaining", "180"),
+            ("RateLimit-Reset", "42"),
+            ("RateLimit-User-Limit", "50"),
+            ("RateLimit-User-Remaining", "0"),
+            ("RateLimit-User-Reset", "12"),
+            ("RateLimit-Scope", "rest"),
+        ] {
+            headers.insert(name, value.parse().expect("header value"));
+        }
+        let state = proxy_rules().rate_limit_scheme().read(&headers);
+        assert_eq!(state.org.remaining, Some(180));
+        assert_eq!(state.user.limit, Some(50));
+        assert_eq!(state.scope.as_deref(), Some("rest"));
+        assert_eq!(
+            state.wait_if_exhausted(),
+            Some(std::time::Duration::from_secs(12))
+        );
+        assert_eq!(
+            state,
+            crate::config::rate_limit_scheme().read(&headers),
+            "the proxy and the adapter read the same headers"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use unidir_core::{Error, ErrorKind, Result};
 
 use crate::observe::{NOTICE_AFTER, Notice, Observer, WaitReason};
 use crate::origin::OriginGuard;
-use crate::ratelimit::{MAX_WAIT, RateLimitState};
+use crate::ratelimit::{IetfDraft, MAX_WAIT, RateLimitScheme, RateLimitState};
 use crate::retry::{Backoff, RetryPolicy, Sleeper, TokioSleeper};
 
 /// Default cap on a response body (after decompression).
@@ -55,6 +55,7 @@ pub struct HttpClientBuilder {
     max_body_bytes: usize,
     origins: Option<OriginGuard>,
     observer: Option<Arc<dyn Observer>>,
+    rate_limits: Arc<dyn RateLimitScheme>,
 }
 
 impl HttpClientBuilder {
@@ -70,7 +71,15 @@ impl HttpClientBuilder {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             origins: None,
             observer: None,
+            rate_limits: Arc::new(IetfDraft::new()),
         }
+    }
+
+    /// How the provider reports its rate limits (default [`IetfDraft`]: the draft's
+    /// `RateLimit-*` names, reset in seconds). What it reads paces every request.
+    pub fn with_rate_limit_scheme(mut self, scheme: Arc<dyn RateLimitScheme>) -> Self {
+        self.rate_limits = scheme;
+        self
     }
 
     /// The only origins requests may go to (see [`OriginGuard`]). Every request's URL is
@@ -154,6 +163,7 @@ impl HttpClientBuilder {
                 max_body_bytes: self.max_body_bytes,
                 origins: self.origins,
                 observer: self.observer,
+                rate_limits: self.rate_limits,
                 cooldown_until: Mutex::new(None),
                 budget: Mutex::new(None),
             }),
@@ -179,6 +189,7 @@ struct Inner {
     max_body_bytes: usize,
     origins: Option<OriginGuard>,
     observer: Option<Arc<dyn Observer>>,
+    rate_limits: Arc<dyn RateLimitScheme>,
     cooldown_until: Mutex<Option<Instant>>,
     /// What the last response said is left of the budget, and when it refills.
     budget: Mutex<Option<KnownBudget>>,
@@ -225,6 +236,7 @@ impl HttpClient {
                 max_body_bytes: inner.max_body_bytes,
                 origins: inner.origins.clone(),
                 observer: inner.observer.clone(),
+                rate_limits: Arc::clone(&inner.rate_limits),
                 cooldown_until: Mutex::new(None),
                 budget: Mutex::new(None),
             }),
@@ -581,7 +593,7 @@ impl HttpClient {
         };
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let rate_limit = RateLimitState::from_headers(&headers);
+        let rate_limit = self.inner.rate_limits.read(&headers);
         // A declared length is a fast path; the streamed count below is what enforces it
         // (it also counts decompressed bytes).
         if response

@@ -6,7 +6,9 @@
 //! - [`HttpClient`]: sends a request with a deadline, bounded retries (jittered exponential
 //!   backoff inside a total time budget), rate-limit waits shared per client, and a response
 //!   body read under a size cap. It never follows redirects and never sends `Referer`.
-//! - [`RateLimitState`]: the `RateLimit-*` / `RateLimit-User-*` headers of a response.
+//! - [`RateLimitScheme`]: how a provider reports its rate limits ([`IetfDraft`]'s
+//!   `RateLimit-*` with a reset in seconds, [`XRateLimit`]'s `x-ratelimit-*` with a Unix-time
+//!   reset, or the provider's own over [`HeaderReader`]), read into a [`RateLimitState`].
 //! - [`link`]: RFC 8288 `Link` header parsing.
 //! - [`origin`]: where a token may be sent ([`check_base_url`], [`OriginGuard`]).
 //! - [`untrusted`]: [`upstream_text`], the one way provider text enters an error.
@@ -32,7 +34,10 @@ pub mod untrusted;
 pub use client::{DEFAULT_MAX_BODY_BYTES, HttpClient, HttpClientBuilder, RawResponse};
 pub use observe::{NOTICE_AFTER, Notice, Observer, WaitReason};
 pub use origin::{OriginGuard, check_base_url};
-pub use ratelimit::{Budget, MAX_HEADER_COUNT, MAX_HEADER_SECS, MAX_WAIT, RateLimitState};
+pub use ratelimit::{
+    Budget, HeaderReader, IetfDraft, MAX_HEADER_COUNT, MAX_HEADER_SECS, MAX_WAIT, RateLimitScheme,
+    RateLimitState, XRateLimit,
+};
 pub use retry::{RetryPolicy, Sleeper, TokioSleeper};
 pub use secret::SecretToken;
 pub use status::{RetryWait, StatusHook, error_for_response, error_for_status};

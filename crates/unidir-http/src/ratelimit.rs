@@ -1,8 +1,12 @@
-//! `RateLimit-*` response headers (IETF draft names, as Buildkite sends them).
+//! Rate-limit response headers, read by a provider's [`RateLimitScheme`].
 //!
-//! Buildkite reports two budgets on every response: the organization's
-//! (`RateLimit-Remaining/Limit/Reset`) and the token user's
-//! (`RateLimit-User-Remaining/Limit/Reset`). `*-Reset` is seconds until the window resets.
+//! A scheme only names the headers and says how the provider writes a reset; the parsing is
+//! shared ([`HeaderReader`]), so every scheme treats provider numbers alike. Two schemes
+//! come with the kit: [`IetfDraft`] (`RateLimit-Limit/Remaining/Reset`, reset in seconds from
+//! now; the [`crate::HttpClientBuilder`] default) and [`XRateLimit`]
+//! (`x-ratelimit-limit/remaining/used/reset/resource`, reset as a Unix time, as GitHub sends
+//! them). A provider with other names implements [`RateLimitScheme`] with a
+//! [`HeaderReader`].
 //!
 //! Every number here comes from the provider and is untrusted. A value that is not a
 //! finite, non-negative number, or that is absurd ([`MAX_HEADER_SECS`] for times,
@@ -10,6 +14,7 @@
 //! [`RateLimitState::unusable`]; no wait computed here exceeds [`MAX_WAIT`]. So a hostile
 //! `Retry-After: 1e30` can neither overflow a clock nor park the client for years.
 
+use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use http::HeaderMap;
@@ -17,10 +22,13 @@ use serde::{Deserialize, Serialize};
 
 /// The longest wait any provider header can ask for; longer requests are capped to it.
 pub const MAX_WAIT: Duration = Duration::from_secs(3600);
-/// Reset and `Retry-After` values above this many seconds (one day) are unusable.
+/// Reset and `Retry-After` values above this many seconds (one day) are unusable; so is a
+/// reset written as a time more than this far from now, in either direction.
 pub const MAX_HEADER_SECS: u64 = 86_400;
 /// Budget sizes above this are unusable.
 pub const MAX_HEADER_COUNT: u64 = 1_000_000_000_000;
+/// Longest scope or resource name kept (longer ones are cut and escaped).
+const MAX_SCOPE_CHARS: usize = 40;
 
 /// One budget: how many requests (or points) are left in the window.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,7 +37,8 @@ pub struct Budget {
     pub limit: Option<u64>,
     /// What is left of it.
     pub remaining: Option<u64>,
-    /// Seconds until the window resets (at most [`MAX_HEADER_SECS`]).
+    /// Seconds until the window resets (at most [`MAX_HEADER_SECS`]), however the provider
+    /// wrote the reset.
     pub reset_secs: Option<u64>,
 }
 
@@ -39,20 +48,149 @@ impl Budget {
     }
 }
 
-/// The rate-limit state a response reported.
+/// The rate-limit state a response reported, as its provider's [`RateLimitScheme`] read it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RateLimitState {
-    /// `RateLimit-Scope` (e.g. `rest`).
+    /// Which budget the numbers belong to, as the provider names it (Buildkite's
+    /// `RateLimit-Scope`, e.g. `rest`; GitHub's `x-ratelimit-resource`, e.g. `core`).
     pub scope: Option<String>,
-    /// The shared (organization) budget.
+    /// The shared budget (the only one most providers report).
     pub org: Budget,
-    /// The token user's own budget.
+    /// A second, per-user budget, where the provider reports one (Buildkite's
+    /// `RateLimit-User-*`).
     pub user: Budget,
     /// `Retry-After`, in seconds, when present (a date is turned into seconds from now).
     pub retry_after_secs: Option<u64>,
     /// Rate-limit headers that were present but unusable (garbage, negative or absurd).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unusable: Vec<String>,
+}
+
+/// How a provider reports its rate limits in response headers.
+///
+/// Implementations name headers and read them with a [`HeaderReader`], which applies the
+/// shared bounds and records unusable values.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use unidir_http::{Budget, HeaderReader, RateLimitScheme, RateLimitState};
+///
+/// /// A provider that sends `Quota-Left` and `Quota-Resets-At` (a Unix time).
+/// #[derive(Debug)]
+/// struct Quota;
+///
+/// impl RateLimitScheme for Quota {
+///     fn read_at(&self, headers: &http::HeaderMap, now: SystemTime) -> RateLimitState {
+///         let mut r = HeaderReader::new(headers, now);
+///         let org = Budget {
+///             limit: None,
+///             remaining: r.count("quota-left"),
+///             reset_secs: r.epoch_secs("quota-resets-at"),
+///         };
+///         let retry_after_secs = r.retry_after("retry-after");
+///         RateLimitState {
+///             org,
+///             retry_after_secs,
+///             unusable: r.into_unusable(),
+///             ..Default::default()
+///         }
+///     }
+/// }
+///
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("quota-left", "0".parse().unwrap());
+/// headers.insert("quota-resets-at", "1000000030".parse().unwrap());
+/// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+/// let state = Quota.read_at(&headers, now);
+/// assert_eq!(state.wait_if_exhausted(), Some(Duration::from_secs(30)));
+/// ```
+pub trait RateLimitScheme: fmt::Debug + Send + Sync {
+    /// Reads a response's headers; `now` turns dates and Unix-time resets into seconds
+    /// from now.
+    fn read_at(&self, headers: &HeaderMap, now: SystemTime) -> RateLimitState;
+
+    /// [`RateLimitScheme::read_at`] at the current time.
+    fn read(&self, headers: &HeaderMap) -> RateLimitState {
+        self.read_at(headers, SystemTime::now())
+    }
+}
+
+/// Reads rate-limit headers under the shared bounds: each method returns `None` for an
+/// absent header, and also for an unusable one, which it records for
+/// [`HeaderReader::into_unusable`].
+#[derive(Debug)]
+pub struct HeaderReader<'a> {
+    headers: &'a HeaderMap,
+    now: SystemTime,
+    unusable: Vec<String>,
+}
+
+impl<'a> HeaderReader<'a> {
+    /// A reader of `headers`, taking `now` as the current time.
+    pub fn new(headers: &'a HeaderMap, now: SystemTime) -> Self {
+        Self {
+            headers,
+            now,
+            unusable: Vec::new(),
+        }
+    }
+
+    /// Whether the header is present at all (usable or not).
+    pub fn has(&self, name: &str) -> bool {
+        self.headers.contains_key(name)
+    }
+
+    /// A budget size or count: at most [`MAX_HEADER_COUNT`].
+    pub fn count(&mut self, name: &str) -> Option<u64> {
+        self.read(name, |raw, _| parse_number(raw, MAX_HEADER_COUNT))
+    }
+
+    /// Seconds from now (a delta): at most [`MAX_HEADER_SECS`].
+    pub fn delta_secs(&mut self, name: &str) -> Option<u64> {
+        self.read(name, |raw, _| parse_number(raw, MAX_HEADER_SECS))
+    }
+
+    /// A Unix time (seconds since 1970), returned as seconds from now: 0 for a time in the
+    /// past. A time more than [`MAX_HEADER_SECS`] away, either way, is unusable (a
+    /// delta sent where a time belongs reads as 1970, and is refused rather than obeyed).
+    pub fn epoch_secs(&mut self, name: &str) -> Option<u64> {
+        self.read(name, parse_epoch)
+    }
+
+    /// `Retry-After`-style: seconds, or an HTTP date turned into seconds from now.
+    pub fn retry_after(&mut self, name: &str) -> Option<u64> {
+        self.read(name, parse_retry_after)
+    }
+
+    /// A short name (a scope or bucket): at most 40 characters, escaped.
+    pub fn text(&self, name: &str) -> Option<String> {
+        let value = self.headers.get(name)?.to_str().ok()?;
+        Some(unidir_core::text::bounded(value, MAX_SCOPE_CHARS))
+    }
+
+    /// The headers that were present but unusable, in the order they were read.
+    pub fn into_unusable(self) -> Vec<String> {
+        self.unusable
+    }
+
+    fn read(
+        &mut self,
+        name: &str,
+        parse: impl Fn(&str, SystemTime) -> Result<u64, ()>,
+    ) -> Option<u64> {
+        let value = self.headers.get(name)?;
+        match value
+            .to_str()
+            .map_err(|_| ())
+            .and_then(|raw| parse(raw, self.now))
+        {
+            Ok(n) => Some(n),
+            Err(()) => {
+                self.unusable.push(name.to_owned());
+                None
+            }
+        }
+    }
 }
 
 /// A count or a number of seconds: a finite, non-negative decimal number at most `max`
@@ -76,6 +214,23 @@ fn parse_number(raw: &str, max: u64) -> Result<u64, ()> {
     Ok(value.ceil() as u64)
 }
 
+/// A Unix time as seconds from `now` (see [`HeaderReader::epoch_secs`]).
+fn parse_epoch(raw: &str, now: SystemTime) -> Result<u64, ()> {
+    let at = parse_number(raw, MAX_HEADER_COUNT)?;
+    let now = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_err(|_| ())?
+        .as_secs();
+    let (distance, ahead) = match at.checked_sub(now) {
+        Some(ahead) => (ahead, ahead),
+        None => (now - at, 0),
+    };
+    if distance > MAX_HEADER_SECS {
+        return Err(());
+    }
+    Ok(ahead)
+}
+
 /// `Retry-After`: seconds, or an HTTP date turned into seconds from `now`.
 fn parse_retry_after(raw: &str, now: SystemTime) -> Result<u64, ()> {
     if let Ok(secs) = parse_number(raw, MAX_HEADER_SECS) {
@@ -92,70 +247,127 @@ fn parse_retry_after(raw: &str, now: SystemTime) -> Result<u64, ()> {
     Ok(secs)
 }
 
-struct Reader<'a> {
-    headers: &'a HeaderMap,
-    unusable: Vec<String>,
+/// The IETF draft's names, `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`
+/// (seconds from now), plus `Retry-After`: the [`crate::HttpClientBuilder`] default.
+///
+/// A provider that reports more names them: a second, per-user budget under a prefix and a
+/// scope header. Buildkite's adapter reads its headers with
+/// `IetfDraft::new().with_user_budget("ratelimit-user-").with_scope_header("ratelimit-scope")`.
+#[derive(Debug, Clone, Default)]
+pub struct IetfDraft {
+    user: Option<[String; 3]>,
+    scope: Option<String>,
 }
 
-impl Reader<'_> {
-    fn read(&mut self, name: &str, parse: impl Fn(&str) -> Result<u64, ()>) -> Option<u64> {
-        let value = self.headers.get(name)?;
-        match value.to_str().map_err(|_| ()).and_then(parse) {
-            Ok(n) => Some(n),
-            Err(()) => {
-                self.unusable.push(name.to_owned());
-                None
-            }
+impl IetfDraft {
+    /// The draft's names only.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Also reads a per-user budget from `<prefix>limit`, `<prefix>remaining` and
+    /// `<prefix>reset` (seconds from now) into [`RateLimitState::user`].
+    pub fn with_user_budget(mut self, prefix: &str) -> Self {
+        let prefix = prefix.to_ascii_lowercase();
+        self.user = Some(["limit", "remaining", "reset"].map(|n| format!("{prefix}{n}")));
+        self
+    }
+
+    /// Reads [`RateLimitState::scope`] from this header.
+    pub fn with_scope_header(mut self, name: &str) -> Self {
+        self.scope = Some(name.to_ascii_lowercase());
+        self
+    }
+}
+
+impl RateLimitScheme for IetfDraft {
+    fn read_at(&self, headers: &HeaderMap, now: SystemTime) -> RateLimitState {
+        let mut r = HeaderReader::new(headers, now);
+        let org = Budget {
+            limit: r.count("ratelimit-limit"),
+            remaining: r.count("ratelimit-remaining"),
+            reset_secs: r.delta_secs("ratelimit-reset"),
+        };
+        let user = match &self.user {
+            Some([limit, remaining, reset]) => Budget {
+                limit: r.count(limit),
+                remaining: r.count(remaining),
+                reset_secs: r.delta_secs(reset),
+            },
+            None => Budget::default(),
+        };
+        let retry_after_secs = r.retry_after("retry-after");
+        RateLimitState {
+            scope: self.scope.as_deref().and_then(|name| r.text(name)),
+            org,
+            user,
+            retry_after_secs,
+            unusable: r.into_unusable(),
         }
     }
+}
 
-    fn count(&mut self, name: &str) -> Option<u64> {
-        self.read(name, |raw| parse_number(raw, MAX_HEADER_COUNT))
+/// `x-ratelimit-limit`, `-remaining`, `-used`, `-reset` (a Unix time) and `-resource` (the
+/// bucket, into [`RateLimitState::scope`]), plus `Retry-After`: GitHub's headers.
+///
+/// `-used` stands in for an absent `-remaining` (limit − used). Other providers write the
+/// same shape under another prefix (Okta: `x-rate-limit-`); see [`XRateLimit::with_prefix`].
+#[derive(Debug, Clone)]
+pub struct XRateLimit {
+    names: [String; 5],
+}
+
+impl Default for XRateLimit {
+    fn default() -> Self {
+        Self::with_prefix("x-ratelimit-")
+    }
+}
+
+impl XRateLimit {
+    /// GitHub's names (`x-ratelimit-*`).
+    pub fn new() -> Self {
+        Self::default()
     }
 
-    fn secs(&mut self, name: &str) -> Option<u64> {
-        self.read(name, |raw| parse_number(raw, MAX_HEADER_SECS))
+    /// The same headers under another prefix: `<prefix>limit`, `<prefix>remaining`,
+    /// `<prefix>used`, `<prefix>reset`, `<prefix>resource`.
+    pub fn with_prefix(prefix: &str) -> Self {
+        let prefix = prefix.to_ascii_lowercase();
+        Self {
+            names: ["limit", "remaining", "used", "reset", "resource"]
+                .map(|n| format!("{prefix}{n}")),
+        }
+    }
+}
+
+impl RateLimitScheme for XRateLimit {
+    fn read_at(&self, headers: &HeaderMap, now: SystemTime) -> RateLimitState {
+        let [limit, remaining, used, reset, resource] = &self.names;
+        let mut r = HeaderReader::new(headers, now);
+        let limit_n = r.count(limit);
+        let absent = !r.has(remaining);
+        let mut remaining_n = r.count(remaining);
+        let used_n = r.count(used);
+        if absent && let (Some(limit), Some(used)) = (limit_n, used_n) {
+            remaining_n = Some(limit.saturating_sub(used));
+        }
+        let org = Budget {
+            limit: limit_n,
+            remaining: remaining_n,
+            reset_secs: r.epoch_secs(reset),
+        };
+        let retry_after_secs = r.retry_after("retry-after");
+        RateLimitState {
+            scope: r.text(resource),
+            org,
+            user: Budget::default(),
+            retry_after_secs,
+            unusable: r.into_unusable(),
+        }
     }
 }
 
 impl RateLimitState {
-    /// Reads the headers; absent headers leave fields `None`, unusable ones too (and are
-    /// named in [`RateLimitState::unusable`]).
-    pub fn from_headers(headers: &HeaderMap) -> Self {
-        Self::from_headers_at(headers, SystemTime::now())
-    }
-
-    /// [`RateLimitState::from_headers`] with the current time given (for dates in
-    /// `Retry-After`).
-    pub fn from_headers_at(headers: &HeaderMap, now: SystemTime) -> Self {
-        let mut r = Reader {
-            headers,
-            unusable: Vec::new(),
-        };
-        let scope = headers
-            .get("ratelimit-scope")
-            .and_then(|v| v.to_str().ok())
-            .map(|s| unidir_core::text::bounded(s, 40));
-        let org = Budget {
-            limit: r.count("ratelimit-limit"),
-            remaining: r.count("ratelimit-remaining"),
-            reset_secs: r.secs("ratelimit-reset"),
-        };
-        let user = Budget {
-            limit: r.count("ratelimit-user-limit"),
-            remaining: r.count("ratelimit-user-remaining"),
-            reset_secs: r.secs("ratelimit-user-reset"),
-        };
-        let retry_after_secs = r.read("retry-after", |raw| parse_retry_after(raw, now));
-        Self {
-            scope,
-            org,
-            user,
-            retry_after_secs,
-            unusable: r.unusable,
-        }
-    }
-
     /// Whether any usable rate-limit header was present.
     pub fn is_known(&self) -> bool {
         self.org != Budget::default()
@@ -205,15 +417,34 @@ mod tests {
     use super::*;
     use http::HeaderValue;
 
-    fn state(pairs: &[(&'static str, &str)]) -> RateLimitState {
+    /// The clock of every test: 2001-09-09T01:46:40Z.
+    const NOW: u64 = 1_000_000_000;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut headers = HeaderMap::new();
         for (name, value) in pairs {
             headers.append(*name, HeaderValue::from_str(value).expect("header value"));
         }
-        RateLimitState::from_headers_at(
-            &headers,
-            SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000),
+        headers
+    }
+
+    fn read(scheme: &dyn RateLimitScheme, pairs: &[(&'static str, &str)]) -> RateLimitState {
+        scheme.read_at(
+            &headers(pairs),
+            SystemTime::UNIX_EPOCH + Duration::from_secs(NOW),
         )
+    }
+
+    /// The draft's names with a per-user budget and a scope, as Buildkite sends them.
+    fn state(pairs: &[(&'static str, &str)]) -> RateLimitState {
+        let scheme = IetfDraft::new()
+            .with_user_budget("RateLimit-User-")
+            .with_scope_header("ratelimit-scope");
+        read(&scheme, pairs)
+    }
+
+    fn github(pairs: &[(&'static str, &str)]) -> RateLimitState {
+        read(&XRateLimit::new(), pairs)
     }
 
     #[test]
@@ -372,5 +603,171 @@ mod tests {
         );
         let past_day = httpdate::fmt_http_date(now + Duration::from_secs(MAX_HEADER_SECS + 1));
         assert_eq!(state(&[("retry-after", &past_day)]).retry_after_secs, None);
+    }
+
+    #[test]
+    fn the_draft_alone_reads_neither_a_user_budget_nor_a_scope() {
+        let pairs = [
+            ("ratelimit-limit", "200"),
+            ("ratelimit-remaining", "3"),
+            ("ratelimit-reset", "42"),
+            ("ratelimit-user-remaining", "0"),
+            ("ratelimit-user-reset", "garbage"),
+            ("ratelimit-scope", "rest"),
+        ];
+        let s = read(&IetfDraft::new(), &pairs);
+        assert_eq!(s.org.remaining, Some(3));
+        assert_eq!(s.user, Budget::default());
+        assert_eq!(s.scope, None);
+        assert!(s.unusable.is_empty(), "unread headers are not judged");
+        assert_eq!(s.wait_if_exhausted(), None);
+        // The same headers with the user budget named: it is exhausted and its reset unusable.
+        let s = state(&pairs);
+        assert_eq!(s.user.remaining, Some(0));
+        assert_eq!(s.unusable, ["ratelimit-user-reset"]);
+        assert_eq!(s.wait_if_exhausted(), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn github_headers_with_an_epoch_reset() {
+        let reset = (NOW + 42).to_string();
+        let s = github(&[
+            ("x-ratelimit-limit", "5000"),
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-used", "5000"),
+            ("x-ratelimit-reset", &reset),
+            ("x-ratelimit-resource", "core"),
+        ]);
+        assert_eq!(
+            s.org,
+            Budget {
+                limit: Some(5000),
+                remaining: Some(0),
+                reset_secs: Some(42)
+            }
+        );
+        assert_eq!(s.user, Budget::default());
+        assert_eq!(s.scope.as_deref(), Some("core"));
+        assert!(s.unusable.is_empty());
+        assert_eq!(s.wait_if_exhausted(), Some(Duration::from_secs(42)));
+        assert_eq!(s.wait_after_429(), Some(Duration::from_secs(42)));
+        // GitHub's secondary limits send Retry-After (seconds); it is read as for any scheme.
+        let s = github(&[("retry-after", "60"), ("x-ratelimit-remaining", "12")]);
+        assert_eq!(s.retry_after_secs, Some(60));
+        assert_eq!(s.wait_after_429(), Some(Duration::from_secs(60)));
+        // The draft's names mean nothing here.
+        let s = github(&[("ratelimit-remaining", "0"), ("ratelimit-reset", "5")]);
+        assert!(!s.is_known());
+    }
+
+    #[test]
+    fn epoch_resets_far_from_now_or_garbage_are_unusable() {
+        let day = MAX_HEADER_SECS;
+        for bad in [
+            // A delta where a Unix time belongs reads as 1970: refused, not obeyed.
+            "60".to_owned(),
+            "0".to_owned(),
+            (NOW - day - 1).to_string(),
+            (NOW + day + 1).to_string(),
+            "1e30".to_owned(),
+            "1e12".to_owned(),
+            "-1".to_owned(),
+            "NaN".to_owned(),
+            "inf".to_owned(),
+            "".to_owned(),
+            "0x3b9aca00".to_owned(),
+            "9".repeat(40),
+        ] {
+            let s = github(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", &bad)]);
+            assert_eq!(s.org.reset_secs, None, "{bad:?}");
+            assert_eq!(s.unusable, ["x-ratelimit-reset"], "{bad:?}");
+            // Exhausted with no usable reset: no wait of its own, and nothing for a 429.
+            assert_eq!(s.wait_if_exhausted(), Some(Duration::ZERO), "{bad:?}");
+            assert_eq!(s.wait_after_429(), None, "{bad:?}");
+        }
+        let reset = |at: u64| {
+            github(&[("x-ratelimit-reset", &at.to_string())])
+                .org
+                .reset_secs
+        };
+        // A reset just passed (clock skew) is now; the edges of the window are usable.
+        assert_eq!(reset(NOW - 5), Some(0));
+        assert_eq!(reset(NOW - day), Some(0));
+        assert_eq!(reset(NOW), Some(0));
+        assert_eq!(reset(NOW + day), Some(day));
+        let s = github(&[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", &(NOW + day).to_string()),
+        ]);
+        assert_eq!(
+            s.wait_if_exhausted(),
+            Some(MAX_WAIT),
+            "capped like any wait"
+        );
+        // Fractions round up, as for seconds.
+        assert_eq!(
+            github(&[("x-ratelimit-reset", &format!("{}.2", NOW + 7))])
+                .org
+                .reset_secs,
+            Some(8)
+        );
+    }
+
+    #[test]
+    fn github_counts_are_bounded_and_used_stands_in_for_remaining() {
+        let s = github(&[
+            ("x-ratelimit-limit", "1e300"),
+            ("x-ratelimit-remaining", "-3"),
+            ("x-ratelimit-used", "inf"),
+            ("x-ratelimit-resource", "core\u{202e}"),
+        ]);
+        assert_eq!(s.org, Budget::default());
+        assert_eq!(
+            s.unusable,
+            [
+                "x-ratelimit-limit",
+                "x-ratelimit-remaining",
+                "x-ratelimit-used"
+            ]
+        );
+        assert!(!s.is_known());
+        // Not visible ASCII: no scope rather than a bidi override in a log line.
+        assert_eq!(s.scope, None);
+        let long = "r".repeat(500);
+        let scope = github(&[("x-ratelimit-resource", &long)])
+            .scope
+            .expect("scope");
+        assert!(scope.chars().count() <= MAX_SCOPE_CHARS + 1, "{scope}");
+        // No remaining header: limit - used.
+        let s = github(&[("x-ratelimit-limit", "60"), ("x-ratelimit-used", "60")]);
+        assert_eq!(s.org.remaining, Some(0));
+        let s = github(&[("x-ratelimit-limit", "60"), ("x-ratelimit-used", "75")]);
+        assert_eq!(s.org.remaining, Some(0), "never below zero");
+        // An unusable remaining stays unknown: a hostile value is not papered over.
+        let s = github(&[
+            ("x-ratelimit-limit", "60"),
+            ("x-ratelimit-remaining", "lots"),
+            ("x-ratelimit-used", "10"),
+        ]);
+        assert_eq!(s.org.remaining, None);
+        assert_eq!(s.unusable, ["x-ratelimit-remaining"]);
+    }
+
+    #[test]
+    fn the_same_shape_under_another_prefix() {
+        let scheme = XRateLimit::with_prefix("X-Rate-Limit-");
+        let reset = (NOW + 30).to_string();
+        let s = read(
+            &scheme,
+            &[
+                ("x-rate-limit-limit", "600"),
+                ("x-rate-limit-remaining", "0"),
+                ("x-rate-limit-reset", &reset),
+                ("x-ratelimit-remaining", "599"),
+            ],
+        );
+        assert_eq!(s.org.limit, Some(600));
+        assert_eq!(s.org.remaining, Some(0));
+        assert_eq!(s.wait_if_exhausted(), Some(Duration::from_secs(30)));
     }
 }

@@ -1,11 +1,14 @@
 //! The request loop against a real local HTTP server: deadlines, retries, caps, writes.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use httpmock::MockServer;
 use unidir_core::ErrorKind;
-use unidir_http::{HttpClient, HttpClientBuilder, RetryPolicy, Sleeper};
+use unidir_http::{
+    HttpClient, HttpClientBuilder, IetfDraft, RateLimitScheme, RateLimitState, RetryPolicy,
+    Sleeper, XRateLimit,
+};
 
 #[derive(Debug, Default, Clone)]
 struct Recorder(Arc<Mutex<Vec<Duration>>>);
@@ -18,6 +21,12 @@ impl Sleeper for Recorder {
 }
 
 fn client(recorder: &Recorder, timeout: Duration, max_body: usize) -> HttpClient {
+    builder(recorder, timeout, max_body)
+        .build()
+        .expect("client")
+}
+
+fn builder(recorder: &Recorder, timeout: Duration, max_body: usize) -> HttpClientBuilder {
     HttpClientBuilder::new("test")
         .with_timeout(timeout)
         .with_retry_policy(RetryPolicy {
@@ -27,8 +36,6 @@ fn client(recorder: &Recorder, timeout: Duration, max_body: usize) -> HttpClient
         })
         .with_sleeper(Arc::new(recorder.clone()))
         .with_max_body_bytes(max_body)
-        .build()
-        .expect("client")
 }
 
 #[tokio::test]
@@ -172,7 +179,12 @@ async fn exhausted_budget_pauses_later_requests() {
         })
         .await;
     let rec = Recorder::default();
-    let http = client(&rec, Duration::from_secs(5), 1024);
+    let http = builder(&rec, Duration::from_secs(5), 1024)
+        .with_rate_limit_scheme(Arc::new(
+            IetfDraft::new().with_user_budget("RateLimit-User-"),
+        ))
+        .build()
+        .expect("client");
     let url = server.url("/a");
     let first = http
         .execute("read", true, || http.reqwest().get(&url))
@@ -216,4 +228,87 @@ async fn an_injected_client_still_gets_the_deadline() {
         .await
         .expect_err("deadline applies");
     assert!(err.message().contains("timed out"), "{err}");
+}
+
+/// A scheme read on a fixed clock: the Unix time the test's server writes is "now + 42 s"
+/// whatever the real time is.
+#[derive(Debug)]
+struct FixedClock<S>(S, SystemTime);
+
+impl<S: RateLimitScheme> RateLimitScheme for FixedClock<S> {
+    fn read_at(&self, headers: &http::HeaderMap, _now: SystemTime) -> RateLimitState {
+        self.0.read_at(headers, self.1)
+    }
+
+    fn read(&self, headers: &http::HeaderMap) -> RateLimitState {
+        self.0.read_at(headers, self.1)
+    }
+}
+
+#[tokio::test]
+async fn a_unix_time_reset_paces_later_requests() {
+    let now = 1_000_000_000;
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path("/a");
+            then.status(200)
+                .header("x-ratelimit-limit", "5000")
+                .header("x-ratelimit-remaining", "0")
+                .header("x-ratelimit-used", "5000")
+                .header("x-ratelimit-reset", (now + 42).to_string())
+                .header("x-ratelimit-resource", "core");
+        })
+        .await;
+    let rec = Recorder::default();
+    let clock = SystemTime::UNIX_EPOCH + Duration::from_secs(now);
+    let http = builder(&rec, Duration::from_secs(5), 1024)
+        .with_rate_limit_scheme(Arc::new(FixedClock(XRateLimit::new(), clock)))
+        .build()
+        .expect("client");
+    let url = server.url("/a");
+    let first = http
+        .execute("read", true, || http.reqwest().get(&url))
+        .await
+        .expect("ok");
+    assert_eq!(first.rate_limit.org.reset_secs, Some(42));
+    assert_eq!(first.rate_limit.scope.as_deref(), Some("core"));
+    assert_eq!(http.known_remaining(), Some(0));
+    assert!(rec.0.lock().expect("lock").is_empty());
+    http.execute("read", true, || http.reqwest().get(&url))
+        .await
+        .expect("ok");
+    let waits = rec.0.lock().expect("lock").clone();
+    assert_eq!(waits.len(), 1, "the second request waited for the reset");
+    assert!(
+        waits[0] > Duration::from_secs(41) && waits[0] <= Duration::from_secs(42),
+        "{waits:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_default_scheme_does_not_read_x_ratelimit_headers() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path("/a");
+            then.status(200)
+                .header("x-ratelimit-remaining", "0")
+                .header("x-ratelimit-reset", "1000000042");
+        })
+        .await;
+    let rec = Recorder::default();
+    let http = client(&rec, Duration::from_secs(5), 1024);
+    let url = server.url("/a");
+    for _ in 0..2 {
+        let response = http
+            .execute("read", true, || http.reqwest().get(&url))
+            .await
+            .expect("ok");
+        assert!(!response.rate_limit.is_known());
+    }
+    assert!(
+        rec.0.lock().expect("lock").is_empty(),
+        "nothing to wait for"
+    );
 }

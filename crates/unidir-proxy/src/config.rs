@@ -318,6 +318,7 @@ impl ProxyBuilder {
             .with_connect_timeout(self.connect_timeout)
             .with_retry_policy(self.retry)
             .with_max_body_bytes(self.max_response_bytes)
+            .with_rate_limit_scheme(rules.rate_limit_scheme())
             .with_allowed_origins(origins);
         if let Some(sleeper) = self.sleeper {
             http = http.with_sleeper(sleeper);

@@ -68,7 +68,8 @@ pub use response::ProxyResponse;
 pub use rules::{ProxyRules, SlugRule};
 pub use unidir_http::status::StatusHook;
 pub use unidir_http::{
-    Budget, Notice, Observer, RateLimitState, RetryPolicy, Sleeper, TokioSleeper, WaitReason,
+    Budget, IetfDraft, Notice, Observer, RateLimitScheme, RateLimitState, RetryPolicy, Sleeper,
+    TokioSleeper, WaitReason, XRateLimit,
 };
 pub use validate::{
     DROPPED_RESPONSE_HEADERS, FORBIDDEN_QUERY_NAMES, FORWARDED_REQUEST_HEADERS,

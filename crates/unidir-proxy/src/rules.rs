@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use unidir_core::{Error, Result};
 use unidir_http::status::{BasicStatusHook, StatusHook};
+use unidir_http::{IetfDraft, RateLimitScheme};
 
 use crate::request::Method;
 use crate::validate;
@@ -45,6 +46,7 @@ pub struct ProxyRules {
     forwarded_headers: Vec<String>,
     path_words: Vec<String>,
     statuses: Arc<dyn StatusHook>,
+    rate_limits: Arc<dyn RateLimitScheme>,
 }
 
 impl fmt::Debug for ProxyRules {
@@ -57,6 +59,7 @@ impl fmt::Debug for ProxyRules {
             .field("organization_roots", &self.organization_roots)
             .field("identity_paths", &self.identity_paths)
             .field("forwarded_headers", &self.forwarded_headers)
+            .field("rate_limits", &self.rate_limits)
             .finish_non_exhaustive()
     }
 }
@@ -83,8 +86,9 @@ impl ProxyRules {
     /// Rules for `provider` (the name written into errors and cursors) with nothing
     /// provider-specific yet: no default URLs (the builder must be given a REST URL; GraphQL
     /// is off unless given one), paths anywhere under `/`, no organization roots (so no
-    /// pinning), no identity paths, no extra headers, `{"message"}` error bodies, and a slug
-    /// rule admitting 1 to 255 letters, digits, `-`, `.`, `_` or `~`.
+    /// pinning), no identity paths, no extra headers, `{"message"}` error bodies, the IETF
+    /// draft's `RateLimit-*` headers, and a slug rule admitting 1 to 255 letters, digits,
+    /// `-`, `.`, `_` or `~`.
     pub fn new(provider: &'static str) -> Self {
         Self {
             provider,
@@ -97,6 +101,7 @@ impl ProxyRules {
             forwarded_headers: Vec::new(),
             path_words: Vec::new(),
             statuses: Arc::new(BasicStatusHook::new(provider)),
+            rate_limits: Arc::new(IetfDraft::new()),
         }
     }
 
@@ -176,6 +181,13 @@ impl ProxyRules {
         self
     }
 
+    /// How the provider's responses report rate limits: read into
+    /// [`crate::ProxyResponse::rate_limit`] and used to pace the proxy's requests.
+    pub fn with_rate_limit_scheme(mut self, scheme: Arc<dyn RateLimitScheme>) -> Self {
+        self.rate_limits = scheme;
+        self
+    }
+
     /// The provider name written into errors.
     pub fn provider(&self) -> &'static str {
         self.provider
@@ -214,6 +226,11 @@ impl ProxyRules {
     /// The status hook.
     pub fn status_hook(&self) -> &dyn StatusHook {
         self.statuses.as_ref()
+    }
+
+    /// The rate-limit scheme.
+    pub fn rate_limit_scheme(&self) -> Arc<dyn RateLimitScheme> {
+        Arc::clone(&self.rate_limits)
     }
 
     /// Checks an organization slug with the provider's rule.

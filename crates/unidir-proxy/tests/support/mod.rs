@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use httpmock::{HttpMockRequest, HttpMockResponse, MockServer};
-use unidir_proxy::{Proxy, ProxyBuilder, ProxyRules, RetryPolicy, Sleeper};
+use unidir_proxy::{IetfDraft, Proxy, ProxyBuilder, ProxyRules, RetryPolicy, Sleeper};
 
 /// The token every test uses; it must never show up in any output, error or log.
 pub const CANARY: &str = "bkua_CANARY_proxy_5f0c1e2d3b4a69788796a5b4c3d2e1f0";
@@ -47,6 +47,11 @@ pub fn rules() -> ProxyRules {
         .with_identity_paths(["/v2/user", "/v2/access-token", "/v2/meta"])
         .with_forwarded_headers(["buildkite-include-query-stats"])
         .with_path_words(["v2", "organizations", "pipelines", "builds", "members"])
+        .with_rate_limit_scheme(Arc::new(
+            IetfDraft::new()
+                .with_user_budget("ratelimit-user-")
+                .with_scope_header("ratelimit-scope"),
+        ))
 }
 
 /// A builder aimed at `server`, with the canary token, pinned to [`ORG`], a seeded retry
