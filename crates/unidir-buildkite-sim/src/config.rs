@@ -9,6 +9,7 @@ use crate::spec::OrgSpec;
 
 /// An API access token the simulator accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SimToken {
     /// The bearer secret, e.g. `bkua_...`.
     pub token: String,
@@ -41,6 +42,7 @@ impl SimToken {
 /// [`SimConfig::unlimited`] enforces nothing, [`SimConfig::generous`] keeps only the
 /// per-query cap, and [`SimConfig::with_time_scale`] shortens the windows.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SimConfig {
     /// Seed of every generated name, UUID and timestamp (default 42).
     pub seed: u64,

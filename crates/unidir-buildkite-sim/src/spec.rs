@@ -11,6 +11,7 @@ use crate::model::{OrgRole, SsoMode, TeamPrivacy, TeamRole};
 
 /// A complete organization: members in creation order, teams with their members.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct OrgSpec {
     /// Organization UUID; generated from the seed when absent.
     #[serde(default)]
@@ -24,6 +25,7 @@ pub struct OrgSpec {
 
 /// One organization member (user account plus membership).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MemberSpec {
     /// Display name.
     pub name: String,
@@ -76,6 +78,7 @@ impl MemberSpec {
 
 /// One team and its members (in insertion order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TeamSpec {
     /// Display name.
     pub name: String,
@@ -159,6 +162,7 @@ impl TeamSpec {
 
 /// A team membership in a [`TeamSpec`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TeamMemberSpec {
     /// The member's e-mail (matched case-insensitively against [`MemberSpec::email`]).
     pub email: String,
@@ -167,6 +171,22 @@ pub struct TeamMemberSpec {
 }
 
 impl OrgSpec {
+    /// An organization of `members` (in creation order; at least one) and `teams`, with a
+    /// UUID from the seed.
+    pub fn new(members: Vec<MemberSpec>, teams: Vec<TeamSpec>) -> Self {
+        Self {
+            uuid: None,
+            members,
+            teams,
+        }
+    }
+
+    /// Sets the organization UUID.
+    pub fn with_uuid(mut self, uuid: impl Into<String>) -> Self {
+        self.uuid = Some(uuid.into());
+        self
+    }
+
     /// The `acme` organization of the recorded fixtures (`fixtures/buildkite/README.md`):
     /// five members, four teams, with the fixtures' user, membership and team UUIDs.
     pub fn acme() -> Self {

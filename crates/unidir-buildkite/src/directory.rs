@@ -821,13 +821,13 @@ impl Buildkite {
                 .get(OP, &self.org_path(&["teams", &team.id, "members", id]), &[])
                 .await?;
             let m: RestTeamMember = map::decode(OP, "team member", &rest.body)?;
-            groups.push(GroupAssignment {
-                id: team.id,
-                name: Some(team.name),
-                slug: team.slug,
-                role_id: m.role.map(|r| roles::team_role_id(&r)),
-                joined_at: map::time(m.created_at.as_deref()),
-            });
+            groups.push(
+                GroupAssignment::new(team.id)
+                    .with_name(team.name)
+                    .with_slug(team.slug)
+                    .with_role_id(m.role.map(|r| roles::team_role_id(&r)))
+                    .with_joined_at(map::time(m.created_at.as_deref())),
+            );
         }
         Ok(map::rest_user(member, raw, keep, groups))
     }
@@ -915,53 +915,33 @@ impl Directory for Buildkite {
         let mut organizations = Vec::new();
         for raw in &orgs {
             let org: RestOrganization = map::decode(OP, "organization", raw)?;
-            organizations.push(OrganizationRef {
-                id: org.id,
-                name: org.name,
-                slug: org.slug,
-            });
+            organizations.push(OrganizationRef::new(org.id, org.name).with_slug(org.slug));
         }
-        let unified_user = User {
-            id: user.id,
-            username: None,
-            name: user.name,
-            first_name: None,
-            last_name: None,
-            emails: user
-                .email
-                .map(|email| unidir_core::Email {
-                    email,
-                    email_type: None,
-                    is_primary: true,
-                })
-                .into_iter()
-                .collect(),
-            status: UserStatus::Active,
-            roles: Vec::new(),
-            groups: Vec::new(),
-            avatar_url: user.avatar_url,
-            is_bot: None,
-            is_2fa_enabled: None,
-            is_sso_required: None,
-            organization_id: None,
-            created_at: map::time(user.created_at.as_deref()),
-            updated_at: None,
-            last_sign_in_at: None,
-            last_active_at: None,
-            remote_data: keep.then(|| user_rest.body.clone()),
-        };
-        Ok(Me {
-            user: unified_user,
-            scopes: token.scopes,
-            organizations,
-            credential: Some(Credential {
-                id: token.uuid,
-                description: token.description,
-                created_at: map::time(token.created_at.as_deref()),
-                expires_at: map::time(token.expires_at.as_deref()),
-            }),
-            remote_data: keep.then(|| json!({ "access_token": token_raw, "user": user_rest.body })),
-        })
+        let unified_user = User::new(user.id)
+            .with_name(user.name)
+            .with_emails(
+                user.email
+                    .map(|email| unidir_core::Email::new(email).with_is_primary(true))
+                    .into_iter()
+                    .collect(),
+            )
+            .with_status(UserStatus::Active)
+            .with_avatar_url(user.avatar_url)
+            .with_created_at(map::time(user.created_at.as_deref()))
+            .with_remote_data(keep.then(|| user_rest.body.clone()));
+        Ok(Me::new(unified_user)
+            .with_scopes(token.scopes)
+            .with_organizations(organizations)
+            .with_credential(
+                Credential::new()
+                    .with_id(token.uuid)
+                    .with_description(token.description)
+                    .with_created_at(map::time(token.created_at.as_deref()))
+                    .with_expires_at(map::time(token.expires_at.as_deref())),
+            )
+            .with_remote_data(
+                keep.then(|| json!({ "access_token": token_raw, "user": user_rest.body })),
+            ))
     }
 
     async fn list_organizations(&self, query: &ListQuery) -> Result<Page<Organization>> {

@@ -101,36 +101,27 @@ fn non_empty(text: Option<String>) -> Option<String> {
 }
 
 pub(crate) fn organization(org: RestOrganization, raw: &Value, keep: bool) -> Organization {
-    Organization {
-        id: org.id,
-        name: org.name,
-        slug: org.slug,
-        web_url: org.web_url,
-        created_at: time(org.created_at.as_deref()),
-        remote_data: remote(keep, raw),
-    }
+    Organization::new(org.id, org.name)
+        .with_slug(org.slug)
+        .with_web_url(org.web_url)
+        .with_created_at(time(org.created_at.as_deref()))
+        .with_remote_data(remote(keep, raw))
 }
 
 pub(crate) fn group(team: RestTeam, raw: &Value, keep: bool) -> Group {
-    Group {
-        id: team.id,
-        name: team.name,
-        slug: team.slug,
-        description: non_empty(team.description),
-        group_type: GroupType::Team,
-        privacy: team
-            .privacy
-            .map(|p| GroupPrivacy::parse(&p.to_ascii_lowercase())),
-        is_default: team.default,
-        default_role_id: team.default_member_role.map(|r| roles::team_role_id(&r)),
-        has_roles: None,
-        organization_id: None,
-        created_by: team.created_by.and_then(|c| c.id),
-        created_at: time(team.created_at.as_deref()),
-        updated_at: None,
-        member_count: None,
-        remote_data: remote(keep, raw),
-    }
+    Group::new(team.id, team.name)
+        .with_slug(team.slug)
+        .with_description(non_empty(team.description))
+        .with_group_type(GroupType::Team)
+        .with_privacy(
+            team.privacy
+                .map(|p| GroupPrivacy::parse(&p.to_ascii_lowercase())),
+        )
+        .with_is_default(team.default)
+        .with_default_role_id(team.default_member_role.map(|r| roles::team_role_id(&r)))
+        .with_created_by(team.created_by.and_then(|c| c.id))
+        .with_created_at(time(team.created_at.as_deref()))
+        .with_remote_data(remote(keep, raw))
 }
 
 pub(crate) fn membership(
@@ -139,24 +130,16 @@ pub(crate) fn membership(
     raw: &Value,
     keep: bool,
 ) -> GroupMembership {
-    GroupMembership {
-        group_id: group_id.to_owned(),
-        user_id: member.user_id,
-        role_id: member.role.map(|r| roles::team_role_id(&r)),
-        user_name: member.user_name,
-        user_email: None,
-        created_at: time(member.created_at.as_deref()),
-        remote_data: remote(keep, raw),
-    }
+    GroupMembership::new(group_id, member.user_id)
+        .with_role_id(member.role.map(|r| roles::team_role_id(&r)))
+        .with_user_name(member.user_name)
+        .with_created_at(time(member.created_at.as_deref()))
+        .with_remote_data(remote(keep, raw))
 }
 
 fn primary_email(email: Option<String>) -> Vec<Email> {
     email
-        .map(|email| Email {
-            email,
-            email_type: None,
-            is_primary: true,
-        })
+        .map(|email| Email::new(email).with_is_primary(true))
         .into_iter()
         .collect()
 }
@@ -175,27 +158,14 @@ pub(crate) fn rest_user(
         .into_iter()
         .collect();
     add_team_roles(&mut roles_held, &groups);
-    User {
-        id: member.id,
-        username: None,
-        name: member.name,
-        first_name: None,
-        last_name: None,
-        emails: primary_email(member.email),
-        status: UserStatus::Active,
-        roles: roles_held,
-        groups,
-        avatar_url: None,
-        is_bot: None,
-        is_2fa_enabled: None,
-        is_sso_required: member.sso_mode.map(|m| m.eq_ignore_ascii_case("required")),
-        organization_id: None,
-        created_at: None,
-        updated_at: None,
-        last_sign_in_at: None,
-        last_active_at: None,
-        remote_data: remote(keep, raw),
-    }
+    User::new(member.id)
+        .with_name(member.name)
+        .with_emails(primary_email(member.email))
+        .with_status(UserStatus::Active)
+        .with_roles(roles_held)
+        .with_groups(groups)
+        .with_is_sso_required(member.sso_mode.map(|m| m.eq_ignore_ascii_case("required")))
+        .with_remote_data(remote(keep, raw))
 }
 
 fn add_team_roles(roles_held: &mut Vec<unidir_core::RoleAssignment>, groups: &[GroupAssignment]) {
@@ -208,13 +178,13 @@ fn add_team_roles(roles_held: &mut Vec<unidir_core::RoleAssignment>, groups: &[G
 
 pub(crate) fn team_assignment(team: &GqlTeamMembership) -> Option<GroupAssignment> {
     let t = team.team.as_ref()?;
-    Some(GroupAssignment {
-        id: t.uuid.clone(),
-        name: t.name.clone(),
-        slug: t.slug.clone(),
-        role_id: Some(roles::team_role_id(&team.role)),
-        joined_at: time(team.created_at.as_deref()),
-    })
+    Some(
+        GroupAssignment::new(t.uuid.clone())
+            .with_name(t.name.clone())
+            .with_slug(t.slug.clone())
+            .with_role_id(roles::team_role_id(&team.role))
+            .with_joined_at(time(team.created_at.as_deref())),
+    )
 }
 
 /// A user from a GraphQL `OrganizationMember` node and all its team memberships.
@@ -230,30 +200,24 @@ pub(crate) fn graphql_user(
         (None, None) => None,
         (a, b) => Some(a.unwrap_or(false) || b.unwrap_or(false)),
     };
-    User {
-        id: member.user.uuid,
-        username: None,
-        name: member.user.name,
-        first_name: None,
-        last_name: None,
-        emails: primary_email(member.user.email),
-        status: UserStatus::Active,
-        roles: roles_held,
-        groups,
-        avatar_url: member.user.avatar.and_then(|a| a.url),
-        is_bot: bot,
-        is_2fa_enabled: member.security.and_then(|s| s.two_factor_enabled),
-        is_sso_required: member
-            .sso
-            .and_then(|s| s.mode)
-            .map(|m| m.eq_ignore_ascii_case("required")),
-        organization_id: None,
-        created_at: time(member.created_at.as_deref()),
-        updated_at: None,
-        last_sign_in_at: None,
-        last_active_at: time(member.last_seen_at.as_deref()),
-        remote_data: remote(keep, raw),
-    }
+    User::new(member.user.uuid)
+        .with_name(member.user.name)
+        .with_emails(primary_email(member.user.email))
+        .with_status(UserStatus::Active)
+        .with_roles(roles_held)
+        .with_groups(groups)
+        .with_avatar_url(member.user.avatar.and_then(|a| a.url))
+        .with_is_bot(bot)
+        .with_is_2fa_enabled(member.security.and_then(|s| s.two_factor_enabled))
+        .with_is_sso_required(
+            member
+                .sso
+                .and_then(|s| s.mode)
+                .map(|m| m.eq_ignore_ascii_case("required")),
+        )
+        .with_created_at(time(member.created_at.as_deref()))
+        .with_last_active_at(time(member.last_seen_at.as_deref()))
+        .with_remote_data(remote(keep, raw))
 }
 
 #[cfg(test)]

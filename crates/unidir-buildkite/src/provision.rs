@@ -167,16 +167,13 @@ impl Buildkite {
             Operation::ChangeRole
         };
         self.require_scopes(operation, write).await?;
-        let result = |outcome,
-                      user_id: Option<String>,
-                      role: Option<String>,
-                      previous: Option<String>| MembershipResult {
-            outcome,
-            group_id: team.to_owned(),
-            user_id,
-            role_id: role,
-            previous_role_id: previous,
-        };
+        let result =
+            |outcome, user_id: Option<String>, role: Option<String>, previous: Option<String>| {
+                MembershipResult::new(outcome, team)
+                    .with_user_id(user_id)
+                    .with_role_id(role)
+                    .with_previous_role_id(previous)
+            };
         if !self.team_exists(operation, team).await? {
             return Ok(result(Outcome::GroupNotFound, None, None, None));
         }
@@ -241,14 +238,11 @@ impl Buildkite {
     ) -> Result<MembershipResult> {
         const OP: &str = "remove_group_member";
         self.require_scopes(OP, Operation::Remove).await?;
-        let result =
-            |outcome, user_id: Option<String>, previous: Option<String>| MembershipResult {
-                outcome,
-                group_id: team.to_owned(),
-                user_id,
-                role_id: None,
-                previous_role_id: previous,
-            };
+        let result = |outcome, user_id: Option<String>, previous: Option<String>| {
+            MembershipResult::new(outcome, team)
+                .with_user_id(user_id)
+                .with_previous_role_id(previous)
+        };
         if !self.team_exists(OP, team).await? {
             return Ok(result(Outcome::GroupNotFound, None, None));
         }

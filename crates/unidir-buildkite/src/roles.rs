@@ -53,13 +53,11 @@ pub(crate) fn role(id: &str) -> Option<Role> {
         ),
         _ => return None,
     };
-    Some(Role {
-        id: id.to_owned(),
-        name: name.to_owned(),
-        description: Some(description.to_owned()),
-        scope,
-        remote_data: Some(raw),
-    })
+    Some(
+        Role::new(id, name, scope)
+            .with_description(description.to_owned())
+            .with_remote_data(raw),
+    )
 }
 
 /// The role id of a Buildkite org role (`admin`/`ADMIN`); unknown values stay visible.
@@ -75,14 +73,10 @@ pub(crate) fn team_role_id(raw: &str) -> String {
 /// A role assignment for `role_id`, optionally inside a team.
 pub(crate) fn assignment(role_id: String, group_id: Option<String>) -> RoleAssignment {
     let name = role(&role_id).map_or_else(|| role_id.clone(), |r| r.name);
-    RoleAssignment {
-        scope: if group_id.is_some() {
-            RoleScope::Group
-        } else {
-            RoleScope::Organization
-        },
-        id: role_id,
-        name,
-        group_id,
-    }
+    let scope = if group_id.is_some() {
+        RoleScope::Group
+    } else {
+        RoleScope::Organization
+    };
+    RoleAssignment::new(role_id, name, scope).with_group_id(group_id)
 }

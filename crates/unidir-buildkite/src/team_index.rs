@@ -120,16 +120,17 @@ impl TeamIndex {
             .iter()
             .filter_map(|slot| {
                 let team = self.teams.get(slot.team as usize)?;
-                Some(GroupAssignment {
-                    id: team.id.clone(),
-                    name: Some(team.name.clone()),
-                    slug: team.slug.clone(),
-                    role_id: slot
-                        .role
-                        .and_then(|r| self.roles.get(usize::from(r)))
-                        .cloned(),
-                    joined_at: slot.joined_at,
-                })
+                Some(
+                    GroupAssignment::new(team.id.clone())
+                        .with_name(team.name.clone())
+                        .with_slug(team.slug.clone())
+                        .with_role_id(
+                            slot.role
+                                .and_then(|r| self.roles.get(usize::from(r)))
+                                .cloned(),
+                        )
+                        .with_joined_at(slot.joined_at),
+                )
             })
             .collect()
     }

@@ -27,13 +27,12 @@ fn has_raw_control(text: &str) -> bool {
 }
 
 fn hostile_sim() -> Sim {
-    let spec = OrgSpec {
-        uuid: None,
-        members: vec![
+    let spec = OrgSpec::new(
+        vec![
             MemberSpec::new("Admin", "admin@acme.example", OrgRole::Admin),
             MemberSpec::new(EVIL_NAME, "eve@acme.example", OrgRole::Member),
         ],
-        teams: vec![
+        vec![
             TeamSpec::new("Everyone")
                 .default_team()
                 .with_member("eve@acme.example", TeamRole::Member),
@@ -41,7 +40,7 @@ fn hostile_sim() -> Sim {
                 .with_slug("ops")
                 .with_member("eve@acme.example", TeamRole::Maintainer),
         ],
-    };
+    );
     Sim::start(SimConfig::default().with_spec(spec))
 }
 

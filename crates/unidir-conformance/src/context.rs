@@ -313,13 +313,7 @@ impl<'a> Ctx<'a> {
 
 /// The snake_case name of an operation.
 pub(crate) fn op_name(op: Operation) -> &'static str {
-    match op {
-        Operation::List => "list",
-        Operation::Get => "get",
-        Operation::Add => "add",
-        Operation::ChangeRole => "change_role",
-        Operation::Remove => "remove",
-    }
+    op.as_str()
 }
 
 /// One list operation of the trait, with its scope.

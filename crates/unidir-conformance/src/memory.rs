@@ -36,91 +36,60 @@ pub fn memory_directory(world: &World) -> Result<MemoryDirectory> {
             .unwrap_or_default();
         format!("user-{}", index + 1)
     };
-    let mut builder = MemoryDirectory::builder().organization(Organization {
-        id: org_id.clone(),
-        name: world.organization.name.clone(),
-        slug: Some(world.organization.slug.clone()),
-        web_url: None,
-        created_at: None,
-        remote_data: Some(json!({ "id": org_id })),
-    });
+    let mut builder = MemoryDirectory::builder().organization(
+        Organization::new(org_id.clone(), world.organization.name.clone())
+            .with_slug(world.organization.slug.clone())
+            .with_remote_data(json!({ "id": org_id })),
+    );
     for role in &world.roles {
         let id = role_id(&role.key, &role.scope);
-        builder = builder.role(Role {
-            name: role.key.clone(),
-            description: None,
-            scope: role.scope.clone(),
-            remote_data: Some(json!({ "id": id })),
-            id,
-        });
+        builder = builder.role(
+            Role::new(id.clone(), role.key.clone(), role.scope.clone())
+                .with_remote_data(json!({ "id": id })),
+        );
     }
     for (index, user) in world.users.iter().enumerate() {
         let id = format!("user-{}", index + 1);
-        builder = builder.user(User {
-            username: None,
-            name: Some(user.name.clone()),
-            first_name: None,
-            last_name: None,
-            emails: vec![Email {
-                email: user.email.clone(),
-                email_type: None,
-                is_primary: true,
-            }],
-            status: UserStatus::Active,
-            roles: vec![RoleAssignment {
-                id: role_id(&user.org_role, &RoleScope::Organization),
-                name: user.org_role.clone(),
-                scope: RoleScope::Organization,
-                group_id: None,
-            }],
-            groups: Vec::new(),
-            avatar_url: None,
-            is_bot: None,
-            is_2fa_enabled: None,
-            is_sso_required: None,
-            organization_id: Some(org_id.clone()),
-            created_at: None,
-            updated_at: None,
-            last_sign_in_at: None,
-            last_active_at: None,
-            remote_data: Some(json!({ "id": id, "email": user.email })),
-            id,
-        });
+        builder = builder.user(
+            User::new(id.clone())
+                .with_name(user.name.clone())
+                .with_emails(vec![Email::new(user.email.clone()).with_is_primary(true)])
+                .with_status(UserStatus::Active)
+                .with_roles(vec![RoleAssignment::new(
+                    role_id(&user.org_role, &RoleScope::Organization),
+                    user.org_role.clone(),
+                    RoleScope::Organization,
+                )])
+                .with_organization_id(org_id.clone())
+                .with_remote_data(json!({ "id": id, "email": user.email })),
+        );
     }
     for (index, group) in world.groups.iter().enumerate() {
         let id = format!("group-{}", index + 1);
         for member in &group.members {
-            builder = builder.membership(GroupMembership {
-                group_id: id.clone(),
-                user_id: user_id(&member.email),
-                role_id: member
-                    .role
-                    .as_deref()
-                    .map(|role| role_id(role, &RoleScope::Group)),
-                user_name: None,
-                user_email: None,
-                created_at: None,
-                remote_data: Some(json!({ "group": id, "email": member.email })),
-            });
+            builder = builder.membership(
+                GroupMembership::new(id.clone(), user_id(&member.email))
+                    .with_role_id(
+                        member
+                            .role
+                            .as_deref()
+                            .map(|role| role_id(role, &RoleScope::Group)),
+                    )
+                    .with_remote_data(json!({ "group": id, "email": member.email })),
+            );
         }
-        builder = builder.group(Group {
-            name: group.name.clone(),
-            slug: Some(group.slug.clone()),
-            description: group.description.clone(),
-            group_type: GroupType::Group,
-            privacy: Some(group.privacy.clone()),
-            is_default: Some(false),
-            default_role_id: None,
-            // Said only of groups without roles; the others follow the capabilities.
-            has_roles: (!group.has_roles).then_some(false),
-            organization_id: Some(org_id.clone()),
-            created_by: None,
-            created_at: None,
-            updated_at: None,
-            member_count: None,
-            remote_data: Some(json!({ "id": id, "name": group.name })),
-            id,
-        });
+        builder = builder.group(
+            Group::new(id.clone(), group.name.clone())
+                .with_slug(group.slug.clone())
+                .with_description(group.description.clone())
+                .with_group_type(GroupType::Group)
+                .with_privacy(group.privacy.clone())
+                .with_is_default(false)
+                // Said only of groups without roles; the others follow the capabilities.
+                .with_has_roles((!group.has_roles).then_some(false))
+                .with_organization_id(org_id.clone())
+                .with_remote_data(json!({ "id": id, "name": group.name })),
+        );
     }
     if let Some(me) = &world.me {
         builder = builder.me(user_id(me), &[]);

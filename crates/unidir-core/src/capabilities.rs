@@ -10,6 +10,7 @@ use crate::error::{Error, ErrorKind, Result};
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Resource {
     /// [`crate::Organization`]s.
     Organizations,
@@ -62,6 +63,7 @@ impl Resource {
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Operation {
     /// Paged listing.
     List,
@@ -98,6 +100,7 @@ impl Operation {
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum FilterField {
     /// [`crate::Filters::email`].
     Email,
@@ -112,6 +115,7 @@ pub enum FilterField {
 /// A credential scope (a provider permission such as Buildkite's `read_teams`) that an
 /// operation uses, and whether the credential holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct ScopeRequirement {
     /// The provider's name for the scope.
     pub scope: String,
@@ -150,6 +154,7 @@ impl ScopeRequirement {
 
 /// The scopes one operation uses, with this credential (an empty list: it needs none).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct OperationScopes {
     /// The operation.
     pub operation: Operation,
@@ -158,6 +163,11 @@ pub struct OperationScopes {
 }
 
 impl OperationScopes {
+    /// The scopes `operation` uses.
+    pub fn new(operation: Operation, scopes: Vec<ScopeRequirement>) -> Self {
+        Self { operation, scopes }
+    }
+
     /// Whether every scope it cannot do without is held.
     pub fn usable(&self) -> bool {
         !self.scopes.iter().any(ScopeRequirement::blocks)
@@ -166,6 +176,7 @@ impl OperationScopes {
 
 /// What one resource supports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct ResourceSupport {
     /// The resource.
     pub resource: Resource,
@@ -225,6 +236,7 @@ impl GroupRoles {
 
 /// The answer to "what can this adapter, with this credential, do?".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct Capabilities {
     /// Provider name.
     pub provider: String,

@@ -8,6 +8,11 @@
 //! Every object carries `remote_data`, the provider's raw JSON for that object. It is only
 //! filled when the caller asks for it ([`crate::ListQuery::include_remote_data`]) and is
 //! omitted from the serialised form otherwise.
+//!
+//! The objects are `#[non_exhaustive]`, so a field added later breaks no adapter: build them
+//! with `new` (the required fields) and the `with_*` setters, e.g.
+//! `Group::new("g-1", "Platform").with_slug("platform".to_owned())`. A setter of an optional
+//! field takes the value or an `Option` of it.
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -67,6 +72,7 @@ open_enum! {
 
 /// An organization (tenant, account, workspace) the credential can see.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct Organization {
     /// Provider-assigned, stable identifier.
     pub id: String,
@@ -85,6 +91,7 @@ pub struct Organization {
 
 /// A short reference to an organization (used inside [`Me`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct OrganizationRef {
     /// Provider-assigned identifier.
     pub id: String,
@@ -96,6 +103,7 @@ pub struct OrganizationRef {
 
 /// A group of users: a team, department or directory group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct Group {
     /// Provider-assigned, stable identifier.
     pub id: String,
@@ -136,6 +144,7 @@ pub struct Group {
 
 /// One e-mail address of a user (SCIM `emails`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct Email {
     /// The address, in the provider's casing.
     pub email: String,
@@ -148,6 +157,7 @@ pub struct Email {
 
 /// A role held by a user, at organization level or inside one group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct RoleAssignment {
     /// The [`Role::id`].
     pub id: String,
@@ -161,6 +171,7 @@ pub struct RoleAssignment {
 
 /// A group a user belongs to, as seen from the user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct GroupAssignment {
     /// The [`Group::id`].
     pub id: String,
@@ -176,6 +187,7 @@ pub struct GroupAssignment {
 
 /// A person (or machine account) in the directory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct User {
     /// Provider-assigned, stable identifier.
     pub id: String,
@@ -256,6 +268,7 @@ impl User {
 
 /// A role that can be held at organization level or inside a group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct Role {
     /// Stable identifier, unique across scopes (e.g. `org:admin`, `team:maintainer`).
     pub id: String,
@@ -272,6 +285,7 @@ pub struct Role {
 
 /// One user's membership in one group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct GroupMembership {
     /// The [`Group::id`].
     pub group_id: String,
@@ -291,7 +305,8 @@ pub struct GroupMembership {
 }
 
 /// What the provider says about the credential itself.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct Credential {
     /// The credential's identifier (never the secret itself).
     pub id: Option<String>,
@@ -305,6 +320,7 @@ pub struct Credential {
 
 /// The credential's own user, with its scopes and the organizations it can reach.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct Me {
     /// The user the credential belongs to.
     pub user: User,
@@ -318,3 +334,310 @@ pub struct Me {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_data: Option<Value>,
 }
+
+/// `with_<field>` setters of optional fields: each takes the value or an `Option` of it.
+macro_rules! optional_setters {
+    ($ty:ident { $($field:ident => $setter:ident : $t:ty),* $(,)? }) => {
+        impl $ty {
+            $(
+                #[doc = concat!("Sets [`", stringify!($ty), "::", stringify!($field), "`].")]
+                pub fn $setter(mut self, value: impl Into<Option<$t>>) -> Self {
+                    self.$field = value.into();
+                    self
+                }
+            )*
+        }
+    };
+}
+
+impl Organization {
+    /// Organization `id` named `name`; every optional field unset.
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            slug: None,
+            web_url: None,
+            created_at: None,
+            remote_data: None,
+        }
+    }
+}
+
+optional_setters!(Organization {
+    slug => with_slug: String,
+    web_url => with_web_url: String,
+    created_at => with_created_at: Timestamp,
+    remote_data => with_remote_data: Value,
+});
+
+impl OrganizationRef {
+    /// A reference to organization `id` named `name`, without slug.
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            slug: None,
+        }
+    }
+}
+
+optional_setters!(OrganizationRef {
+    slug => with_slug: String,
+});
+
+impl Group {
+    /// Group `id` named `name`, of type [`GroupType::Group`]; every optional field unset.
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            slug: None,
+            description: None,
+            group_type: GroupType::Group,
+            privacy: None,
+            is_default: None,
+            default_role_id: None,
+            has_roles: None,
+            organization_id: None,
+            created_by: None,
+            created_at: None,
+            updated_at: None,
+            member_count: None,
+            remote_data: None,
+        }
+    }
+
+    /// Sets [`Group::group_type`].
+    pub fn with_group_type(mut self, group_type: GroupType) -> Self {
+        self.group_type = group_type;
+        self
+    }
+}
+
+optional_setters!(Group {
+    slug => with_slug: String,
+    description => with_description: String,
+    privacy => with_privacy: GroupPrivacy,
+    is_default => with_is_default: bool,
+    default_role_id => with_default_role_id: String,
+    has_roles => with_has_roles: bool,
+    organization_id => with_organization_id: String,
+    created_by => with_created_by: String,
+    created_at => with_created_at: Timestamp,
+    updated_at => with_updated_at: Timestamp,
+    member_count => with_member_count: u64,
+    remote_data => with_remote_data: Value,
+});
+
+impl Email {
+    /// Address `email`, not primary, of no known type.
+    pub fn new(email: impl Into<String>) -> Self {
+        Self {
+            email: email.into(),
+            email_type: None,
+            is_primary: false,
+        }
+    }
+
+    /// Sets [`Email::is_primary`].
+    pub fn with_is_primary(mut self, is_primary: bool) -> Self {
+        self.is_primary = is_primary;
+        self
+    }
+}
+
+optional_setters!(Email {
+    email_type => with_email_type: String,
+});
+
+impl RoleAssignment {
+    /// Role `id` named `name`, held at `scope` (set the group with
+    /// [`RoleAssignment::with_group_id`] for a group role).
+    pub fn new(id: impl Into<String>, name: impl Into<String>, scope: RoleScope) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            scope,
+            group_id: None,
+        }
+    }
+}
+
+optional_setters!(RoleAssignment {
+    group_id => with_group_id: String,
+});
+
+impl GroupAssignment {
+    /// Membership in group `id`; every optional field unset.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: None,
+            slug: None,
+            role_id: None,
+            joined_at: None,
+        }
+    }
+}
+
+optional_setters!(GroupAssignment {
+    name => with_name: String,
+    slug => with_slug: String,
+    role_id => with_role_id: String,
+    joined_at => with_joined_at: Timestamp,
+});
+
+impl User {
+    /// User `id`, [`UserStatus::Active`], without e-mails, roles or groups; every optional
+    /// field unset.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            username: None,
+            name: None,
+            first_name: None,
+            last_name: None,
+            emails: Vec::new(),
+            status: UserStatus::Active,
+            roles: Vec::new(),
+            groups: Vec::new(),
+            avatar_url: None,
+            is_bot: None,
+            is_2fa_enabled: None,
+            is_sso_required: None,
+            organization_id: None,
+            created_at: None,
+            updated_at: None,
+            last_sign_in_at: None,
+            last_active_at: None,
+            remote_data: None,
+        }
+    }
+
+    /// Sets [`User::status`].
+    pub fn with_status(mut self, status: UserStatus) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// Sets [`User::emails`].
+    pub fn with_emails(mut self, emails: Vec<Email>) -> Self {
+        self.emails = emails;
+        self
+    }
+
+    /// Sets [`User::roles`].
+    pub fn with_roles(mut self, roles: Vec<RoleAssignment>) -> Self {
+        self.roles = roles;
+        self
+    }
+
+    /// Sets [`User::groups`].
+    pub fn with_groups(mut self, groups: Vec<GroupAssignment>) -> Self {
+        self.groups = groups;
+        self
+    }
+}
+
+optional_setters!(User {
+    username => with_username: String,
+    name => with_name: String,
+    first_name => with_first_name: String,
+    last_name => with_last_name: String,
+    avatar_url => with_avatar_url: String,
+    is_bot => with_is_bot: bool,
+    is_2fa_enabled => with_is_2fa_enabled: bool,
+    is_sso_required => with_is_sso_required: bool,
+    organization_id => with_organization_id: String,
+    created_at => with_created_at: Timestamp,
+    updated_at => with_updated_at: Timestamp,
+    last_sign_in_at => with_last_sign_in_at: Timestamp,
+    last_active_at => with_last_active_at: Timestamp,
+    remote_data => with_remote_data: Value,
+});
+
+impl Role {
+    /// Role `id` named `name`, held at `scope`, without description.
+    pub fn new(id: impl Into<String>, name: impl Into<String>, scope: RoleScope) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            description: None,
+            scope,
+            remote_data: None,
+        }
+    }
+}
+
+optional_setters!(Role {
+    description => with_description: String,
+    remote_data => with_remote_data: Value,
+});
+
+impl GroupMembership {
+    /// User `user_id` in group `group_id`, without role; every optional field unset.
+    pub fn new(group_id: impl Into<String>, user_id: impl Into<String>) -> Self {
+        Self {
+            group_id: group_id.into(),
+            user_id: user_id.into(),
+            role_id: None,
+            user_name: None,
+            user_email: None,
+            created_at: None,
+            remote_data: None,
+        }
+    }
+}
+
+optional_setters!(GroupMembership {
+    role_id => with_role_id: String,
+    user_name => with_user_name: String,
+    user_email => with_user_email: String,
+    created_at => with_created_at: Timestamp,
+    remote_data => with_remote_data: Value,
+});
+
+impl Credential {
+    /// A credential nothing is known about.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+optional_setters!(Credential {
+    id => with_id: String,
+    description => with_description: String,
+    created_at => with_created_at: Timestamp,
+    expires_at => with_expires_at: Timestamp,
+});
+
+impl Me {
+    /// The credential of `user`, without scopes, organizations or credential facts.
+    pub fn new(user: User) -> Self {
+        Self {
+            user,
+            scopes: Vec::new(),
+            organizations: Vec::new(),
+            credential: None,
+            remote_data: None,
+        }
+    }
+
+    /// Sets [`Me::scopes`].
+    pub fn with_scopes(mut self, scopes: Vec<String>) -> Self {
+        self.scopes = scopes;
+        self
+    }
+
+    /// Sets [`Me::organizations`].
+    pub fn with_organizations(mut self, organizations: Vec<OrganizationRef>) -> Self {
+        self.organizations = organizations;
+        self
+    }
+}
+
+optional_setters!(Me {
+    credential => with_credential: Credential,
+    remote_data => with_remote_data: Value,
+});

@@ -111,6 +111,7 @@ impl<T: JsonSchema> JsonSchema for Page<T> {
 /// [`crate::Capabilities`]; an unsupported filter is an [`crate::ErrorKind::Unsupported`]
 /// error, never silently ignored.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct Filters {
     /// Users with this e-mail address (case-insensitive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -127,6 +128,35 @@ pub struct Filters {
 }
 
 impl Filters {
+    /// No filter.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Users with this e-mail address.
+    pub fn with_email(mut self, email: impl Into<String>) -> Self {
+        self.email = Some(email.into());
+        self
+    }
+
+    /// Users in this group.
+    pub fn with_group_id(mut self, group_id: impl Into<String>) -> Self {
+        self.group_id = Some(group_id.into());
+        self
+    }
+
+    /// Users (or memberships) holding this role.
+    pub fn with_role_id(mut self, role_id: impl Into<String>) -> Self {
+        self.role_id = Some(role_id.into());
+        self
+    }
+
+    /// Users in this lifecycle state.
+    pub fn with_status(mut self, status: UserStatus) -> Self {
+        self.status = Some(status);
+        self
+    }
+
     /// The filters that are set.
     pub fn used(&self) -> Vec<FilterField> {
         let mut used = Vec::new();
@@ -152,6 +182,7 @@ impl Filters {
 /// provider and resource) it was issued for, and is rejected with
 /// [`crate::ErrorKind::InvalidCursor`] otherwise. The page size may change between pages.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct ListQuery {
     /// Maximum items per page. Adapters clamp it to what the provider allows; the rest of
     /// the list stays reachable through `next_cursor`.
@@ -260,6 +291,7 @@ impl ListQuery {
 
 /// Options for reading a single object.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct GetOptions {
     /// Fill `remote_data` on the returned object.
     #[serde(default)]
@@ -267,10 +299,21 @@ pub struct GetOptions {
 }
 
 impl GetOptions {
+    /// The default: no `remote_data`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
     /// Asks for `remote_data`.
     pub fn with_remote_data() -> Self {
         Self {
             include_remote_data: true,
         }
+    }
+
+    /// Sets whether to fill `remote_data`.
+    pub fn remote_data(mut self, include: bool) -> Self {
+        self.include_remote_data = include;
+        self
     }
 }

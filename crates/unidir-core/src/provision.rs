@@ -58,6 +58,7 @@ impl fmt::Display for UserRef {
 /// What a provisioning operation did (or found).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Outcome {
     /// The user was added to the group.
     Created,
@@ -115,6 +116,7 @@ impl fmt::Display for Outcome {
 
 /// The result of one provisioning operation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct MembershipResult {
     /// What happened.
     pub outcome: Outcome,
@@ -128,12 +130,44 @@ pub struct MembershipResult {
     pub previous_role_id: Option<String>,
 }
 
+impl MembershipResult {
+    /// `outcome` for group `group_id`, without user or roles.
+    pub fn new(outcome: Outcome, group_id: impl Into<String>) -> Self {
+        Self {
+            outcome,
+            group_id: group_id.into(),
+            user_id: None,
+            role_id: None,
+            previous_role_id: None,
+        }
+    }
+
+    /// Sets [`MembershipResult::user_id`].
+    pub fn with_user_id(mut self, user_id: impl Into<Option<String>>) -> Self {
+        self.user_id = user_id.into();
+        self
+    }
+
+    /// Sets [`MembershipResult::role_id`].
+    pub fn with_role_id(mut self, role_id: impl Into<Option<String>>) -> Self {
+        self.role_id = role_id.into();
+        self
+    }
+
+    /// Sets [`MembershipResult::previous_role_id`].
+    pub fn with_previous_role_id(mut self, previous: impl Into<Option<String>>) -> Self {
+        self.previous_role_id = previous.into();
+        self
+    }
+}
+
 /// One membership a [`DesiredGroup`] should have.
 ///
 /// Desired-state types refuse unknown keys, naming the nearest valid one: a misspelt key
 /// (`remove_unlsted`) must never be silently ignored in a file that drives writes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct DesiredMember {
     /// User id or e-mail address.
     pub user: String,
@@ -148,6 +182,7 @@ pub struct DesiredMember {
 /// The membership one group should have.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct DesiredGroup {
     /// Group id, or its slug.
     pub group: String,
@@ -162,6 +197,7 @@ pub struct DesiredGroup {
 /// The desired memberships of one or more groups (the `plan`/`apply` input file).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct DesiredState {
     /// Groups and their desired members.
     pub groups: Vec<DesiredGroup>,

@@ -58,10 +58,7 @@ fn rejects_other_resource_provider_and_query() {
         ErrorKind::InvalidCursor
     );
 
-    let filtered = Filters {
-        email: Some("a@example.test".into()),
-        ..Filters::default()
-    };
+    let filtered = Filters::new().with_email("a@example.test");
     let other_query = CursorBinding::new("buildkite", Resource::Users, &filtered, &[]);
     let err = other_query.decode::<State>(&cursor).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidCursor);

@@ -210,15 +210,7 @@ async fn errors_are_typed() {
 #[tokio::test]
 async fn builder_checks_references() {
     let bad = MemoryDirectory::builder()
-        .membership(unidir_core::GroupMembership {
-            group_id: "g".into(),
-            user_id: "u".into(),
-            role_id: None,
-            user_name: None,
-            user_email: None,
-            created_at: None,
-            remote_data: None,
-        })
+        .membership(unidir_core::GroupMembership::new("g", "u"))
         .build();
     assert_eq!(bad.unwrap_err().kind(), ErrorKind::InvalidInput);
 }

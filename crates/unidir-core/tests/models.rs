@@ -136,3 +136,84 @@ fn absent_optional_fields_deserialise_as_null_not_error() {
     assert_eq!(user.remote_data, None);
     assert_eq!(user.primary_email(), None);
 }
+
+/// The objects are `#[non_exhaustive]`: another crate builds them with `new` and `with_*`,
+/// and gets exactly what the same JSON deserialises to.
+#[tokio::test]
+async fn constructors_build_what_the_wire_form_reads() {
+    use unidir_core::{
+        Email, Group, GroupAssignment, GroupMembership, GroupType, Me, Organization,
+        OrganizationRef, Role, RoleAssignment,
+    };
+    let sample = sample_directory();
+    let ada = sample
+        .get_user("u-1", &GetOptions::with_remote_data())
+        .await
+        .expect("user");
+    let built = User::new("u-1")
+        .with_name("Ada Admin".to_owned())
+        .with_emails(vec![
+            Email::new("ada@example.test")
+                .with_email_type("work".to_owned())
+                .with_is_primary(true),
+        ])
+        .with_status(UserStatus::Active)
+        .with_roles(vec![
+            RoleAssignment::new("org:admin", "admin", RoleScope::Organization),
+            RoleAssignment::new("group:maintainer", "maintainer", RoleScope::Group)
+                .with_group_id("g-1".to_owned()),
+            RoleAssignment::new("group:member", "member", RoleScope::Group)
+                .with_group_id("g-2".to_owned()),
+        ])
+        .with_groups(vec![
+            GroupAssignment::new("g-1")
+                .with_name("Platform".to_owned())
+                .with_slug("platform".to_owned())
+                .with_role_id("group:maintainer".to_owned())
+                .with_joined_at(ada.groups[0].joined_at),
+            GroupAssignment::new("g-2")
+                .with_name("Security".to_owned())
+                .with_slug("security".to_owned())
+                .with_role_id("group:member".to_owned())
+                .with_joined_at(ada.groups[1].joined_at),
+        ])
+        .with_is_bot(false)
+        .with_organization_id("org-1".to_owned())
+        .with_created_at(ada.created_at)
+        .with_remote_data(json!({ "id": "u-1", "email": "ada@example.test" }));
+    assert_eq!(built, ada);
+
+    let group = Group::new("g-3", "Guild")
+        .with_group_type(GroupType::Team)
+        .with_has_roles(false)
+        .with_member_count(2);
+    assert_eq!(
+        serde_json::to_value(&group).expect("json"),
+        json!({
+            "id": "g-3", "name": "Guild", "slug": null, "description": null,
+            "group_type": "team", "privacy": null, "is_default": null,
+            "default_role_id": null, "has_roles": false, "organization_id": null,
+            "created_by": null, "created_at": null, "updated_at": null, "member_count": 2
+        })
+    );
+    // Unset is what the wire form's missing keys read as.
+    assert_eq!(
+        serde_json::from_value::<Organization>(json!({"id": "o", "name": "O"})).expect("org"),
+        Organization::new("o", "O")
+    );
+    assert_eq!(
+        serde_json::from_value::<Role>(json!({"id": "r", "name": "R", "scope": "group"}))
+            .expect("role"),
+        Role::new("r", "R", RoleScope::Group)
+    );
+    assert_eq!(
+        serde_json::from_value::<GroupMembership>(json!({"group_id": "g", "user_id": "u"}))
+            .expect("membership"),
+        GroupMembership::new("g", "u")
+    );
+    let me = Me::new(User::new("u")).with_organizations(vec![
+        OrganizationRef::new("o", "O").with_slug(Some("o".to_owned())),
+    ]);
+    assert_eq!(me.organizations[0].slug.as_deref(), Some("o"));
+    assert!(me.credential.is_none() && me.scopes.is_empty());
+}

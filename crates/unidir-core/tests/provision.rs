@@ -216,18 +216,16 @@ async fn partial_failure_is_reported_and_rerun_converges() {
 #[tokio::test]
 async fn conflicting_roles_for_one_user_are_rejected() {
     let dir = sample_directory();
-    let state = DesiredState {
-        groups: vec![
-            DesiredGroup::new(
-                "g-1",
-                vec![
-                    DesiredMember::new("u-1").with_role("member"),
-                    DesiredMember::new("u-1").with_role("maintainer"),
-                ],
-            )
-            .with_remove_unlisted(false),
-        ],
-    };
+    let state = DesiredState::new(vec![
+        DesiredGroup::new(
+            "g-1",
+            vec![
+                DesiredMember::new("u-1").with_role("member"),
+                DesiredMember::new("u-1").with_role("maintainer"),
+            ],
+        )
+        .with_remove_unlisted(false),
+    ]);
     assert_eq!(
         plan(&dir, &state).await.expect_err("conflict").kind(),
         ErrorKind::InvalidInput

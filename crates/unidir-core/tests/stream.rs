@@ -204,12 +204,7 @@ async fn duplicates_across_pages_are_dropped_and_counted() {
     assert_eq!(stats.pages(), 3);
 
     // Memberships are keyed by group and user together.
-    let m = |g: &str, u: &str| GroupMembership {
-        group_id: g.into(),
-        user_id: u.into(),
-        ..serde_json::from_value(serde_json::json!({"group_id": "", "user_id": ""}))
-            .expect("membership")
-    };
+    let m = |g: &str, u: &str| GroupMembership::new(g, u);
     assert_ne!(m("g1", "u1").key(), m("g2", "u1").key());
     assert_eq!(m("g1", "u1").key(), m("g1", "u1").key());
 }

@@ -111,6 +111,7 @@ fn label(resource: Resource, writes: bool) -> &'static str {
         Resource::GroupMembers => "members",
         Resource::UserGroups => "user groups",
         Resource::Passthrough => "proxy",
+        other => other.as_str(),
     }
 }
 

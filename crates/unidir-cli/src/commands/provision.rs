@@ -66,6 +66,7 @@ fn describe(result: &MembershipResult, group: &str, user: &str) -> String {
             "{user} is not a member of the organization; unidir never invites, so nothing was written"
         ),
         Outcome::GroupNotFound => format!("no group with id, slug or name {group}"),
+        other => format!("{user} in {group}: {other}"),
     }
 }
 
@@ -105,13 +106,7 @@ fn print_result(
 }
 
 fn not_found_result(group: &str) -> MembershipResult {
-    MembershipResult {
-        outcome: Outcome::GroupNotFound,
-        group_id: group.to_owned(),
-        user_id: None,
-        role_id: None,
-        previous_role_id: None,
-    }
+    MembershipResult::new(Outcome::GroupNotFound, group)
 }
 
 fn simulated_note(conn: &Connection) {
@@ -556,12 +551,10 @@ mod tests {
 
     #[test]
     fn a_membership_without_a_role_is_told_without_one() {
-        let result = |outcome, role: Option<&str>| MembershipResult {
-            outcome,
-            group_id: "g-1".into(),
-            user_id: Some("u-1".into()),
-            role_id: role.map(str::to_owned),
-            previous_role_id: None,
+        let result = |outcome, role: Option<&str>| {
+            MembershipResult::new(outcome, "g-1")
+                .with_user_id("u-1".to_owned())
+                .with_role_id(role.map(str::to_owned))
         };
         assert_eq!(
             describe(&result(Outcome::Created, None), "Guild", "ada"),

@@ -124,9 +124,7 @@ fn counted(n: usize, plural: &str) -> String {
 
 /// `unidir me`.
 pub(crate) async fn me(conn: &Connection, out: &mut Out, remote_data: bool) -> CliResult {
-    let options = GetOptions {
-        include_remote_data: remote_data,
-    };
+    let options = GetOptions::new().remote_data(remote_data);
     let me = conn.directory.me(&options).await?;
     match out.format {
         Format::Json => out.json(&me)?,
@@ -436,9 +434,7 @@ pub(crate) async fn find_user(conn: &Connection, raw: &str, remote_data: bool) -
             }
         }
         UserRef::Id(id) => {
-            let options = GetOptions {
-                include_remote_data: remote_data,
-            };
+            let options = GetOptions::new().remote_data(remote_data);
             match conn.directory.get_user(&id, &options).await {
                 Ok(user) => Ok(user),
                 Err(e) if e.kind() == unidir_core::ErrorKind::NotFound => Err(Failure::Coded(

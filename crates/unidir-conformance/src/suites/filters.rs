@@ -294,6 +294,8 @@ async fn undeclared(ctx: &Ctx<'_>) -> Result<(), String> {
                 FilterField::GroupId => ListQuery::new().with_group_id(group.clone()),
                 FilterField::RoleId => ListQuery::new().with_role_id(role.clone()),
                 FilterField::Status => ListQuery::new().with_status(UserStatus::Active),
+                // A filter this suite does not know yet: nothing to probe it with.
+                _ => continue,
             };
             ctx.refused(
                 list.page(ctx.dir, &query).await,
