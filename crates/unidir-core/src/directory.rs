@@ -1,7 +1,10 @@
 //! The provider-neutral trait every adapter implements, and its convenience extension.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
-use futures::stream::{BoxStream, StreamExt, TryStreamExt};
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use futures::{FutureExt, SinkExt};
 
 use crate::capabilities::Capabilities;
 use crate::error::{Error, ErrorKind, Result};
@@ -202,6 +205,215 @@ pub trait DirectoryExt: Directory {
 }
 
 impl<D: Directory + ?Sized> DirectoryExt for D {}
+
+/// Forwards every method, defaulted ones included, so a directory behind a pointer behaves
+/// exactly as the directory: an `Arc<dyn Directory>` can be passed where `impl Directory`
+/// is expected, and a wrapper (caching, metrics) generic over `D: Directory` can hold one.
+macro_rules! forward_directory {
+    ($($pointer:ident),+) => {$(
+        #[async_trait]
+        impl<T: Directory + ?Sized> Directory for $pointer<T> {
+            fn provider(&self) -> &'static str {
+                (**self).provider()
+            }
+
+            fn walk_limits(&self) -> WalkLimits {
+                (**self).walk_limits()
+            }
+
+            async fn capabilities(&self) -> Result<Capabilities> {
+                (**self).capabilities().await
+            }
+
+            async fn me(&self, options: &GetOptions) -> Result<Me> {
+                (**self).me(options).await
+            }
+
+            async fn list_organizations(&self, query: &ListQuery) -> Result<Page<Organization>> {
+                (**self).list_organizations(query).await
+            }
+
+            async fn get_organization(&self, id: &str, options: &GetOptions) -> Result<Organization> {
+                (**self).get_organization(id, options).await
+            }
+
+            async fn list_users(&self, query: &ListQuery) -> Result<Page<User>> {
+                (**self).list_users(query).await
+            }
+
+            fn read_users(&self, query: ListQuery) -> BoxStream<'_, Result<Vec<User>>> {
+                (**self).read_users(query)
+            }
+
+            async fn get_user(&self, id: &str, options: &GetOptions) -> Result<User> {
+                (**self).get_user(id, options).await
+            }
+
+            async fn list_groups(&self, query: &ListQuery) -> Result<Page<Group>> {
+                (**self).list_groups(query).await
+            }
+
+            async fn get_group(&self, id: &str, options: &GetOptions) -> Result<Group> {
+                (**self).get_group(id, options).await
+            }
+
+            async fn list_roles(&self, query: &ListQuery) -> Result<Page<Role>> {
+                (**self).list_roles(query).await
+            }
+
+            async fn get_role(&self, id: &str, options: &GetOptions) -> Result<Role> {
+                (**self).get_role(id, options).await
+            }
+
+            async fn list_group_members(
+                &self,
+                group_id: &str,
+                query: &ListQuery,
+            ) -> Result<Page<GroupMembership>> {
+                (**self).list_group_members(group_id, query).await
+            }
+
+            async fn list_user_groups(&self, user_id: &str, query: &ListQuery) -> Result<Page<Group>> {
+                (**self).list_user_groups(user_id, query).await
+            }
+
+            async fn add_group_member(
+                &self,
+                group_id: &str,
+                user: &UserRef,
+                role_id: Option<&str>,
+            ) -> Result<MembershipResult> {
+                (**self).add_group_member(group_id, user, role_id).await
+            }
+
+            async fn change_group_member_role(
+                &self,
+                group_id: &str,
+                user: &UserRef,
+                role_id: &str,
+            ) -> Result<MembershipResult> {
+                (**self).change_group_member_role(group_id, user, role_id).await
+            }
+
+            async fn remove_group_member(
+                &self,
+                group_id: &str,
+                user: &UserRef,
+            ) -> Result<MembershipResult> {
+                (**self).remove_group_member(group_id, user).await
+            }
+        }
+    )+};
+}
+
+forward_directory!(Arc, Box);
+
+/// `'static` streams from a shared directory: each is the [`DirectoryExt`] stream of the same
+/// name (same walk limits, same deduplication), walked over the `Arc` it consumes, so a
+/// function can return one and a spawned task can own one. Implemented for every `Arc<D>`,
+/// `Arc<dyn Directory>` included; clone the `Arc` to keep using it.
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// use futures::stream::{BoxStream, TryStreamExt};
+/// use unidir_core::{ArcDirectoryExt, Directory, ListQuery, Result, User, sample_directory};
+///
+/// fn everyone(directory: Arc<dyn Directory>) -> BoxStream<'static, Result<User>> {
+///     directory.into_users(ListQuery::new())
+/// }
+///
+/// # futures::executor::block_on(async {
+/// let users: Vec<User> = everyone(Arc::new(sample_directory())).try_collect().await?;
+/// assert_eq!(users.len(), 4);
+/// # Ok::<(), unidir_core::Error>(())
+/// # });
+/// ```
+pub trait ArcDirectoryExt {
+    /// [`DirectoryExt::organizations`], owning the directory.
+    fn into_organizations(self, query: ListQuery) -> BoxStream<'static, Result<Organization>>;
+
+    /// [`DirectoryExt::users`] (the full read), owning the directory.
+    fn into_users(self, query: ListQuery) -> BoxStream<'static, Result<User>>;
+
+    /// [`DirectoryExt::groups`], owning the directory.
+    fn into_groups(self, query: ListQuery) -> BoxStream<'static, Result<Group>>;
+
+    /// [`DirectoryExt::roles`], owning the directory.
+    fn into_roles(self, query: ListQuery) -> BoxStream<'static, Result<Role>>;
+
+    /// [`DirectoryExt::group_members`], owning the directory.
+    fn into_group_members(
+        self,
+        group_id: String,
+        query: ListQuery,
+    ) -> BoxStream<'static, Result<GroupMembership>>;
+
+    /// [`DirectoryExt::user_groups`], owning the directory.
+    fn into_user_groups(
+        self,
+        user_id: String,
+        query: ListQuery,
+    ) -> BoxStream<'static, Result<Group>>;
+}
+
+impl<D: Directory + ?Sized> ArcDirectoryExt for Arc<D> {
+    fn into_organizations(self, query: ListQuery) -> BoxStream<'static, Result<Organization>> {
+        owned(self, move |d| d.organizations(query))
+    }
+
+    fn into_users(self, query: ListQuery) -> BoxStream<'static, Result<User>> {
+        owned(self, move |d| d.users(query))
+    }
+
+    fn into_groups(self, query: ListQuery) -> BoxStream<'static, Result<Group>> {
+        owned(self, move |d| d.groups(query))
+    }
+
+    fn into_roles(self, query: ListQuery) -> BoxStream<'static, Result<Role>> {
+        owned(self, move |d| d.roles(query))
+    }
+
+    fn into_group_members(
+        self,
+        group_id: String,
+        query: ListQuery,
+    ) -> BoxStream<'static, Result<GroupMembership>> {
+        owned((self, group_id), move |(d, id)| d.group_members(id, query))
+    }
+
+    fn into_user_groups(
+        self,
+        user_id: String,
+        query: ListQuery,
+    ) -> BoxStream<'static, Result<Group>> {
+        owned((self, user_id), move |(d, id)| d.user_groups(id, query))
+    }
+}
+
+/// The stream `make` borrows from `state`, with `state` owned by the stream. An async block
+/// may borrow from itself, so one owns `state`, walks the borrowing stream and hands each
+/// item over a rendezvous channel; the result polls that block and the channel together
+/// (no task, no runtime), and dropping it drops both.
+fn owned<S, T, F>(state: S, make: F) -> BoxStream<'static, T>
+where
+    S: Send + 'static,
+    T: Send + 'static,
+    F: for<'a> FnOnce(&'a S) -> BoxStream<'a, T> + Send + 'static,
+{
+    let (mut sender, receiver) = futures::channel::mpsc::channel(0);
+    let walk = async move {
+        let mut items = make(&state);
+        while let Some(item) = items.next().await {
+            if sender.send(item).await.is_err() {
+                break;
+            }
+        }
+    };
+    // The walk yields nothing itself: it only has to be polled until it ends.
+    let driver = walk.into_stream().filter_map(|()| async { None });
+    stream::select(receiver, driver).boxed()
+}
 
 /// Finds the user with e-mail `email` through the list filter; `Ok(None)` when nobody has it.
 ///

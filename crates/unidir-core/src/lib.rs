@@ -47,7 +47,7 @@ pub use capabilities::{
     ScopeRequirement, ensure_filters,
 };
 pub use cursor::{CURSOR_VERSION, Cursor, CursorBinding, MAX_CURSOR_LEN};
-pub use directory::{Directory, DirectoryExt, find_user_by_email};
+pub use directory::{ArcDirectoryExt, Directory, DirectoryExt, find_user_by_email};
 pub use error::{Error, ErrorBody, ErrorKind, Result};
 pub use memory::{MemoryDirectory, MemoryDirectoryBuilder};
 pub use model::{
