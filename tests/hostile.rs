@@ -193,7 +193,7 @@ impl Scenario {
             .with_organization(ORG)
             .with_rest_url(self.server.url())
             .with_graphql_url(format!("{}{GRAPHQL}", self.server.url()))
-            .with_client(self.client())
+            .with_reqwest_client(self.client())
             .with_timeout(Duration::from_millis(500))
             .with_connect_timeout(Duration::from_millis(500))
             .with_retry_policy(policy())
@@ -1521,7 +1521,7 @@ async fn cleartext_to_a_name_is_refused_before_any_connection() {
     ] {
         let result = s
             .builder()
-            .with_client(client())
+            .with_reqwest_client(client())
             .with_rest_url(rest)
             .with_graphql_url(graphql)
             .build();
@@ -1534,7 +1534,7 @@ async fn cleartext_to_a_name_is_refused_before_any_connection() {
     // Control: opted in, the same name reaches the listener.
     let bk = s
         .builder()
-        .with_client(client())
+        .with_reqwest_client(client())
         .with_rest_url(evil.clone())
         .allow_plain_http(true)
         .build()

@@ -157,8 +157,9 @@ impl BuildkiteBuilder {
         self
     }
 
-    /// Uses this reqwest client (configure it with no redirects and timeouts).
-    pub fn with_client(mut self, client: reqwest::Client) -> Self {
+    /// Uses this reqwest client (configure it with no redirects and timeouts): the one place
+    /// the adapter's API names reqwest, for proxies, root certificates or DNS overrides.
+    pub fn with_reqwest_client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);
         self
     }
@@ -255,7 +256,7 @@ impl BuildkiteBuilder {
             http = http.with_sleeper(sleeper);
         }
         if let Some(client) = self.client {
-            http = http.with_client(client);
+            http = http.with_reqwest_client(client);
         }
         let api = Api::new(http.build()?, token, rest, graphql, organization);
         Ok(Buildkite::new(

@@ -97,10 +97,11 @@ impl HttpClientBuilder {
         self
     }
 
-    /// Uses this reqwest client instead of building one. Configure it like the default:
-    /// no redirects (`Policy::none()`), no `Referer`. The per-attempt timeout set here is
-    /// applied to every request either way.
-    pub fn with_client(mut self, client: reqwest::Client) -> Self {
+    /// Uses this reqwest client instead of building one (the escape hatch for proxies, root
+    /// certificates or DNS overrides). Configure it like the default: no redirects
+    /// (`Policy::none()`), no `Referer` ([`OriginGuard::harden_reqwest`] does both). The
+    /// per-attempt timeout set here is applied to every request either way.
+    pub fn with_reqwest_client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);
         self
     }

@@ -18,6 +18,13 @@
 //!
 //! Classification ("may this be retried?") and the status table are generic HTTP here; a
 //! provider's [`StatusHook`] reads its own error bodies.
+//!
+//! The transport is reqwest. Its types appear only where a name says so:
+//! [`HttpClientBuilder::with_reqwest_client`] (bring your own client),
+//! [`HttpClient::reqwest`] with [`HttpClient::execute`] (build requests with that client and
+//! send them under the rules above), and [`OriginGuard::harden_reqwest`]. The adapters and the
+//! proxy built on this crate each have one such door
+//! (`BuildkiteBuilder::with_reqwest_client`, `ProxyBuilder::with_reqwest_client_builder`).
 
 #![warn(missing_docs)]
 

@@ -93,7 +93,7 @@ impl OriginGuard {
     /// nothing set before can undo it): never follow a redirect, not even to the same
     /// origin; never send `Referer`; and refuse plain `http` outright when every allowed
     /// origin is `https`.
-    pub fn harden(&self, builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+    pub fn harden_reqwest(&self, builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
         builder
             .redirect(reqwest::redirect::Policy::none())
             .referer(false)

@@ -216,7 +216,7 @@ async fn an_injected_client_still_gets_the_deadline() {
         .await;
     let rec = Recorder::default();
     let http = HttpClientBuilder::new("test")
-        .with_client(reqwest::Client::new())
+        .with_reqwest_client(reqwest::Client::new())
         .with_timeout(Duration::from_millis(150))
         .with_retry_policy(RetryPolicy::none())
         .with_sleeper(Arc::new(rec))

@@ -209,11 +209,12 @@ impl ProxyBuilder {
         self
     }
 
-    /// Starts from this reqwest builder (for proxies or extra root certificates). The proxy
-    /// still applies the shared URL policy ([`OriginGuard::harden`]: no redirects, no
+    /// Starts from this reqwest builder (for proxies or extra root certificates): the one
+    /// place the proxy's API names reqwest. The proxy
+    /// still applies the shared URL policy ([`OriginGuard::harden_reqwest`]: no redirects, no
     /// `Referer`, HTTPS only when every base URL is HTTPS) and its timeouts and user agent —
     /// so a custom client cannot reintroduce redirects.
-    pub fn with_client_builder(mut self, builder: reqwest::ClientBuilder) -> Self {
+    pub fn with_reqwest_client_builder(mut self, builder: reqwest::ClientBuilder) -> Self {
         self.client = Some(builder);
         self
     }
@@ -303,7 +304,7 @@ impl ProxyBuilder {
         // The client itself refuses any URL off these origins, whatever built it.
         let origins = OriginGuard::new([Some(&rest), graphql.as_ref()].into_iter().flatten());
         let client = origins
-            .harden(self.client.unwrap_or_default())
+            .harden_reqwest(self.client.unwrap_or_default())
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
             .user_agent(concat!("unidir-proxy/", env!("CARGO_PKG_VERSION")))
@@ -313,7 +314,7 @@ impl ProxyBuilder {
                     .with_source(e.without_url())
             })?;
         let mut http = HttpClientBuilder::new(provider)
-            .with_client(client)
+            .with_reqwest_client(client)
             .with_timeout(self.timeout)
             .with_connect_timeout(self.connect_timeout)
             .with_retry_policy(self.retry)

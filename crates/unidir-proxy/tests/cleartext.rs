@@ -29,7 +29,7 @@ fn proxy_for(server: &MockServer, rest: &str, graphql: &str) -> unidir_proxy::Pr
         .with_organization(ORG)
         .with_rest_url(rest)
         .with_graphql_url(graphql)
-        .with_client_builder(resolving_to(server))
+        .with_reqwest_client_builder(resolving_to(server))
 }
 
 #[tokio::test]
