@@ -15,12 +15,8 @@
 //! Several upstreams here really echo the token (REST `message`, GraphQL `errors[].message`,
 //! a wrongly typed field, a header, an HTML page, a `Link`), so the canary checks can fail.
 
-#[path = "support/hostile.rs"]
-mod hostile;
-
 use std::fmt::Debug;
 use std::future::Future;
-use std::io;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -30,15 +26,15 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use unidir_buildkite::{Buildkite, BuildkiteBuilder, GraphqlMode, RetryPolicy, Sleeper};
+use unidir_buildkite::{Buildkite, BuildkiteBuilder, GraphqlMode, RetryPolicy};
 use unidir_core::text::is_unsafe_char;
 use unidir_core::{
     Cursor, Directory, DirectoryExt, Error, ErrorKind, GetOptions, Group, ListQuery, WalkLimits,
     Walker,
 };
-use unidir_http::{Notice, Observer, WaitReason};
-
-use hostile::{HostileServer, Reply, Request};
+use unidir_http::WaitReason;
+use unidir_http::testing::hostile::{HostileServer, Reply, Request};
+use unidir_http::testing::{LogCapture, Outputs, RecordingObserver, RecordingSleeper};
 
 /// The token every scenario uses; it must never show up anywhere.
 const CANARY: &str = "bkua_CANARY_hostile_7f3e9a1c5b2d4e6f8a0b1c2d3e4f5a6b";
@@ -58,67 +54,6 @@ const GRAPHQL: &str = "/v1";
 // ---------------------------------------------------------------------------------------
 // Harness
 // ---------------------------------------------------------------------------------------
-
-/// A tracing writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Logs {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
-    }
-}
-
-/// Records the delays it is asked for and returns at once.
-#[derive(Debug, Default, Clone)]
-struct RecordingSleeper(Arc<Mutex<Vec<Duration>>>);
-
-impl RecordingSleeper {
-    fn delays(&self) -> Vec<Duration> {
-        self.0.lock().expect("lock").clone()
-    }
-
-    fn longest(&self) -> Duration {
-        self.delays().into_iter().max().unwrap_or_default()
-    }
-}
-
-#[async_trait::async_trait]
-impl Sleeper for RecordingSleeper {
-    async fn sleep(&self, duration: Duration) {
-        self.0.lock().expect("lock").push(duration);
-    }
-}
-
-/// Records every wait notice.
-#[derive(Debug, Default, Clone)]
-struct RecordingObserver(Arc<Mutex<Vec<(WaitReason, Duration, String)>>>);
-
-impl Observer for RecordingObserver {
-    fn notice(&self, notice: &Notice<'_>) {
-        self.0
-            .lock()
-            .expect("lock")
-            .push((notice.reason, notice.duration, notice.to_string()));
-    }
-}
-
-impl RecordingObserver {
-    fn notices(&self) -> Vec<(WaitReason, Duration, String)> {
-        self.0.lock().expect("lock").clone()
-    }
-}
 
 /// Short limits so every failure mode ends fast: 2 retries with millisecond backoff, a 2 s
 /// deadline per call.
@@ -140,9 +75,8 @@ struct Scenario {
     elsewhere: HostileServer,
     sleeper: RecordingSleeper,
     observer: RecordingObserver,
-    logs: Logs,
-    outputs: Vec<String>,
-    _logging: tracing::subscriber::DefaultGuard,
+    logs: LogCapture,
+    outputs: Outputs,
 }
 
 impl Scenario {
@@ -155,13 +89,7 @@ impl Scenario {
     where
         H: Fn(&Request) -> Reply + Send + Sync + 'static,
     {
-        let logs = Logs::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .finish();
-        let logging = tracing::subscriber::set_default(subscriber);
+        let logs = LogCapture::start();
         let elsewhere = HostileServer::elsewhere().await;
         let server = HostileServer::start(make(elsewhere.port())).await;
         Self {
@@ -170,8 +98,7 @@ impl Scenario {
             sleeper: RecordingSleeper::default(),
             observer: RecordingObserver::default(),
             logs,
-            outputs: Vec::new(),
-            _logging: logging,
+            outputs: Outputs::default(),
         }
     }
 
@@ -209,21 +136,7 @@ impl Scenario {
 
     /// Keeps everything a caller could print of `result`.
     fn see<T: Debug>(&mut self, result: &Result<T, Error>) {
-        match result {
-            Ok(value) => self.outputs.push(format!("{value:?}")),
-            Err(error) => {
-                self.outputs.push(error.to_string());
-                self.outputs.push(format!("{error:?}"));
-                self.outputs.push(format!("{:?}", error.to_body()));
-                self.outputs
-                    .push(serde_json::to_string(&error.to_body()).expect("body"));
-                let mut source = std::error::Error::source(error);
-                while let Some(cause) = source {
-                    self.outputs.push(format!("{cause} {cause:?}"));
-                    source = cause.source();
-                }
-            }
-        }
+        self.outputs.result(result);
     }
 
     /// `result` must be an error of `kind`, with a bounded, escaped message.
@@ -279,19 +192,8 @@ impl Scenario {
             !self.outputs.is_empty(),
             "the scenario recorded no output to check"
         );
-        for output in &self.outputs {
-            assert!(
-                !output.contains(CANARY),
-                "the token leaked into an output: {}",
-                output.chars().take(2_000).collect::<String>()
-            );
-        }
-        let logs = self.logs.text();
-        assert!(
-            !logs.contains(CANARY),
-            "the token leaked into the logs: {}",
-            logs.chars().take(4_000).collect::<String>()
-        );
+        self.outputs.assert_free_of(CANARY);
+        self.logs.assert_free_of(CANARY);
     }
 }
 
@@ -607,11 +509,9 @@ async fn http_date_retry_after_is_waited_out_and_reported() {
     );
     let notices = s.observer.notices();
     assert!(
-        notices
-            .iter()
-            .any(|(reason, d, text)| *reason == WaitReason::RateLimit
-                && *d >= Duration::from_secs(25)
-                && text.contains("rate limit")),
+        notices.iter().any(|n| n.reason == WaitReason::RateLimit
+            && n.duration >= Duration::from_secs(25)
+            && n.text.contains("rate limit")),
         "{notices:?}"
     );
     s.finish();

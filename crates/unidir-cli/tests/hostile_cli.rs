@@ -1,5 +1,5 @@
 //! The `unidir` binary against a hostile Buildkite stand-in (the server of the workspace's
-//! hostile suite, `tests/support/hostile.rs`): the token echoed back in error text, terminal
+//! hostile suite, `unidir_http::testing::hostile`): the token echoed back in error text, terminal
 //! escapes in names, a server that never answers, unusable rate-limit headers, and a
 //! cleartext URL to a non-loopback address.
 //!
@@ -9,16 +9,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../../tests/support/hostile.rs"]
-mod hostile;
-
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-
-use hostile::{HostileServer, Reply, Request};
+use unidir_http::testing::hostile::{HostileServer, Reply, Request};
 
 const CANARY: &str = "bkua_CANARY_hostile_cli_0e1d2c3b4a5968778695a4b3c2d1e0f9";
 const ORG: &str = "acme-inc";

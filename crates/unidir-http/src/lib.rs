@@ -15,6 +15,8 @@
 //! - [`status`]: the HTTP status → [`unidir_core::ErrorKind`] table, with a [`StatusHook`]
 //!   for what only the provider knows (where its bodies keep the message, scope names).
 //! - [`Observer`]: told about every wait longer than two seconds.
+//! - `testing` (cargo feature `testing`, for `[dev-dependencies]`): a recording sleeper and
+//!   observer, log capture and the token canary, and a hostile raw-socket server.
 //!
 //! Classification ("may this be retried?") and the status table are generic HTTP here; a
 //! provider's [`StatusHook`] reads its own error bodies.
@@ -36,6 +38,8 @@ mod ratelimit;
 mod retry;
 mod secret;
 pub mod status;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod untrusted;
 
 pub use client::{DEFAULT_MAX_BODY_BYTES, HttpClient, HttpClientBuilder, RawResponse};

@@ -1,32 +1,23 @@
 //! The request loop against a real local HTTP server: deadlines, retries, caps, writes.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use httpmock::MockServer;
 use unidir_core::ErrorKind;
+use unidir_http::testing::RecordingSleeper;
 use unidir_http::{
     HttpClient, HttpClientBuilder, IetfDraft, RateLimitScheme, RateLimitState, RetryPolicy,
-    Sleeper, XRateLimit,
+    XRateLimit,
 };
 
-#[derive(Debug, Default, Clone)]
-struct Recorder(Arc<Mutex<Vec<Duration>>>);
-
-#[async_trait::async_trait]
-impl Sleeper for Recorder {
-    async fn sleep(&self, d: Duration) {
-        self.0.lock().expect("lock").push(d);
-    }
-}
-
-fn client(recorder: &Recorder, timeout: Duration, max_body: usize) -> HttpClient {
+fn client(recorder: &RecordingSleeper, timeout: Duration, max_body: usize) -> HttpClient {
     builder(recorder, timeout, max_body)
         .build()
         .expect("client")
 }
 
-fn builder(recorder: &Recorder, timeout: Duration, max_body: usize) -> HttpClientBuilder {
+fn builder(recorder: &RecordingSleeper, timeout: Duration, max_body: usize) -> HttpClientBuilder {
     HttpClientBuilder::new("test")
         .with_timeout(timeout)
         .with_retry_policy(RetryPolicy {
@@ -49,7 +40,7 @@ async fn slow_reads_time_out_and_are_retried_within_bounds() {
                 .body("late");
         })
         .await;
-    let rec = Recorder::default();
+    let rec = RecordingSleeper::default();
     let http = client(&rec, Duration::from_millis(150), 1024);
     let url = server.url("/slow");
     let err = http
@@ -60,7 +51,7 @@ async fn slow_reads_time_out_and_are_retried_within_bounds() {
     assert!(err.message().contains("timed out"), "{err}");
     assert!(err.message().contains("3 attempt"), "{err}");
     assert_eq!(slow.calls_async().await, 3, "first try plus two retries");
-    assert_eq!(rec.0.lock().expect("lock").len(), 2);
+    assert_eq!(rec.delays().len(), 2);
     assert!(!err.to_string().contains("/slow"), "no URL in the message");
 }
 
@@ -73,7 +64,7 @@ async fn writes_that_may_have_happened_are_not_replayed() {
             then.status(503);
         })
         .await;
-    let rec = Recorder::default();
+    let rec = RecordingSleeper::default();
     let http = client(&rec, Duration::from_secs(5), 1024);
     let url = server.url("/write");
     let response = http
@@ -95,7 +86,7 @@ async fn refused_connections_are_retried_then_reported() {
         .and_then(|l| l.local_addr())
         .expect("port")
         .port();
-    let rec = Recorder::default();
+    let rec = RecordingSleeper::default();
     let http = client(&rec, Duration::from_secs(2), 1024);
     let url = format!("http://127.0.0.1:{port}/x");
     let err = http
@@ -105,7 +96,7 @@ async fn refused_connections_are_retried_then_reported() {
     assert_eq!(err.kind(), ErrorKind::Upstream);
     assert!(err.message().contains("could not connect"), "{err}");
     assert_eq!(
-        rec.0.lock().expect("lock").len(),
+        rec.delays().len(),
         2,
         "never-sent requests are retried even for writes"
     );
@@ -120,7 +111,7 @@ async fn oversized_bodies_fail_cleanly() {
             then.status(200).body("x".repeat(10_000));
         })
         .await;
-    let rec = Recorder::default();
+    let rec = RecordingSleeper::default();
     let http = client(&rec, Duration::from_secs(5), 1_000);
     let url = server.url("/big");
     let err = http
@@ -148,7 +139,7 @@ async fn redirects_are_not_followed() {
             then.status(302).header("location", location.as_str());
         })
         .await;
-    let rec = Recorder::default();
+    let rec = RecordingSleeper::default();
     let http = client(&rec, Duration::from_secs(5), 1024);
     let url = server.url("/r");
     let response = http
@@ -178,7 +169,7 @@ async fn exhausted_budget_pauses_later_requests() {
                 .header("RateLimit-User-Reset", "9");
         })
         .await;
-    let rec = Recorder::default();
+    let rec = RecordingSleeper::default();
     let http = builder(&rec, Duration::from_secs(5), 1024)
         .with_rate_limit_scheme(Arc::new(
             IetfDraft::new().with_user_budget("RateLimit-User-"),
@@ -192,11 +183,11 @@ async fn exhausted_budget_pauses_later_requests() {
         .expect("ok");
     assert_eq!(first.rate_limit.org.remaining, Some(0));
     assert_eq!(first.rate_limit.user.reset_secs, Some(9));
-    assert!(rec.0.lock().expect("lock").is_empty());
+    assert!(rec.delays().is_empty());
     http.execute("read", true, || http.reqwest().get(&url))
         .await
         .expect("ok");
-    let waits = rec.0.lock().expect("lock").clone();
+    let waits = rec.delays();
     assert_eq!(
         waits.len(),
         1,
@@ -214,7 +205,7 @@ async fn an_injected_client_still_gets_the_deadline() {
             then.status(200).delay(Duration::from_millis(800));
         })
         .await;
-    let rec = Recorder::default();
+    let rec = RecordingSleeper::default();
     let http = HttpClientBuilder::new("test")
         .with_reqwest_client(reqwest::Client::new())
         .with_timeout(Duration::from_millis(150))
@@ -260,7 +251,7 @@ async fn a_unix_time_reset_paces_later_requests() {
                 .header("x-ratelimit-resource", "core");
         })
         .await;
-    let rec = Recorder::default();
+    let rec = RecordingSleeper::default();
     let clock = SystemTime::UNIX_EPOCH + Duration::from_secs(now);
     let http = builder(&rec, Duration::from_secs(5), 1024)
         .with_rate_limit_scheme(Arc::new(FixedClock(XRateLimit::new(), clock)))
@@ -274,11 +265,11 @@ async fn a_unix_time_reset_paces_later_requests() {
     assert_eq!(first.rate_limit.org.reset_secs, Some(42));
     assert_eq!(first.rate_limit.scope.as_deref(), Some("core"));
     assert_eq!(http.known_remaining(), Some(0));
-    assert!(rec.0.lock().expect("lock").is_empty());
+    assert!(rec.delays().is_empty());
     http.execute("read", true, || http.reqwest().get(&url))
         .await
         .expect("ok");
-    let waits = rec.0.lock().expect("lock").clone();
+    let waits = rec.delays();
     assert_eq!(waits.len(), 1, "the second request waited for the reset");
     assert!(
         waits[0] > Duration::from_secs(41) && waits[0] <= Duration::from_secs(42),
@@ -297,7 +288,7 @@ async fn the_default_scheme_does_not_read_x_ratelimit_headers() {
                 .header("x-ratelimit-reset", "1000000042");
         })
         .await;
-    let rec = Recorder::default();
+    let rec = RecordingSleeper::default();
     let http = client(&rec, Duration::from_secs(5), 1024);
     let url = server.url("/a");
     for _ in 0..2 {
@@ -307,8 +298,5 @@ async fn the_default_scheme_does_not_read_x_ratelimit_headers() {
             .expect("ok");
         assert!(!response.rate_limit.is_known());
     }
-    assert!(
-        rec.0.lock().expect("lock").is_empty(),
-        "nothing to wait for"
-    );
+    assert!(rec.delays().is_empty(), "nothing to wait for");
 }

@@ -5,73 +5,18 @@
 
 mod support;
 
-use std::io;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use httpmock::MockServer;
 use serde_json::json;
+use unidir_http::testing::{LogCapture, Outputs};
 use unidir_proxy::{GraphqlRequest, Proxy, ProxyRequest, RetryPolicy};
 
 use support::{CANARY, RecordingSleeper, builder};
 
-/// A tracing writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Buffer {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buffer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
-    }
-}
-
-/// Everything a test produced that a person or a log pipeline could see.
-#[derive(Default)]
-struct Outputs(Vec<String>);
-
-impl Outputs {
-    fn push(&mut self, what: impl Into<String>) {
-        self.0.push(what.into());
-    }
-
-    fn result<T: std::fmt::Debug>(&mut self, result: &unidir_core::Result<T>) {
-        match result {
-            Ok(value) => self.push(format!("{value:?}")),
-            Err(error) => {
-                self.push(error.to_string());
-                self.push(format!("{error:?}"));
-                self.push(format!("{:?}", error.to_body()));
-                let mut source = std::error::Error::source(error);
-                while let Some(cause) = source {
-                    self.push(cause.to_string());
-                    self.push(format!("{cause:?}"));
-                    source = cause.source();
-                }
-            }
-        }
-    }
-}
-
 #[tokio::test]
 async fn the_token_never_appears_in_any_output_error_or_log() {
-    let logs = Buffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = LogCapture::start();
 
     let server = MockServer::start_async().await;
     let elsewhere = MockServer::start_async().await;
@@ -246,12 +191,7 @@ async fn the_token_never_appears_in_any_output_error_or_log() {
     );
     assert!(logs.contains("/v2/organizations/*/pipelines"), "{logs}");
     assert!(logs.contains("rejected"), "{logs}");
-    for (i, text) in out.0.iter().enumerate() {
-        assert!(
-            !text.contains(CANARY),
-            "output #{i} leaks the token: {text}"
-        );
-    }
+    out.assert_free_of(CANARY);
     assert!(!logs.contains(CANARY), "the logs leak the token");
     for private in [
         "QUERY_VALUE_NOT_LOGGED",
@@ -281,13 +221,7 @@ async fn echoed_token_scenarios(token: &'static str) {
     } else {
         vec![token.to_owned(), encoded.clone()]
     };
-    let logs = Buffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = LogCapture::start();
 
     let server = MockServer::start_async().await;
     let echo = format!("token {token}, as Bearer {token}, encoded {encoded}");
@@ -472,12 +406,7 @@ async fn echoed_token_scenarios(token: &'static str) {
         "the scrub is logged (without the token): {logs}"
     );
     for form in &forms {
-        for (i, text) in out.0.iter().enumerate() {
-            assert!(
-                !text.contains(form.as_str()),
-                "output #{i} leaks the token: {text}"
-            );
-        }
+        out.assert_free_of(form);
         assert!(!logs.contains(form.as_str()), "the logs leak the token");
     }
 }

@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 use httpmock::{Method as M, MockServer};
 use serde_json::{Value, json};
 use unidir_core::{Cursor, ErrorKind};
-use unidir_proxy::{
-    GraphqlRequest, Notice, Observer, Proxy, ProxyRequest, RetryPolicy, WaitReason,
-};
+use unidir_http::testing::RecordingObserver;
+use unidir_proxy::{GraphqlRequest, Proxy, ProxyRequest, RetryPolicy, WaitReason};
 
 use support::{CANARY, ORG, Recorder, RecordingSleeper, builder, fixture, proxy};
 
@@ -811,20 +810,6 @@ async fn a_long_rate_limit_wait_is_reported_not_sat_out() {
     limited.assert_calls_async(1).await;
 }
 
-/// Records the notices it is given.
-#[derive(Debug, Default)]
-struct Notices(std::sync::Mutex<Vec<(String, WaitReason, Duration)>>);
-
-impl Observer for Notices {
-    fn notice(&self, notice: &Notice<'_>) {
-        self.0.lock().expect("lock").push((
-            notice.operation.to_owned(),
-            notice.reason,
-            notice.duration,
-        ));
-    }
-}
-
 #[tokio::test]
 async fn long_waits_are_reported_to_the_observer() {
     let server = MockServer::start_async().await;
@@ -843,7 +828,7 @@ async fn long_waits_are_reported_to_the_observer() {
             then.status(200).body("[]");
         })
         .await;
-    let notices = std::sync::Arc::new(Notices::default());
+    let notices = std::sync::Arc::new(RecordingObserver::default());
     let sleeper = RecordingSleeper::default();
     let proxy = builder(&server, &sleeper)
         .with_observer(notices.clone())
@@ -856,13 +841,13 @@ async fn long_waits_are_reported_to_the_observer() {
     assert_eq!(response.status, 200);
     limited.assert_calls_async(1).await;
     ok.assert_calls_async(1).await;
-    let seen = notices.0.lock().expect("lock").clone();
+    let seen = notices.notices();
     assert_eq!(seen.len(), 1, "{seen:?}");
-    let (operation, reason, duration) = &seen[0];
+    let (operation, reason, duration) = (&seen[0].operation, seen[0].reason, seen[0].duration);
     assert_eq!(operation, "proxy");
-    assert_eq!(*reason, WaitReason::RateLimit);
+    assert_eq!(reason, WaitReason::RateLimit);
     assert!(
-        *duration > Duration::from_secs(4) && *duration <= Duration::from_secs(5),
+        duration > Duration::from_secs(4) && duration <= Duration::from_secs(5),
         "{duration:?}"
     );
 }

@@ -4,35 +4,18 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use httpmock::{Method, Mock, MockServer};
 use serde_json::Value;
-use unidir_buildkite::{Buildkite, RetryPolicy, Sleeper};
+use unidir_buildkite::{Buildkite, RetryPolicy};
+pub use unidir_http::testing::RecordingSleeper;
 
 /// The token every test uses; it must never show up in any output.
 pub const CANARY: &str = "bkua_CANARY_d41d8cd98f00b204e9800998ecf8427e";
 
 pub fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/buildkite")
-}
-
-/// A sleeper that records the delays it was asked for and returns at once.
-#[derive(Debug, Default, Clone)]
-pub struct RecordingSleeper(pub Arc<Mutex<Vec<Duration>>>);
-
-impl RecordingSleeper {
-    pub fn delays(&self) -> Vec<Duration> {
-        self.0.lock().expect("lock").clone()
-    }
-}
-
-#[async_trait::async_trait]
-impl Sleeper for RecordingSleeper {
-    async fn sleep(&self, duration: Duration) {
-        self.0.lock().expect("lock").push(duration);
-    }
 }
 
 pub struct FixtureServer {

@@ -1,35 +1,19 @@
-//! Shared helpers: the canary token, a recording sleeper, a recording mock responder.
+//! Shared helpers: the canary token, Buildkite-shaped rules, a recording mock responder (the
+//! recording sleeper is the kit's, `unidir_http::testing`).
 
 #![allow(dead_code, unreachable_pub)]
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use httpmock::{HttpMockRequest, HttpMockResponse, MockServer};
-use unidir_proxy::{IetfDraft, Proxy, ProxyBuilder, ProxyRules, RetryPolicy, Sleeper};
+pub use unidir_http::testing::RecordingSleeper;
+use unidir_proxy::{IetfDraft, Proxy, ProxyBuilder, ProxyRules, RetryPolicy};
 
 /// The token every test uses; it must never show up in any output, error or log.
 pub const CANARY: &str = "bkua_CANARY_proxy_5f0c1e2d3b4a69788796a5b4c3d2e1f0";
 
 /// The organization the test proxies are pinned to.
 pub const ORG: &str = "acme-inc";
-
-/// A sleeper that records the delays it was asked for and returns at once.
-#[derive(Debug, Default, Clone)]
-pub struct RecordingSleeper(pub Arc<Mutex<Vec<Duration>>>);
-
-impl RecordingSleeper {
-    pub fn delays(&self) -> Vec<Duration> {
-        self.0.lock().expect("lock").clone()
-    }
-}
-
-#[async_trait::async_trait]
-impl Sleeper for RecordingSleeper {
-    async fn sleep(&self, duration: Duration) {
-        self.0.lock().expect("lock").push(duration);
-    }
-}
 
 /// Rules shaped like Buildkite's REST API, which these tests and their fixtures were
 /// written against. (The proxy cannot depend on the Buildkite crate, which depends on it;

@@ -1,4 +1,4 @@
-//! A hostile Buildkite stand-in: a tiny HTTP/1.1 server on 127.0.0.1 that answers each
+//! A hostile provider stand-in: a tiny HTTP/1.1 server on 127.0.0.1 that answers each
 //! request with whatever a scenario's handler decides, including what a well-behaved mock
 //! cannot do: hang after accept, hang or close in the middle of a body, stream a chunked
 //! body forever, send raw header values verbatim.
@@ -7,9 +7,19 @@
 //! so a test can assert where the client went, and counts the bytes it wrote, so a test can
 //! bound what the client read from an endless body.
 //!
-//! Depends on tokio and std only: the CLI's tests include this file too (`#[path]`).
-
-#![allow(dead_code, unreachable_pub)]
+//! ```
+//! use unidir_http::testing::hostile::{HostileServer, Reply};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let server = HostileServer::start(|request| {
+//!     Reply::raw_json(200, "[]").header("RateLimit-Remaining", "-1e999")
+//! })
+//! .await;
+//! assert!(server.url().starts_with("http://127.0.0.1:"));
+//! assert_eq!(server.connections(), 0);
+//! # }
+//! ```
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -26,15 +36,18 @@ const MAX_BODY: usize = 1024 * 1024;
 /// One request as the server received it.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// The method, as sent.
     pub method: String,
     /// Path and query, as sent.
     pub target: String,
     /// Header names lowercased, values verbatim.
     pub headers: Vec<(String, String)>,
+    /// The body (at most 1 MiB is read).
     pub body: Vec<u8>,
 }
 
 impl Request {
+    /// The first value of header `name` (lowercase).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -42,10 +55,12 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The `Host` header.
     pub fn host(&self) -> Option<&str> {
         self.header("host")
     }
 
+    /// The target without its query.
     pub fn path(&self) -> &str {
         self.target.split('?').next().unwrap_or_default()
     }
@@ -65,6 +80,7 @@ impl Request {
         self.query("page").and_then(|p| p.parse().ok()).unwrap_or(1)
     }
 
+    /// The body as JSON, when it is.
     pub fn json(&self) -> Option<serde_json::Value> {
         serde_json::from_slice(&self.body).ok()
     }
@@ -110,6 +126,7 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// A `status` answer with this `Content-Type` and body, sent with a length.
     pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
         Self {
             status,
@@ -119,6 +136,7 @@ impl Reply {
         }
     }
 
+    /// A JSON answer.
     pub fn json(status: u16, body: &serde_json::Value) -> Self {
         Self::new(status, "application/json; charset=utf-8", body.to_string())
     }
@@ -128,6 +146,7 @@ impl Reply {
         Self::new(status, "application/json; charset=utf-8", body)
     }
 
+    /// An HTML answer (an error page from a load balancer or a sign-in wall).
     pub fn html(status: u16, body: &str) -> Self {
         Self::new(status, "text/html; charset=utf-8", body)
     }
@@ -242,10 +261,12 @@ impl HostileServer {
         Self::start(|_| Reply::raw_json(200, "[]")).await
     }
 
+    /// The port it listens on.
     pub fn port(&self) -> u16 {
         self.port
     }
 
+    /// `127.0.0.1:PORT`, e.g. for a client's DNS override.
     pub fn addr(&self) -> std::net::SocketAddr {
         std::net::SocketAddr::from(([127, 0, 0, 1], self.port))
     }
@@ -271,8 +292,9 @@ impl HostileServer {
         self.stats.finished.load(Ordering::SeqCst)
     }
 
+    /// Every request received, in order.
     pub fn requests(&self) -> Vec<Request> {
-        self.stats.requests.lock().expect("lock").clone()
+        super::lock(&self.stats.requests).clone()
     }
 
     /// Requests whose path is `path`.
@@ -288,6 +310,7 @@ impl HostileServer {
             .count()
     }
 
+    /// Bytes written so far, heads included.
     pub fn bytes_sent(&self) -> u64 {
         self.stats.bytes_sent.load(Ordering::SeqCst)
     }
@@ -304,7 +327,7 @@ async fn serve(mut stream: TcpStream, handler: &Handler, stats: &Stats) {
     let Some(request) = read_request(&mut stream).await else {
         return;
     };
-    stats.requests.lock().expect("lock").push(request.clone());
+    super::lock(&stats.requests).push(request.clone());
     let reply = handler(&request);
     let _ = write_reply(&mut stream, reply, stats).await;
     stats.finished.fetch_add(1, Ordering::SeqCst);
