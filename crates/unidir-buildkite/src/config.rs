@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use unidir_core::{Error, Result, WalkLimits};
 use unidir_http::{
-    HttpClientBuilder, IetfDraft, Observer, OriginGuard, RetryPolicy, SecretToken, Sleeper,
-    check_base_url,
+    HttpOptions, IetfDraft, Observer, OriginGuard, RetryPolicy, SecretToken, Sleeper,
 };
 
 use crate::api::Api;
@@ -59,16 +58,10 @@ pub struct BuildkiteBuilder {
     organization: Option<String>,
     rest_url: String,
     graphql_url: String,
-    timeout: Duration,
-    connect_timeout: Duration,
-    retry: RetryPolicy,
-    sleeper: Option<Arc<dyn Sleeper>>,
-    client: Option<reqwest::Client>,
+    /// Deadlines, retries, URL policy, client, observer, sleeper, body cap: the kit's.
+    http: HttpOptions,
     graphql: GraphqlMode,
     nested_page_size: u32,
-    max_body_bytes: usize,
-    plain_http: bool,
-    observer: Option<Arc<dyn Observer>>,
     walk_limits: WalkLimits,
     team_index_ttl: Duration,
 }
@@ -81,6 +74,7 @@ impl fmt::Debug for BuildkiteBuilder {
             .field("rest_url", &self.rest_url)
             .field("graphql_url", &self.graphql_url)
             .field("graphql", &self.graphql)
+            .field("http", &self.http)
             .finish_non_exhaustive()
     }
 }
@@ -92,16 +86,9 @@ impl Default for BuildkiteBuilder {
             organization: None,
             rest_url: DEFAULT_REST_URL.to_owned(),
             graphql_url: DEFAULT_GRAPHQL_URL.to_owned(),
-            timeout: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(10),
-            retry: RetryPolicy::default(),
-            sleeper: None,
-            client: None,
+            http: HttpOptions::new(),
             graphql: GraphqlMode::Auto,
             nested_page_size: 50,
-            max_body_bytes: unidir_http::DEFAULT_MAX_BODY_BYTES,
-            plain_http: false,
-            observer: None,
             walk_limits: WalkLimits::default(),
             team_index_ttl: Duration::from_secs(300),
         }
@@ -133,34 +120,42 @@ impl BuildkiteBuilder {
         self
     }
 
-    /// Deadline of one HTTP attempt.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+    /// Every HTTP setting at once (replacing those set before): deadlines, retries, the URL
+    /// policy, user agent, client, observer, sleeper and body cap. The setters below change
+    /// one of them each.
+    pub fn with_http_options(mut self, options: HttpOptions) -> Self {
+        self.http = options;
         self
     }
 
-    /// Deadline of a connect.
+    /// Deadline of one HTTP attempt (default 30 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.http = self.http.with_timeout(timeout);
+        self
+    }
+
+    /// Deadline of a connect (default 10 s).
     pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.http = self.http.with_connect_timeout(timeout);
         self
     }
 
     /// Retry and rate-limit settings.
     pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
+        self.http = self.http.with_retry_policy(policy);
         self
     }
 
     /// What waits between attempts (tests inject one that does not sleep).
     pub fn with_sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
-        self.sleeper = Some(sleeper);
+        self.http = self.http.with_sleeper(sleeper);
         self
     }
 
     /// Uses this reqwest client (configure it with no redirects and timeouts): the one place
     /// the adapter's API names reqwest, for proxies, root certificates or DNS overrides.
     pub fn with_reqwest_client(mut self, client: reqwest::Client) -> Self {
-        self.client = Some(client);
+        self.http = self.http.with_reqwest_client(client);
         self
     }
 
@@ -177,9 +172,9 @@ impl BuildkiteBuilder {
         self
     }
 
-    /// Largest response body accepted.
+    /// Largest response body accepted (default 16 MiB).
     pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
-        self.max_body_bytes = bytes;
+        self.http = self.http.with_max_body_bytes(bytes);
         self
     }
 
@@ -188,13 +183,13 @@ impl BuildkiteBuilder {
     /// to `localhost`, `127.0.0.0/8` or `::1` (literally; a name that resolves there is not
     /// enough).
     pub fn allow_plain_http(mut self, allow: bool) -> Self {
-        self.plain_http = allow;
+        self.http = self.http.allow_plain_http(allow);
         self
     }
 
     /// Told about every wait longer than two seconds (rate-limit reset, retry, slow answer).
     pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
-        self.observer = Some(observer);
+        self.http = self.http.with_observer(observer);
         self
     }
 
@@ -228,9 +223,14 @@ impl BuildkiteBuilder {
             .ok_or_else(|| Error::invalid_input("a Buildkite organization slug is required"))
             .map_err(tag)?;
         crate::api::check_slug(&organization).map_err(tag)?;
-        let rest = check_base_url(&self.rest_url, "REST URL", self.plain_http).map_err(tag)?;
-        let graphql =
-            check_base_url(&self.graphql_url, "GraphQL URL", self.plain_http).map_err(tag)?;
+        let rest = self
+            .http
+            .check_base_url(&self.rest_url, "REST URL")
+            .map_err(tag)?;
+        let graphql = self
+            .http
+            .check_base_url(&self.graphql_url, "GraphQL URL")
+            .map_err(tag)?;
         if self.walk_limits.max_pages == 0 || self.walk_limits.max_items == 0 {
             return Err(tag(Error::invalid_input(
                 "walk limits must allow at least one page and one item",
@@ -241,24 +241,15 @@ impl BuildkiteBuilder {
                 "nested page size must be 1..=100",
             )));
         }
-        let mut http = HttpClientBuilder::new(crate::PROVIDER)
-            .with_timeout(self.timeout)
-            .with_connect_timeout(self.connect_timeout)
-            .with_retry_policy(self.retry)
-            .with_max_body_bytes(self.max_body_bytes)
+        // Every request is checked against these two origins just before it is sent.
+        let http = self
+            .http
+            .client_builder(crate::PROVIDER, OriginGuard::new([&rest, &graphql]))
+            .map_err(tag)?
             .with_rate_limit_scheme(rate_limit_scheme())
-            // Every request is checked against these two origins just before it is sent.
-            .with_allowed_origins(OriginGuard::new([&rest, &graphql]));
-        if let Some(observer) = self.observer {
-            http = http.with_observer(observer);
-        }
-        if let Some(sleeper) = self.sleeper {
-            http = http.with_sleeper(sleeper);
-        }
-        if let Some(client) = self.client {
-            http = http.with_reqwest_client(client);
-        }
-        let api = Api::new(http.build()?, token, rest, graphql, organization);
+            .build()
+            .map_err(tag)?;
+        let api = Api::new(http, token, rest, graphql, organization);
         Ok(Buildkite::new(
             api,
             self.graphql,
@@ -266,5 +257,43 @@ impl BuildkiteBuilder {
             self.walk_limits,
             self.team_index_ttl,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> BuildkiteBuilder {
+        Buildkite::builder()
+            .with_token("bkua_test")
+            .with_organization("acme-inc")
+    }
+
+    #[test]
+    fn shared_http_options_are_forwarded() {
+        let sim = |b: BuildkiteBuilder| {
+            b.with_rest_url("http://sim:8080")
+                .with_graphql_url("http://sim:8080/v1")
+                .build()
+        };
+        assert!(sim(base()).is_err(), "cleartext to a name is refused");
+        assert!(sim(base().allow_plain_http(true)).is_ok());
+        assert!(sim(base().with_http_options(HttpOptions::new().allow_plain_http(true))).is_ok());
+        // Options given at once replace the earlier settings.
+        let replaced = base()
+            .allow_plain_http(true)
+            .with_http_options(HttpOptions::new());
+        assert!(sim(replaced).is_err());
+        // The kit refuses absurd settings for every builder.
+        for bad in [
+            base().with_timeout(Duration::ZERO),
+            base().with_connect_timeout(Duration::ZERO),
+            base().with_max_body_bytes(0),
+        ] {
+            let error = bad.build().expect_err("refused");
+            assert_eq!(error.kind(), unidir_core::ErrorKind::InvalidInput);
+            assert_eq!(error.provider(), crate::PROVIDER);
+        }
     }
 }

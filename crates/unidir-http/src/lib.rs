@@ -9,6 +9,9 @@
 //! - [`RateLimitScheme`]: how a provider reports its rate limits ([`IetfDraft`]'s
 //!   `RateLimit-*` with a reset in seconds, [`XRateLimit`]'s `x-ratelimit-*` with a Unix-time
 //!   reset, or the provider's own over [`HeaderReader`]), read into a [`RateLimitState`].
+//! - [`HttpOptions`]: the settings every provider builder shares (deadlines, retries, the URL
+//!   policy, user agent, client, observer, sleeper, body cap) and the one way they become an
+//!   [`HttpClientBuilder`].
 //! - [`link`]: RFC 8288 `Link` header parsing.
 //! - [`origin`]: where a token may be sent ([`check_base_url`], [`OriginGuard`]).
 //! - [`untrusted`]: [`upstream_text`], the one way provider text enters an error.
@@ -22,7 +25,8 @@
 //! provider's [`StatusHook`] reads its own error bodies.
 //!
 //! The transport is reqwest. Its types appear only where a name says so:
-//! [`HttpClientBuilder::with_reqwest_client`] (bring your own client),
+//! [`HttpClientBuilder::with_reqwest_client`] and [`HttpOptions::with_reqwest_client`] (bring
+//! your own client), [`HttpOptions::with_reqwest_client_builder`] (your builder, hardened),
 //! [`HttpClient::reqwest`] with [`HttpClient::execute`] (build requests with that client and
 //! send them under the rules above), and [`OriginGuard::harden_reqwest`]. The adapters and the
 //! proxy built on this crate each have one such door
@@ -33,6 +37,7 @@
 mod client;
 pub mod link;
 mod observe;
+mod options;
 pub mod origin;
 mod ratelimit;
 mod retry;
@@ -44,6 +49,7 @@ pub mod untrusted;
 
 pub use client::{DEFAULT_MAX_BODY_BYTES, HttpClient, HttpClientBuilder, RawResponse};
 pub use observe::{NOTICE_AFTER, Notice, Observer, WaitReason};
+pub use options::HttpOptions;
 pub use origin::{OriginGuard, check_base_url};
 pub use ratelimit::{
     Budget, HeaderReader, IetfDraft, MAX_HEADER_COUNT, MAX_HEADER_SECS, MAX_WAIT, RateLimitScheme,

@@ -7,8 +7,8 @@ use httpmock::MockServer;
 use unidir_core::ErrorKind;
 use unidir_http::testing::RecordingSleeper;
 use unidir_http::{
-    HttpClient, HttpClientBuilder, IetfDraft, RateLimitScheme, RateLimitState, RetryPolicy,
-    XRateLimit,
+    HttpClient, HttpClientBuilder, HttpOptions, IetfDraft, OriginGuard, RateLimitScheme,
+    RateLimitState, RetryPolicy, XRateLimit,
 };
 
 fn client(recorder: &RecordingSleeper, timeout: Duration, max_body: usize) -> HttpClient {
@@ -299,4 +299,61 @@ async fn the_default_scheme_does_not_read_x_ratelimit_headers() {
         assert!(!response.rate_limit.is_known());
     }
     assert!(rec.delays().is_empty(), "nothing to wait for");
+}
+
+#[tokio::test]
+async fn shared_options_build_a_hardened_client_with_their_user_agent() {
+    let server = MockServer::start_async().await;
+    let other = MockServer::start_async().await;
+    let stolen = other
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(200);
+        })
+        .await;
+    let location = other.url("/steal");
+    let agent = server
+        .mock_async(|when, then| {
+            when.path("/r").header("user-agent", "example-adapter/1.0");
+            then.status(302).header("location", location.as_str());
+        })
+        .await;
+    // The caller's builder asks for redirects; the URL policy applied on top refuses them.
+    for options in [
+        HttpOptions::new(),
+        HttpOptions::new().with_reqwest_client_builder(
+            reqwest::Client::builder().redirect(reqwest::redirect::Policy::limited(5)),
+        ),
+    ] {
+        let options = options
+            .with_user_agent("example-adapter/1.0")
+            .with_sleeper(Arc::new(RecordingSleeper::default()));
+        let base = options
+            .check_base_url(&server.base_url(), "REST URL")
+            .expect("loopback");
+        let http = options
+            .client_builder("test", OriginGuard::new([&base]))
+            .expect("valid")
+            .build()
+            .expect("client");
+        let url = server.url("/r");
+        let response = http
+            .execute("read", true, || http.reqwest().get(&url))
+            .await
+            .expect("response");
+        assert_eq!(response.status, 302);
+        // A URL off the configured origin is refused before anything is sent.
+        let steal = other.url("/steal");
+        let error = http
+            .execute("read", true, || http.reqwest().get(&steal))
+            .await
+            .expect_err("off origin");
+        assert_eq!(error.kind(), ErrorKind::InvalidInput);
+    }
+    agent.assert_calls_async(2).await;
+    assert_eq!(
+        stolen.calls_async().await,
+        0,
+        "nothing reached the other origin"
+    );
 }

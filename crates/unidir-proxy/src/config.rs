@@ -5,9 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use unidir_core::{Error, Result};
-use unidir_http::{
-    HttpClientBuilder, Observer, OriginGuard, RetryPolicy, SecretToken, Sleeper, check_base_url,
-};
+use unidir_http::{HttpOptions, Observer, OriginGuard, RetryPolicy, SecretToken, Sleeper};
 
 use crate::proxy::{Inner, Proxy};
 use crate::rules::ProxyRules;
@@ -41,15 +39,9 @@ pub struct ProxyBuilder {
     pin: Option<bool>,
     prefixes: Option<Vec<String>>,
     graphql_enabled: bool,
-    plain_http: bool,
-    timeout: Duration,
-    connect_timeout: Duration,
-    max_response_bytes: usize,
     max_request_bytes: usize,
-    retry: RetryPolicy,
-    sleeper: Option<Arc<dyn Sleeper>>,
-    observer: Option<Arc<dyn Observer>>,
-    client: Option<reqwest::ClientBuilder>,
+    /// Deadlines, retries, URL policy, client, observer, sleeper, response cap: the kit's.
+    http: HttpOptions,
 }
 
 impl fmt::Debug for ProxyBuilder {
@@ -63,8 +55,8 @@ impl fmt::Debug for ProxyBuilder {
             .field("pin", &self.pin)
             .field("prefixes", &self.prefixes)
             .field("graphql_enabled", &self.graphql_enabled)
-            .field("timeout", &self.timeout)
-            .field("max_response_bytes", &self.max_response_bytes)
+            .field("max_request_bytes", &self.max_request_bytes)
+            .field("http", &self.http)
             .finish_non_exhaustive()
     }
 }
@@ -82,15 +74,10 @@ impl ProxyBuilder {
             pin: None,
             prefixes: None,
             graphql_enabled: true,
-            plain_http: false,
-            timeout: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(10),
-            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
-            retry: RetryPolicy::default(),
-            sleeper: None,
-            observer: None,
-            client: None,
+            http: HttpOptions::new()
+                .with_user_agent(concat!("unidir-proxy/", env!("CARGO_PKG_VERSION")))
+                .with_max_body_bytes(DEFAULT_MAX_RESPONSE_BYTES),
         }
     }
 
@@ -159,26 +146,35 @@ impl ProxyBuilder {
     /// HTTP to `localhost` or a loopback literal (`127.0.0.0/8`, `::1`); a host name that
     /// resolves to a loopback address does not count ([`unidir_http::check_base_url`]).
     pub fn allow_plain_http(mut self, allow: bool) -> Self {
-        self.plain_http = allow;
+        self.http = self.http.allow_plain_http(allow);
+        self
+    }
+
+    /// Every HTTP setting at once (replacing those set before): deadlines, retries, the URL
+    /// policy, user agent (default `unidir-proxy/<version>`; `HttpOptions::new()` says
+    /// `unidir/<version>`), client, observer, sleeper and response cap. The setters here
+    /// change one of them each.
+    pub fn with_http_options(mut self, options: HttpOptions) -> Self {
+        self.http = options;
         self
     }
 
     /// Deadline of one attempt: connect, send, and read the whole body (default 30 s).
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.http = self.http.with_timeout(timeout);
         self
     }
 
     /// Deadline of the TCP/TLS connect (default 10 s).
     pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.http = self.http.with_connect_timeout(timeout);
         self
     }
 
     /// Largest response body accepted, counted while streaming and after decompression
     /// (default 16 MiB).
     pub fn with_max_response_bytes(mut self, bytes: usize) -> Self {
-        self.max_response_bytes = bytes;
+        self.http = self.http.with_max_body_bytes(bytes);
         self
     }
 
@@ -192,20 +188,20 @@ impl ProxyBuilder {
     /// [`RetryPolicy::operation_deadline`]: one call — attempts, backoffs and rate-limit
     /// waits together — ends within it (default 600 s) with `Upstream`.
     pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
+        self.http = self.http.with_retry_policy(policy);
         self
     }
 
     /// What waits between attempts (tests inject one that does not sleep).
     pub fn with_sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
-        self.sleeper = Some(sleeper);
+        self.http = self.http.with_sleeper(sleeper);
         self
     }
 
     /// Told about every wait longer than two seconds (a rate-limit reset, a retry backoff, an
     /// answer that is slow to come), e.g. to tell a person at a terminal what is happening.
     pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
-        self.observer = Some(observer);
+        self.http = self.http.with_observer(observer);
         self
     }
 
@@ -215,7 +211,7 @@ impl ProxyBuilder {
     /// `Referer`, HTTPS only when every base URL is HTTPS) and its timeouts and user agent —
     /// so a custom client cannot reintroduce redirects.
     pub fn with_reqwest_client_builder(mut self, builder: reqwest::ClientBuilder) -> Self {
-        self.client = Some(builder);
+        self.http = self.http.with_reqwest_client_builder(builder);
         self
     }
 
@@ -246,12 +242,15 @@ impl ProxyBuilder {
             })?;
         // The adapters' rule, from the one shared function: https, or plain http only to a
         // loopback literal or `localhost` (a name that resolves to 127.0.0.1 is not enough).
-        let rest = check_base_url(&rest_url, "REST URL", self.plain_http).map_err(tag)?;
+        let rest = self
+            .http
+            .check_base_url(&rest_url, "REST URL")
+            .map_err(tag)?;
         let graphql = match self
             .graphql_url
             .or_else(|| rules.default_graphql_url().map(str::to_owned))
         {
-            Some(url) => Some(check_base_url(&url, "GraphQL URL", self.plain_http).map_err(tag)?),
+            Some(url) => Some(self.http.check_base_url(&url, "GraphQL URL").map_err(tag)?),
             None => None,
         };
         if let Some(org) = &self.organization {
@@ -291,43 +290,22 @@ impl ProxyBuilder {
                 Some(out)
             }
         };
-        if self.max_response_bytes == 0 || self.max_request_bytes == 0 {
+        if self.max_request_bytes == 0 {
             return Err(tag(Error::invalid_input(
                 "size limits must be at least 1 byte",
             )));
         }
-        if self.timeout.is_zero() || self.connect_timeout.is_zero() {
-            return Err(tag(Error::invalid_input(
-                "timeouts must be longer than zero",
-            )));
-        }
-        // The client itself refuses any URL off these origins, whatever built it.
+        let timeout = self.http.timeout();
+        // The client itself refuses any URL off these origins, whatever built it, and the
+        // URL policy is applied over a caller's reqwest builder.
         let origins = OriginGuard::new([Some(&rest), graphql.as_ref()].into_iter().flatten());
-        let client = origins
-            .harden_reqwest(self.client.unwrap_or_default())
-            .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout)
-            .user_agent(concat!("unidir-proxy/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                tag(Error::invalid_input("could not build the HTTP client"))
-                    .with_source(e.without_url())
-            })?;
-        let mut http = HttpClientBuilder::new(provider)
-            .with_reqwest_client(client)
-            .with_timeout(self.timeout)
-            .with_connect_timeout(self.connect_timeout)
-            .with_retry_policy(self.retry)
-            .with_max_body_bytes(self.max_response_bytes)
+        let http = self
+            .http
+            .client_builder(provider, origins)
+            .map_err(tag)?
             .with_rate_limit_scheme(rules.rate_limit_scheme())
-            .with_allowed_origins(origins);
-        if let Some(sleeper) = self.sleeper {
-            http = http.with_sleeper(sleeper);
-        }
-        if let Some(observer) = self.observer {
-            http = http.with_observer(observer);
-        }
-        let http = http.build().map_err(tag)?;
+            .build()
+            .map_err(tag)?;
         let rest_base_path = rest.path().trim_end_matches('/').to_owned();
         Ok(Proxy::from_inner(Inner {
             http,
@@ -340,7 +318,7 @@ impl ProxyBuilder {
             pin,
             prefixes,
             rules,
-            timeout: self.timeout,
+            timeout,
             max_request_bytes: self.max_request_bytes,
         }))
     }
@@ -401,6 +379,29 @@ mod tests {
         assert!(base().with_allowed_prefixes(["/v2/user/"]).build().is_ok());
         assert!(base().with_max_response_bytes(0).build().is_err());
         assert!(base().with_timeout(Duration::ZERO).build().is_err());
+    }
+
+    #[test]
+    fn shared_http_options_are_forwarded() {
+        // The proxy's own user agent unless the options replace it.
+        assert!(base().http.user_agent().starts_with("unidir-proxy/"));
+        let options = HttpOptions::new()
+            .allow_plain_http(true)
+            .with_timeout(Duration::from_secs(7));
+        let proxy = base()
+            .with_http_options(options)
+            .with_rest_url("http://sim:8080")
+            .build()
+            .expect("plain http allowed by the options");
+        assert_eq!(proxy.inner().timeout, Duration::from_secs(7));
+        // A setter after the options changes only its own setting.
+        let builder = base()
+            .with_http_options(HttpOptions::new().allow_plain_http(true))
+            .with_timeout(Duration::from_secs(3));
+        assert!(builder.http.plain_http_allowed());
+        assert_eq!(builder.http.timeout(), Duration::from_secs(3));
+        assert!(base().with_connect_timeout(Duration::ZERO).build().is_err());
+        assert!(base().with_max_request_bytes(0).build().is_err());
     }
 
     #[test]
