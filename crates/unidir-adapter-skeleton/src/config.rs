@@ -2,12 +2,9 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use unidir_core::{Error, Result, WalkLimits};
-use unidir_http::{
-    HttpClientBuilder, OriginGuard, RetryPolicy, SecretToken, Sleeper, XRateLimit, check_base_url,
-};
+use unidir_http::{HttpOptions, OriginGuard, SecretToken, XRateLimit};
 
 use crate::PROVIDER;
 use crate::api::Api;
@@ -18,13 +15,16 @@ pub const DEFAULT_BASE_URL: &str = "https://toy.invalid";
 
 /// Builds a [`Toy`] directory. Every setting is checked by [`ToyBuilder::build`], which
 /// sends nothing.
+///
+/// The HTTP settings every adapter shares (deadlines, retries, the plain-HTTP switch, user
+/// agent, reqwest client, observer, sleeper, body cap) are one [`HttpOptions`]; a real
+/// adapter may also forward the setters its users reach for most, as `BuildkiteBuilder`
+/// does.
+#[derive(Default)]
 pub struct ToyBuilder {
     token: Option<String>,
-    base_url: String,
-    plain_http: bool,
-    timeout: Duration,
-    retry: RetryPolicy,
-    sleeper: Option<Arc<dyn Sleeper>>,
+    base_url: Option<String>,
+    http: HttpOptions,
     walk_limits: WalkLimits,
 }
 
@@ -34,24 +34,9 @@ impl fmt::Debug for ToyBuilder {
         f.debug_struct("ToyBuilder")
             .field("token", &self.token.as_ref().map(|_| "[REDACTED]"))
             .field("base_url", &self.base_url)
-            .field("plain_http", &self.plain_http)
-            .field("timeout", &self.timeout)
+            .field("http", &self.http)
             .field("walk_limits", &self.walk_limits)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Default for ToyBuilder {
-    fn default() -> Self {
-        Self {
-            token: None,
-            base_url: DEFAULT_BASE_URL.to_owned(),
-            plain_http: false,
-            timeout: Duration::from_secs(30),
-            retry: RetryPolicy::default(),
-            sleeper: None,
-            walk_limits: WalkLimits::default(),
-        }
+            .finish()
     }
 }
 
@@ -62,35 +47,17 @@ impl ToyBuilder {
         self
     }
 
-    /// The API root, e.g. a simulator's `http://127.0.0.1:PORT`. It must be `https`, or plain
-    /// `http` to a loopback address (see [`check_base_url`]).
+    /// The API root (default [`DEFAULT_BASE_URL`]), e.g. a simulator's
+    /// `http://127.0.0.1:PORT`. It must be `https`, or plain `http` to a loopback address
+    /// unless [`HttpOptions::allow_plain_http`] says otherwise.
     pub fn with_base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = url.into();
+        self.base_url = Some(url.into());
         self
     }
 
-    /// Allows a plain-`http` base URL that is not loopback: the token then travels in
-    /// cleartext. For test networks only.
-    pub fn allow_plain_http(mut self, allow: bool) -> Self {
-        self.plain_http = allow;
-        self
-    }
-
-    /// Deadline of one attempt.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Retries, backoff and the longest rate-limit wait sat out.
-    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
-        self
-    }
-
-    /// What waits between attempts (tests inject `unidir_http::testing::RecordingSleeper`).
-    pub fn with_sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
-        self.sleeper = Some(sleeper);
+    /// The HTTP settings (tests inject a `unidir_http::testing::RecordingSleeper` here).
+    pub fn with_http_options(mut self, options: HttpOptions) -> Self {
+        self.http = options;
         self
     }
 
@@ -108,19 +75,20 @@ impl ToyBuilder {
             .ok_or_else(|| Error::invalid_input("the toy API token is required"))
             .and_then(SecretToken::new)
             .map_err(tag)?;
-        let base = check_base_url(&self.base_url, "toy API URL", self.plain_http).map_err(tag)?;
-        let mut http = HttpClientBuilder::new(PROVIDER)
-            .with_timeout(self.timeout)
-            .with_retry_policy(self.retry)
-            // The toy reports its budget GitHub-style, with a Unix-time reset.
-            .with_rate_limit_scheme(Arc::new(XRateLimit::new()))
-            // The token goes to the configured origin and nowhere else, whatever URL a bug
-            // or a hostile answer might make us build.
-            .with_allowed_origins(OriginGuard::new([&base]));
-        if let Some(sleeper) = self.sleeper {
-            http = http.with_sleeper(sleeper);
-        }
-        let http = http.build().map_err(tag)?;
+        let raw = self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
+        let base = self.http.check_base_url(raw, "toy API URL").map_err(tag)?;
+        // The token goes to the configured origin and nowhere else, whatever URL a bug or a
+        // hostile answer might make us build.
+        let http = self
+            .http
+            .client_builder(PROVIDER, OriginGuard::new([&base]))
+            .and_then(|client| {
+                client
+                    // The toy reports its budget GitHub-style, with a Unix-time reset.
+                    .with_rate_limit_scheme(Arc::new(XRateLimit::new()))
+                    .build()
+            })
+            .map_err(tag)?;
         Ok(Toy::new(Api::new(http, token, base), self.walk_limits))
     }
 }
@@ -163,9 +131,18 @@ mod tests {
         Toy::builder()
             .with_token("t")
             .with_base_url("http://toy.example")
-            .allow_plain_http(true)
+            .with_http_options(HttpOptions::new().allow_plain_http(true))
             .build()
             .expect("plain http when asked for");
+        let e = refused(
+            Toy::builder()
+                .with_token("t")
+                .with_http_options(HttpOptions::new().with_timeout(std::time::Duration::ZERO)),
+        );
+        assert_eq!(
+            (e.kind(), e.provider()),
+            (ErrorKind::InvalidInput, PROVIDER)
+        );
     }
 
     #[test]

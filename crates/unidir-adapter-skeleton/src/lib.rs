@@ -11,8 +11,10 @@
 //!
 //! The files, in the order to write them for a new provider:
 //!
-//! - `config.rs`: [`ToyBuilder`], the validated builder (base-URL rule, origin guard, the
-//!   provider's rate-limit header scheme, retries, walk limits).
+//! - `config.rs`: [`ToyBuilder`], the validated builder: token, base URL, the shared
+//!   [`HttpOptions`](unidir_http::HttpOptions) (deadlines, retries, URL policy, ...) turned
+//!   into a client sending only to the base URL's origin, the provider's rate-limit header
+//!   scheme, and walk limits.
 //! - `api.rs`: one request path (bearer token, JSON, the status → error-kind table with the
 //!   provider's [`StatusHook`](unidir_http::StatusHook)) and the id check that keeps caller
 //!   text out of URLs.

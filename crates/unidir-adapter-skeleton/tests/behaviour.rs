@@ -10,6 +10,7 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use unidir_conformance::World;
 use unidir_core::{Directory, DirectoryExt, ErrorKind, GetOptions, ListQuery, WalkLimits};
+use unidir_http::HttpOptions;
 use unidir_http::testing::{LogCapture, Outputs, RecordingSleeper};
 use unidir_sim_harness::{Fault, LimitScope};
 
@@ -21,7 +22,7 @@ async fn rate_limits_are_waited_out_and_server_errors_retried() {
     let server = support::serve(&world).await;
     let sleeper = RecordingSleeper::default();
     let toy = support::builder(&server)
-        .with_sleeper(Arc::new(sleeper.clone()))
+        .with_http_options(HttpOptions::new().with_sleeper(Arc::new(sleeper.clone())))
         .build()
         .expect("valid");
 
