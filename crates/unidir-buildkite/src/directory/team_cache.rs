@@ -44,7 +44,7 @@ impl Buildkite {
 
     /// The team index, built once and reused while it is in use: a REST walk of every user
     /// page by page (a stream, or a caller passing cursors back) pays for the teams walk once,
-    /// not once per page. It is dropped after [`BuildkiteBuilder::with_team_index_ttl`] without
+    /// not once per page. It is dropped after [`BuildkiteBuilder::with_team_index_ttl`](crate::BuildkiteBuilder::with_team_index_ttl) without
     /// use (5 minutes by default) and after any membership change made through this
     /// directory.
     pub(super) async fn team_index(&self, operation: &'static str) -> Result<Arc<TeamIndex>> {
