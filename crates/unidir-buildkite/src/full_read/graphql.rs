@@ -1,0 +1,316 @@
+//! The full read's GraphQL side: the budget check and the nested walk, team sizes, small
+//! teams' members, and member pages without teams joined with REST's results.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, watch};
+use unidir_core::{ListQuery, Result, User};
+
+use super::{GRAPHQL_TEAM_PAGE, NESTED_POINTS_PER_MEMBER, OP, Shared, TeamRef, tag};
+use crate::api::contract;
+use crate::directory::{Buildkite, NestedShape, graphql_after, users_binding};
+use crate::map;
+use crate::team_index::{TeamIndex, digest};
+use crate::wire::{GqlMember, GqlTeamMember, GqlTeamSize};
+
+const MEMBERS_LITE: &str = include_str!("../graphql/members_lite.graphql");
+const TEAM_MEMBERS: &str = include_str!("../graphql/team_members.graphql");
+const TEAM_SIZES: &str = include_str!("../graphql/team_sizes.graphql");
+const ORG_SIZE: &str = include_str!("../graphql/org_size.graphql");
+/// Members per page of the nested walk, and teams nested per member: 500 × (8 + 2 × 40)
+/// requested points stay under Buildkite's 50,000-point cap per query.
+const NESTED_SHAPE: NestedShape = NestedShape {
+    size: Some(500),
+    teams_first: 40,
+};
+/// Teams per `UnidirTeamSizes` page (≈ 1,000 points requested).
+const GRAPHQL_TEAMS_PAGE: u32 = 500;
+/// Members per `UnidirMembersLite` page (Buildkite's largest `first`; ≈ 2,000 points).
+const GRAPHQL_MEMBERS_PAGE: u32 = 500;
+
+impl Buildkite {
+    /// Whether the GraphQL budget left covers every member with nested teams.
+    pub(super) async fn nested_fits_budget(&self) -> Result<bool> {
+        let data = self
+            .api
+            .graphql(
+                OP,
+                ORG_SIZE,
+                "UnidirOrgSize",
+                json!({ "slug": self.api.org }),
+            )
+            .await?;
+        let members = data
+            .pointer("/organization/members/count")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| contract(OP, "organization.members.count is missing"))?;
+        let needed = members.saturating_mul(NESTED_POINTS_PER_MEMBER);
+        Ok(self
+            .api
+            .graphql_remaining()
+            .is_some_and(|left| left >= needed))
+    }
+
+    /// Every page of `UnidirMembers` (teams nested), 500 members a page.
+    pub(super) async fn nested_walk(
+        &self,
+        query: &ListQuery,
+        out: &mpsc::Sender<Result<Vec<User>>>,
+    ) -> Result<()> {
+        let binding = users_binding(query);
+        let mut budget = self.walk_limits.start();
+        let mut after: Option<String> = None;
+        loop {
+            budget.before_page().map_err(tag)?;
+            let page = self
+                .users_graphql_shaped(query, &binding, after.clone(), None, NESTED_SHAPE)
+                .await?;
+            budget.add_items(page.result.len()).map_err(tag)?;
+            let next = match &page.next_cursor {
+                Some(cursor) => graphql_after(&binding, cursor)?,
+                None => None,
+            };
+            if !page.result.is_empty() && out.send(Ok(page.result)).await.is_err() {
+                return Ok(()); // The caller stopped reading.
+            }
+            match next {
+                Some(next) => after = Some(next),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// Every team with its member count (`UnidirTeamSizes`, 2 points a team).
+    pub(super) async fn list_team_sizes(&self) -> Result<Vec<TeamRef>> {
+        let mut budget = self.walk_limits.start();
+        let mut teams = Vec::new();
+        let mut seen = HashSet::new();
+        let mut after: Option<String> = None;
+        loop {
+            budget.before_page().map_err(tag)?;
+            let variables =
+                json!({ "slug": self.api.org, "first": GRAPHQL_TEAMS_PAGE, "after": after });
+            let data = self
+                .api
+                .graphql(OP, TEAM_SIZES, "UnidirTeamSizes", variables)
+                .await?;
+            let connection = data
+                .pointer("/organization/teams")
+                .filter(|t| !t.is_null())
+                .ok_or_else(|| contract(OP, "organization.teams is missing"))?;
+            let info = match connection.get("pageInfo") {
+                Some(v) if !v.is_null() => self.page_info(OP, v)?,
+                _ => return Err(contract(OP, "the teams connection has no pageInfo")),
+            };
+            let edges = connection
+                .get("edges")
+                .and_then(Value::as_array)
+                .map_or(&[][..], Vec::as_slice);
+            budget.add_items(edges.len()).map_err(tag)?;
+            for edge in edges {
+                let node = edge
+                    .get("node")
+                    .filter(|n| !n.is_null())
+                    .ok_or_else(|| contract(OP, "a teams edge has no node"))?;
+                let team: GqlTeamSize = map::decode(OP, "team", node)?;
+                if seen.insert(team.uuid.clone()) {
+                    teams.push(TeamRef {
+                        position: 0,
+                        id: team.uuid,
+                        slug: Some(team.slug),
+                        name: team.name,
+                        size: Some(team.members.count),
+                        rest_only: false,
+                    });
+                }
+            }
+            match (info.has_next_page, info.end_cursor) {
+                (false, _) => return Ok(teams),
+                (true, Some(end)) if Some(&end) != after.as_ref() => after = Some(end),
+                (true, Some(_)) => {
+                    return Err(contract(
+                        OP,
+                        "Buildkite returned the same endCursor it was given; stopping instead of looping",
+                    ));
+                }
+                (true, None) => {
+                    return Err(contract(
+                        OP,
+                        "Buildkite says there is a next page but gives no endCursor",
+                    ));
+                }
+            }
+        }
+    }
+
+    /// One team's members over GraphQL: `false` (nothing recorded) when the team has more
+    /// than one page or no slug, so it is REST's.
+    pub(super) async fn graphql_team_members(
+        &self,
+        shared: &Shared,
+        team: &TeamRef,
+    ) -> Result<bool> {
+        let Some(slug) = &team.slug else {
+            return Ok(false);
+        };
+        let variables = json!({
+            "slug": format!("{}/{}", self.api.org, slug),
+            "first": GRAPHQL_TEAM_PAGE,
+        });
+        let data = self
+            .api
+            .graphql(OP, TEAM_MEMBERS, "UnidirTeamMembers", variables)
+            .await?;
+        let members = data
+            .pointer("/team/members")
+            .filter(|m| !m.is_null())
+            .ok_or_else(|| contract(OP, "team.members is missing"))?;
+        // `count` instead of `pageInfo` (a scalar costs nothing): more members than edges
+        // means more than one page.
+        let count = members
+            .get("count")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| contract(OP, "the team members connection has no count"))?;
+        let edges = members
+            .get("edges")
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice);
+        if count > edges.len() as u64 {
+            return Ok(false);
+        }
+        let mut seen = HashSet::with_capacity(edges.len());
+        for edge in edges {
+            let node = edge
+                .get("node")
+                .filter(|n| !n.is_null())
+                .ok_or_else(|| contract(OP, "a team members edge has no node"))?;
+            let member: GqlTeamMember = map::decode(OP, "team member", node)?;
+            let user = member
+                .user
+                .ok_or_else(|| contract(OP, "a team member has no user"))?;
+            if seen.insert(user.uuid.clone()) {
+                shared.add(
+                    team,
+                    &user.uuid,
+                    Some(&member.role),
+                    member.created_at.as_deref(),
+                );
+            }
+        }
+        Ok(true)
+    }
+
+    /// GraphQL member pages without teams, sent joined with the index and REST's SSO modes
+    /// once REST is done; returns the pages read before that, still to send.
+    pub(super) async fn graphql_members(
+        &self,
+        shared: &Shared,
+        index: &Mutex<Option<Arc<TeamIndex>>>,
+        rest_done: watch::Receiver<bool>,
+        keep: bool,
+        out: &mpsc::Sender<Result<Vec<User>>>,
+    ) -> Result<Vec<Vec<(GqlMember, Value)>>> {
+        let mut budget = self.walk_limits.start();
+        let mut waiting: Vec<Vec<(GqlMember, Value)>> = Vec::new();
+        let mut seen = HashSet::new();
+        let mut after: Option<String> = None;
+        loop {
+            budget.before_page().map_err(tag)?;
+            self.api.reserve_graphql(OP, 1).await?;
+            let variables = json!({
+                "slug": self.api.org,
+                "first": GRAPHQL_MEMBERS_PAGE,
+                "after": after,
+            });
+            let mut data = self
+                .api
+                .graphql(OP, MEMBERS_LITE, "UnidirMembersLite", variables)
+                .await?;
+            let members = data
+                .pointer("/organization/members")
+                .filter(|m| !m.is_null())
+                .ok_or_else(|| contract(OP, "organization.members is missing"))?;
+            let info = match members.get("pageInfo") {
+                Some(v) if !v.is_null() => self.page_info(OP, v)?,
+                _ => return Err(contract(OP, "the members connection has no pageInfo")),
+            };
+            let edges = match data
+                .pointer_mut("/organization/members/edges")
+                .map(Value::take)
+            {
+                Some(Value::Array(edges)) => edges,
+                _ => Vec::new(),
+            };
+            budget.add_items(edges.len()).map_err(tag)?;
+            let mut batch = Vec::with_capacity(edges.len());
+            for mut edge in edges {
+                let node = edge.get_mut("node").map(Value::take).unwrap_or(Value::Null);
+                if node.is_null() {
+                    return Err(contract(OP, "a members edge has no node"));
+                }
+                let member: GqlMember = map::decode(OP, "organization member", &node)?;
+                if seen.insert(digest(&member.user.uuid)) {
+                    batch.push((member, if keep { node } else { Value::Null }));
+                }
+            }
+            waiting.push(batch);
+            if *rest_done.borrow() {
+                for batch in waiting.drain(..) {
+                    if !self.join_and_send(shared, index, batch, keep, out).await {
+                        return Ok(Vec::new());
+                    }
+                }
+            }
+            if !info.has_next_page {
+                break;
+            }
+            match info.end_cursor {
+                Some(end) if Some(&end) == after.as_ref() => {
+                    return Err(contract(
+                        OP,
+                        "Buildkite returned the same endCursor it was given; stopping instead of looping",
+                    ));
+                }
+                Some(end) => after = Some(end),
+                None => {
+                    return Err(contract(
+                        OP,
+                        "Buildkite says there is a next page but gives no endCursor",
+                    ));
+                }
+            }
+        }
+        Ok(waiting)
+    }
+
+    /// Sends one page of GraphQL members as users; `false` when the caller stopped reading.
+    pub(super) async fn join_and_send(
+        &self,
+        shared: &Shared,
+        index: &Mutex<Option<Arc<TeamIndex>>>,
+        batch: Vec<(GqlMember, Value)>,
+        keep: bool,
+        out: &mpsc::Sender<Result<Vec<User>>>,
+    ) -> bool {
+        let Some(index) = index.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
+            // REST finished without an index only by failing, and that error ends the read.
+            return false;
+        };
+        let users: Vec<User> = {
+            let sso = shared.sso.lock().unwrap_or_else(|e| e.into_inner());
+            batch
+                .into_iter()
+                .map(|(member, raw)| {
+                    let groups = index.groups_of(&member.user.uuid);
+                    let sso_required = sso.get(&member.user.uuid).copied().flatten();
+                    let mut user = map::graphql_user(member, groups, &raw, keep);
+                    user.is_sso_required = sso_required;
+                    user
+                })
+                .collect()
+        };
+        users.is_empty() || out.send(Ok(users)).await.is_ok()
+    }
+}

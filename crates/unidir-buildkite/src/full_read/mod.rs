@@ -1,0 +1,308 @@
+//! Full reads — every user with every team membership — planned against Buildkite's two
+//! independent budgets: REST requests (50 a minute per token user) and GraphQL complexity
+//! points (5,000 per 5 minutes per token user).
+//!
+//! Two workers run at once, each sending one request at a time and waiting for its own
+//! budget before it takes work, so a 429 it could foresee is never provoked. The teams whose
+//! members are still to read wait in one queue, the largest first:
+//!
+//! * **REST** takes teams from the **front** and reads their members
+//!   (`GET /teams/{id}/members`, one request per 100 members), then reads the member pages
+//!   (`GET /members`, 100 per request: name, e-mail, organization role, SSO mode).
+//! * **GraphQL** takes teams from the **back** (`UnidirTeamMembers`, 3 + 2 points per member:
+//!   for a small team the cheapest source per REST request saved), never one known to have
+//!   more than 100 members; one that turns out larger goes back to REST. For
+//!   [`Detail::Full`] it first reads the members without their teams (`UnidirMembersLite`,
+//!   500 per page, 4 points a member: the attributes only GraphQL has).
+//!
+//! For [`Detail::Essential`] GraphQL lists the teams with their sizes (`UnidirTeamSizes`,
+//! 2 points a team), so the split is by size; otherwise REST lists them (GraphQL is busy with
+//! the members). Neither budget idles while the other has work, and whatever is left goes to
+//! the first one free. Users are emitted once every membership is known: for `Essential`,
+//! REST's member pages as they arrive; for `Full`, GraphQL's pages, joined with the SSO mode
+//! from REST's member pages (GraphQL pages read before REST is done wait in memory).
+//!
+//! First, one small GraphQL query (`UnidirOrgSize`, ≈ 3 points) reads the member count and,
+//! from its headers, the GraphQL budget left. When that budget covers the members with their
+//! teams nested (an estimated [`NESTED_POINTS_PER_MEMBER`] points each), as on a plan with a
+//! raised limit, the read is instead the plain `UnidirMembers` walk in pages of 500: the
+//! fewest requests, and nothing to wait for.
+//!
+//! Only an unfiltered read from the first page without a page size is planned; a filter, a
+//! cursor or a `limit` (pages of a chosen size) gets the page walk.
+
+mod graphql;
+mod rest;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use futures::stream::{self, BoxStream, StreamExt};
+use tokio::sync::{mpsc, watch};
+use unidir_core::{Detail, Error, Filters, ListQuery, Result, User};
+
+use crate::directory::Buildkite;
+use crate::team_index::{TeamEntry, TeamIndex, TeamIndexBuilder};
+use crate::{map, roles};
+
+const OP: &str = "list_users";
+/// Points a member costs in `UnidirMembers` with nested teams, estimated high: 8 for the
+/// member's own objects, 2 per team for up to 6 teams.
+pub(crate) const NESTED_POINTS_PER_MEMBER: u64 = 20;
+/// Members per `UnidirTeamMembers` page; a team with more is handed to REST.
+const GRAPHQL_TEAM_PAGE: u32 = 100;
+
+/// Whether `query` is a full read the planner serves.
+pub(crate) fn plannable(query: &ListQuery) -> bool {
+    query.cursor.is_none() && query.limit.is_none() && query.filters == Filters::default()
+}
+
+/// A team to read the members of.
+#[derive(Debug, Clone)]
+struct TeamRef {
+    /// Position in the team list (set when queued): memberships are kept in this order,
+    /// whoever read them.
+    position: u32,
+    id: String,
+    slug: Option<String>,
+    name: String,
+    /// Members, when the list said (GraphQL's does, REST's does not).
+    size: Option<u64>,
+    /// GraphQL found more members than one page: REST reads it.
+    rest_only: bool,
+}
+
+/// What both workers share.
+struct Shared {
+    /// Teams still to read: the largest first, so REST takes from the front and GraphQL the
+    /// smallest from the back.
+    queue: Mutex<VecDeque<TeamRef>>,
+
+    /// GraphQL holds a team it took from the queue (set and cleared under the queue's lock).
+    graphql_busy: watch::Sender<bool>,
+    /// The memberships read so far; `TeamRef::position` is a team's place in it.
+    index: Mutex<TeamIndexBuilder>,
+    /// SSO requirement by user id, from REST member pages (for `Detail::Full`).
+    sso: Mutex<HashMap<String, Option<bool>>>,
+}
+
+impl Shared {
+    /// Queues the listed teams, the largest first.
+    fn set_teams(&self, mut teams: Vec<TeamRef>) {
+        {
+            let mut index = self.index.lock().unwrap_or_else(|e| e.into_inner());
+            for team in &mut teams {
+                team.position = index.team(TeamEntry {
+                    id: team.id.clone(),
+                    name: team.name.clone(),
+                    slug: team.slug.clone(),
+                });
+            }
+        }
+        teams.sort_by_key(|t| std::cmp::Reverse(t.size));
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(teams);
+    }
+
+    fn take_front(&self) -> Option<TeamRef> {
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front()
+    }
+
+    /// The last team for GraphQL, marking it busy until [`Shared::graphql_finished`].
+    /// A team known to need more than one GraphQL page stays REST's.
+    fn take_back(&self) -> Option<TeamRef> {
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let back = queue.back()?;
+        if back.rest_only
+            || back
+                .size
+                .is_some_and(|size| size > u64::from(GRAPHQL_TEAM_PAGE))
+        {
+            return None;
+        }
+        let team = queue.pop_back()?;
+        self.graphql_busy.send_replace(true);
+        Some(team)
+    }
+
+    /// GraphQL is done with its team; `back` is handed to REST.
+    fn graphql_finished(&self, back: Option<TeamRef>) {
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(mut team) = back {
+            team.rest_only = true;
+            queue.push_front(team);
+        }
+        self.graphql_busy.send_replace(false);
+    }
+
+    /// The next team for REST, once GraphQL holds none: `None` when every team is read.
+    async fn next_for_rest(&self) -> Option<TeamRef> {
+        loop {
+            if let Some(team) = self.take_front() {
+                return Some(team);
+            }
+            let mut busy = self.graphql_busy.subscribe();
+            // The sender lives in `self`, so this only returns once GraphQL is idle; then a
+            // team it handed back is in the queue, or there is none left.
+            let _ = busy.wait_for(|busy| !*busy).await;
+            if self
+                .queue
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
+            {
+                return None;
+            }
+        }
+    }
+
+    fn add(&self, team: &TeamRef, user_id: &str, role: Option<&str>, created_at: Option<&str>) {
+        self.index.lock().unwrap_or_else(|e| e.into_inner()).add(
+            team.position,
+            user_id,
+            role.map(roles::team_role_id),
+            map::time(created_at),
+        );
+    }
+
+    /// The finished index, each user's teams in team-list order.
+    fn index(&self) -> TeamIndex {
+        std::mem::take(&mut *self.index.lock().unwrap_or_else(|e| e.into_inner())).finish()
+    }
+}
+
+/// A signal that flips once from "not yet" to "done".
+fn signal() -> (watch::Sender<bool>, watch::Receiver<bool>) {
+    watch::channel(false)
+}
+
+async fn wait(rx: &mut watch::Receiver<bool>) {
+    // An error means the sender is gone: its worker failed, and that error ends the read.
+    let _ = rx.wait_for(|done| *done).await;
+}
+
+impl Buildkite {
+    /// Streams every user as planned above, in batches.
+    pub(crate) fn full_read(&self, query: ListQuery) -> BoxStream<'_, Result<Vec<User>>> {
+        let (tx, rx) = mpsc::channel::<Result<Vec<User>>>(4);
+        let driver = async move {
+            if let Err(e) = self.plan_full_read(&query, &tx).await {
+                let _ = tx.send(Err(e)).await;
+            }
+        };
+        let driver = stream::once(driver).filter_map(|()| async { None });
+        let batches = stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
+        stream::select(driver, batches).boxed()
+    }
+
+    async fn plan_full_read(
+        &self,
+        query: &ListQuery,
+        out: &mpsc::Sender<Result<Vec<User>>>,
+    ) -> Result<()> {
+        let graphql = self.use_graphql(OP).await?;
+        if graphql && self.nested_fits_budget().await? {
+            return self.nested_walk(query, out).await;
+        }
+        let full = graphql && query.detail == Detail::Full;
+        // Reading the essentials, GraphQL lists the teams with their sizes, so it can take
+        // the smallest (cheapest in points per REST request saved); otherwise REST lists them.
+        let graphql_lists = graphql && !full;
+        let shared = Shared {
+            queue: Mutex::new(VecDeque::new()),
+
+            graphql_busy: watch::Sender::new(false),
+            index: Mutex::new(TeamIndexBuilder::default()),
+            sso: Mutex::new(HashMap::new()),
+        };
+        let (listed_tx, listed_rx) = signal();
+        let (rest_done_tx, rest_done_rx) = signal();
+        // REST found no team left: GraphQL stops waiting for a budget window to take one.
+        let (teams_done_tx, teams_done_rx) = signal();
+        let index: Mutex<Option<Arc<TeamIndex>>> = Mutex::new(None);
+        let keep = query.include_remote_data;
+
+        let rest = async {
+            if graphql_lists {
+                wait(&mut listed_rx.clone()).await;
+            } else {
+                shared.set_teams(self.list_team_refs().await?);
+                let _ = listed_tx.send(true);
+            }
+            loop {
+                // Wait for the budget before taking a team, so GraphQL can take it meanwhile.
+                self.api.reserve_rest(OP).await?;
+                let Some(team) = shared.next_for_rest().await else {
+                    break;
+                };
+                self.rest_team_members(&shared, &team).await?;
+            }
+            let _ = teams_done_tx.send(true);
+            let finished = Arc::new(shared.index());
+            *index.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&finished));
+            self.remember_team_index(Arc::clone(&finished));
+            self.rest_member_pages(&shared, &finished, full, keep, out)
+                .await?;
+            let _ = rest_done_tx.send(true);
+            Ok::<(), Error>(())
+        };
+
+        let gql = async {
+            let mut waiting = Vec::new();
+            if full {
+                waiting = self
+                    .graphql_members(&shared, &index, rest_done_rx.clone(), keep, out)
+                    .await?;
+            }
+            if graphql_lists {
+                shared.set_teams(self.list_team_sizes().await?);
+                let _ = listed_tx.send(true);
+            }
+            if graphql {
+                wait(&mut listed_rx.clone()).await;
+                loop {
+                    // Wait for the budget before taking a team, so REST can take it meanwhile;
+                    // once REST has taken the last one, there is nothing to wait for.
+                    let mut teams_done = teams_done_rx.clone();
+                    tokio::select! {
+                        ready = self.api.reserve_graphql(OP, 1) => ready?,
+                        () = wait(&mut teams_done) => break,
+                    }
+                    let Some(team) = shared.take_back() else {
+                        break;
+                    };
+                    let result = self.graphql_team_members(&shared, &team).await;
+                    match result {
+                        Ok(true) => shared.graphql_finished(None),
+                        Ok(false) => shared.graphql_finished(Some(team)),
+                        Err(e) => {
+                            shared.graphql_finished(None);
+                            return Err(e);
+                        }
+                    }
+                }
+            }
+            if !waiting.is_empty() {
+                let mut done = rest_done_rx.clone();
+                wait(&mut done).await;
+                for batch in waiting {
+                    if !self.join_and_send(&shared, &index, batch, keep, out).await {
+                        break;
+                    }
+                }
+            }
+            Ok::<(), Error>(())
+        };
+        futures::future::try_join(rest, gql).await?;
+        Ok(())
+    }
+}
+
+fn tag(e: Error) -> Error {
+    e.with_provider(crate::PROVIDER).with_operation(OP)
+}

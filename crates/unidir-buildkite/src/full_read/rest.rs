@@ -1,0 +1,96 @@
+//! The full read's REST side: the team list, a team's members, and the member pages.
+
+use std::collections::HashSet;
+
+use tokio::sync::mpsc;
+use unidir_core::{Result, User};
+
+use super::{OP, Shared, TeamRef, tag};
+use crate::directory::Buildkite;
+use crate::map;
+use crate::team_index::{TeamIndex, digest};
+use crate::wire::{RestMember, RestTeam, RestTeamMember};
+
+/// REST `per_page` maximum.
+const REST_PAGE: u32 = 100;
+
+impl Buildkite {
+    /// Every team, in Buildkite's order.
+    pub(super) async fn list_team_refs(&self) -> Result<Vec<TeamRef>> {
+        let raw = self
+            .rest_walk(OP, &self.org_path(&["teams"]), &[], "id")
+            .await?;
+        raw.iter()
+            .map(|raw| {
+                let team: RestTeam = map::decode(OP, "team", raw)?;
+                Ok(TeamRef {
+                    position: 0,
+                    id: team.id,
+                    slug: team.slug,
+                    name: team.name,
+                    size: None,
+                    rest_only: false,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn rest_team_members(&self, shared: &Shared, team: &TeamRef) -> Result<()> {
+        let path = self.org_path(&["teams", &team.id, "members"]);
+        self.rest_walk_each(OP, &path, &[], "user_id", |raw| {
+            let m: RestTeamMember = map::decode(OP, "team member", &raw)?;
+            shared.add(team, &m.user_id, m.role.as_deref(), m.created_at.as_deref());
+            Ok(())
+        })
+        .await
+    }
+
+    /// REST member pages: the users themselves (`Essential`), or their SSO mode (`Full`).
+    pub(super) async fn rest_member_pages(
+        &self,
+        shared: &Shared,
+        index: &TeamIndex,
+        full: bool,
+        keep: bool,
+        out: &mpsc::Sender<Result<Vec<User>>>,
+    ) -> Result<()> {
+        let path = self.org_path(&["members"]);
+        let mut budget = self.walk_limits.start();
+        let mut seen = HashSet::new();
+        let mut page = 1u32;
+        loop {
+            budget.before_page().map_err(tag)?;
+            self.api.reserve_rest(OP).await?;
+            let (rows, next) = self.fetch_page(OP, &path, &[], page, REST_PAGE).await?;
+            budget.add_items(rows.len()).map_err(tag)?;
+            let mut users = Vec::with_capacity(if full { 0 } else { rows.len() });
+            for raw in &rows {
+                let member: RestMember = map::decode(OP, "member", raw)?;
+                if !seen.insert(digest(&member.id)) {
+                    continue;
+                }
+                if full {
+                    let sso = member
+                        .sso_mode
+                        .as_deref()
+                        .map(|m| m.eq_ignore_ascii_case("required"));
+                    shared
+                        .sso
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(member.id, sso);
+                } else {
+                    let groups = index.groups_of(&member.id);
+                    users.push(map::rest_user(member, raw, keep, groups));
+                }
+            }
+            if !users.is_empty() && out.send(Ok(users)).await.is_err() {
+                return Ok(()); // The caller stopped reading.
+            }
+            match next {
+                Some(n) => page = n,
+                None => return Ok(()),
+            }
+        }
+    }
+}
