@@ -1,0 +1,300 @@
+//! Requests to Buildkite and the mapping of its answers to typed errors.
+
+mod errors;
+
+use std::fmt;
+
+use serde_json::{Value, json};
+use unidir_core::{Error, Result};
+use unidir_http::link::{self, Link};
+use unidir_http::{HttpClient, RawResponse, SecretToken};
+use url::Url;
+
+use crate::PROVIDER;
+pub(crate) use errors::Statuses;
+pub use errors::error_for_status;
+use errors::{graphql_body_error, graphql_messages, graphql_status_error};
+
+/// A successful REST answer.
+#[derive(Debug)]
+pub(crate) struct Rest {
+    pub(crate) body: Value,
+    pub(crate) links: Vec<Link>,
+}
+
+impl Rest {
+    /// The page number `rel` points at, if the `Link` header has that relation.
+    pub(crate) fn page_of(&self, rel: &str, operation: &'static str) -> Result<Option<u32>> {
+        let Some(url) = link::find(&self.links, rel) else {
+            return Ok(None);
+        };
+        link::query_param(url, "page")
+            .and_then(|p| p.parse::<u32>().ok())
+            .filter(|p| *p >= 1)
+            .map(Some)
+            .ok_or_else(|| {
+                contract(
+                    operation,
+                    format!("the Link header's rel=\"{rel}\" has no valid page number"),
+                )
+            })
+    }
+}
+
+pub(crate) fn contract(operation: &'static str, message: impl Into<String>) -> Error {
+    Error::contract(message)
+        .with_provider(PROVIDER)
+        .with_operation(operation)
+}
+
+pub(crate) fn invalid(operation: &'static str, message: impl Into<String>) -> Error {
+    Error::invalid_input(message)
+        .with_provider(PROVIDER)
+        .with_operation(operation)
+}
+
+/// Buildkite UUIDs (users, teams) are hex and dashes; anything else never reaches a URL.
+pub(crate) fn check_id(operation: &'static str, what: &str, id: &str) -> Result<()> {
+    let ok = (1..=64).contains(&id.len()) && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            operation,
+            format!("{what} id must be a Buildkite UUID"),
+        ))
+    }
+}
+
+/// Organization slugs: lowercase letters, digits, `-` and `_`.
+pub(crate) fn check_slug(slug: &str) -> Result<()> {
+    let ok = (1..=100).contains(&slug.len())
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(
+            "organization slug may only hold letters, digits, '-' and '_'",
+        ))
+    }
+}
+
+pub(crate) struct Api {
+    http: HttpClient,
+    /// The same client with its own cooldown: GraphQL points and REST requests are metered
+    /// by independent budgets, so a wait for one never stalls the other.
+    gql_http: HttpClient,
+    token: SecretToken,
+    rest: Url,
+    graphql: Url,
+    pub(crate) org: String,
+    /// Optional GraphQL fields the server rejected; never asked for again (drift.rs).
+    optional: crate::drift::OptionalFields,
+}
+
+impl fmt::Debug for Api {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Api")
+            .field("token", &self.token)
+            .field("rest", &self.rest.as_str())
+            .field("graphql", &self.graphql.as_str())
+            .field("org", &self.org)
+            .finish()
+    }
+}
+
+impl Api {
+    pub(crate) fn new(
+        http: HttpClient,
+        token: SecretToken,
+        rest: Url,
+        graphql: Url,
+        org: String,
+    ) -> Self {
+        Self {
+            gql_http: http.with_own_budget(),
+            http,
+            token,
+            rest,
+            graphql,
+            org,
+            optional: crate::drift::OptionalFields::default(),
+        }
+    }
+
+    /// Waits until the REST budget has a request left (see [`HttpClient::reserve`]).
+    pub(crate) async fn reserve_rest(&self, operation: &'static str) -> Result<()> {
+        self.http.reserve(operation, 1).await
+    }
+
+    /// Waits until the GraphQL budget can pay `points` (see [`HttpClient::reserve`]).
+    pub(crate) async fn reserve_graphql(&self, operation: &'static str, points: u64) -> Result<()> {
+        self.gql_http.reserve(operation, points).await
+    }
+
+    /// GraphQL points left in the current window, as the last response said.
+    pub(crate) fn graphql_remaining(&self) -> Option<u64> {
+        self.gql_http.known_remaining()
+    }
+
+    /// Whether provider text contains the token (such text is never passed on).
+    pub(crate) fn holds_token(&self, text: &str) -> bool {
+        self.token.appears_in(text)
+    }
+
+    /// `rest_root/v2/<segments...>?<query>`, each segment percent-encoded on its own.
+    pub(crate) fn rest_url(&self, segments: &[&str], query: &[(&str, String)]) -> Result<Url> {
+        let mut url = self.rest.clone();
+        url.path_segments_mut()
+            .map_err(|_| Error::invalid_input("the REST URL cannot take a path"))?
+            .pop_if_empty()
+            .push("v2")
+            .extend(segments);
+        if !query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in query {
+                pairs.append_pair(k, v);
+            }
+        }
+        Ok(url)
+    }
+
+    /// `GET /v2/...` that must answer 2xx with JSON.
+    pub(crate) async fn get(
+        &self,
+        operation: &'static str,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<Rest> {
+        let url = self.rest_url(segments, query)?;
+        let response = self
+            .http
+            .execute(operation, true, || {
+                self.http
+                    .reqwest()
+                    .get(url.clone())
+                    .header(reqwest::header::AUTHORIZATION, self.token.bearer_header())
+                    .header(reqwest::header::ACCEPT, "application/json")
+            })
+            .await?;
+        self.rest_result(operation, response)
+    }
+
+    /// A REST write (`POST`/`PATCH`/`DELETE`). Never replayed after an ambiguous failure:
+    /// the caller reads the state back instead.
+    pub(crate) async fn write(
+        &self,
+        operation: &'static str,
+        method: reqwest::Method,
+        segments: &[&str],
+        body: Option<Value>,
+    ) -> Result<RawResponse> {
+        let url = self.rest_url(segments, &[])?;
+        self.http
+            .execute(operation, false, || {
+                let mut request = self
+                    .http
+                    .reqwest()
+                    .request(method.clone(), url.clone())
+                    .header(reqwest::header::AUTHORIZATION, self.token.bearer_header())
+                    .header(reqwest::header::ACCEPT, "application/json");
+                if let Some(body) = &body {
+                    request = request.json(body);
+                }
+                request
+            })
+            .await
+    }
+
+    pub(crate) fn rest_result(
+        &self,
+        operation: &'static str,
+        response: RawResponse,
+    ) -> Result<Rest> {
+        if !response.is_success() {
+            return Err(self.rest_error(operation, &response));
+        }
+        let links = response
+            .headers
+            .get_all(reqwest::header::LINK)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(link::parse)
+            .collect();
+        let body = if response.body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&response.body).map_err(|_| {
+                contract(
+                    operation,
+                    "Buildkite answered with a body that is not valid JSON",
+                )
+                .with_status(response.status)
+            })?
+        };
+        Ok(Rest { body, links })
+    }
+
+    /// Runs a GraphQL operation and returns its `data`. Any `errors` entry is a typed error:
+    /// partial data is never passed off as complete.
+    pub(crate) async fn graphql(
+        &self,
+        operation: &'static str,
+        document: &str,
+        operation_name: &str,
+        variables: Value,
+    ) -> Result<Value> {
+        // Each retry drops at least one optional field, so this ends.
+        loop {
+            let sent = self.optional.document(document);
+            let body =
+                json!({ "query": sent, "operationName": operation_name, "variables": &variables });
+            let url = self.graphql.clone();
+            // GraphQL reads are idempotent (all operations here are queries).
+            let response = self
+                .gql_http
+                .execute(operation, true, || {
+                    self.gql_http
+                        .reqwest()
+                        .post(url.clone())
+                        .header(reqwest::header::AUTHORIZATION, self.token.bearer_header())
+                        .json(&body)
+                })
+                .await?;
+            let parsed: Option<Value> = serde_json::from_slice(&response.body).ok();
+            let messages = graphql_messages(parsed.as_ref(), Some(&self.token));
+            if !response.is_success() {
+                return Err(graphql_status_error(
+                    operation,
+                    &response,
+                    &messages,
+                    &self.token,
+                ));
+            }
+            let parsed = parsed.ok_or_else(|| {
+                contract(
+                    operation,
+                    "Buildkite GraphQL answered with a body that is not valid JSON",
+                )
+                .with_status(response.status)
+            })?;
+            if !messages.is_empty() {
+                // An optional field this server's schema lacks: ask again without it.
+                if self.optional.retry_without(&sent, &parsed) {
+                    continue;
+                }
+                return Err(graphql_body_error(operation, &messages));
+            }
+            let mut parsed = parsed;
+            return match parsed.get_mut("data").map(Value::take) {
+                Some(data) if !data.is_null() => Ok(data),
+                _ => Err(contract(
+                    operation,
+                    "Buildkite GraphQL answered without data or errors",
+                )),
+            };
+        }
+    }
+}
