@@ -104,7 +104,7 @@ pub(super) fn graphql_messages(body: Option<&Value>, token: Option<&SecretToken>
         .unwrap_or_default()
 }
 
-/// The scope named in "Your access token doesn't have the <scope> scope".
+/// The scope named in "Your access token doesn't have the `<scope>` scope".
 fn scope_in(message: &str) -> Option<String> {
     let rest = message.split("doesn't have the ").nth(1)?;
     let scope = rest.split(" scope").next()?.trim();
