@@ -453,7 +453,8 @@ async fn budgeted(
             })
         };
         let bound = match which.data() {
-            Some(_) => full.time,
+            Some(Data::Full) => full.time,
+            Some(Data::Core) => core.time,
             None => rest_only.time,
         };
         let projected = wall * scale;
@@ -484,7 +485,7 @@ async fn budgeted(
         );
     }
     println!(
-        "\nLower bound: REST only for the REST scenarios; users with the GraphQL-only fields (best split) for `graphql` and `export`. \
+        "\nLower bound: REST only for the REST scenarios; users with the GraphQL-only fields (best split) for `graphql` and `export`; the baseline's data (best split) for `essential`. \
          The best split for the baseline's data (no GraphQL-only fields) is {} ({} faster than REST only).\n",
         human(core.time),
         ratio(rest_only.time.as_secs_f64(), core.time.as_secs_f64())
