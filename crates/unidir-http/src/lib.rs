@@ -13,6 +13,8 @@
 //!   policy, user agent, client, observer, sleeper, body cap) and the one way they become an
 //!   [`HttpClientBuilder`].
 //! - [`link`]: RFC 8288 `Link` header parsing.
+//! - [`paging`]: the paging kinds (page number, Relay cursors, offset, opaque token) as
+//!   cursor positions, with the contract checks on a provider's pages and the walk bounds.
 //! - [`origin`]: where a token may be sent ([`check_base_url`], [`OriginGuard`]).
 //! - [`untrusted`]: [`upstream_text`], the one way provider text enters an error.
 //! - [`status`]: the HTTP status → [`unidir_core::ErrorKind`] table, with a [`StatusHook`]
@@ -39,6 +41,7 @@ pub mod link;
 mod observe;
 mod options;
 pub mod origin;
+pub mod paging;
 mod ratelimit;
 mod retry;
 mod secret;
