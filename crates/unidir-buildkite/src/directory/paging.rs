@@ -1,12 +1,14 @@
 //! Unified cursors and list paging: REST `page`/`per_page` with the `Link` header (page
 //! after page within the walk limits), GraphQL `pageInfo` with its cursors checked, and the
-//! offset of a fixed list, all carried in one opaque [`Position`] bound to its query.
+//! offset of a fixed list, all carried in one opaque [`Position`] bound to its query. The
+//! positions and the contract checks are the adapter kit's ([`unidir_http::paging`]).
 
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use unidir_core::{CursorBinding, Error, ListQuery, Page, Resource, Result};
+use unidir_core::{CursorBinding, ListQuery, Page, Resource, Result};
+use unidir_http::paging::{self, Offset, PageNumber, RelayPosition};
 
 use super::{Buildkite, binding, tag};
 use crate::api::contract;
@@ -16,33 +18,20 @@ use crate::wire::PageInfo;
 /// Buildkite's REST `per_page` maximum; also the GraphQL page size cap unidir uses, to stay
 /// far below the 50,000-point per-query complexity limit with nested teams.
 pub(super) const MAX_PAGE: u32 = 100;
-/// Longest GraphQL connection cursor accepted back from a caller's unified cursor.
-const MAX_GQL_CURSOR: usize = 512;
-
-/// A GraphQL connection cursor unidir will carry: 1 to 512 printable ASCII characters. The
-/// same rule checks cursors arriving from Buildkite and coming back inside unified cursors.
-pub(super) fn plain_gql_cursor(cursor: &str) -> bool {
-    !cursor.is_empty()
-        && cursor.len() <= MAX_GQL_CURSOR
-        && cursor.bytes().all(|c| c.is_ascii_graphic())
-}
 
 /// Where a unified cursor resumes.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "m")]
 pub(super) enum Position {
-    /// REST page `p` of size `n`.
+    /// A REST page.
     #[serde(rename = "rest")]
-    Rest { p: u32, n: u32 },
+    Rest(PageNumber),
     /// GraphQL connection cursor: forward from `a` or backward from `b`.
     #[serde(rename = "gql")]
-    Gql {
-        a: Option<String>,
-        b: Option<String>,
-    },
+    Gql(RelayPosition),
     /// Offset into a fixed list.
     #[serde(rename = "off")]
-    Offset { o: usize },
+    Offset(Offset),
 }
 
 /// The binding of the users list for `query`, and the GraphQL `after` position a page's
@@ -59,7 +48,7 @@ pub(crate) fn graphql_after(
         .decode::<Position>(cursor)
         .map_err(tag("list_users"))?
     {
-        Position::Gql { a, .. } => Ok(a),
+        Position::Gql(RelayPosition { a, .. }) => Ok(a),
         _ => Err(contract(
             "list_users",
             "a GraphQL page gave a cursor of another kind",
@@ -77,46 +66,31 @@ impl Buildkite {
         query: &ListQuery,
         binding: &CursorBinding,
     ) -> Result<Page<Value>> {
-        let (page, size) = match &query.cursor {
-            None => (
-                1,
+        let at = match &query.cursor {
+            None => PageNumber::first(
                 query
                     .page_size(MAX_PAGE, MAX_PAGE)
                     .map_err(tag(operation))?,
             ),
             Some(cursor) => match binding.decode::<Position>(cursor).map_err(tag(operation))? {
-                Position::Rest { p, n }
-                    if self.page_in_bounds(p) && (1..=MAX_PAGE).contains(&n) =>
-                {
-                    (p, n)
-                }
-                _ => {
-                    return Err(tag(operation)(Error::invalid_cursor(
-                        "cursor is not a page of this list",
-                    )));
-                }
-            },
+                Position::Rest(at) => at.resume(MAX_PAGE, self.walk_limits.max_pages),
+                _ => Err(paging::not_a_page()),
+            }
+            .map_err(tag(operation))?,
         };
         let (items, next) = self
-            .fetch_page(operation, segments, extra, page, size)
+            .fetch_page(operation, segments, extra, at.page, at.size)
             .await?;
-        let next = next
-            .map(|n| binding.encode(&Position::Rest { p: n, n: size }))
-            .transpose()
-            .map_err(tag(operation))?;
-        let prev = if page > 1 {
-            Some(
-                binding
-                    .encode(&Position::Rest {
-                        p: page - 1,
-                        n: size,
-                    })
-                    .map_err(tag(operation))?,
-            )
-        } else {
-            None
+        let encode = |at: Option<PageNumber>| {
+            at.map(|at| binding.encode(&Position::Rest(at)))
+                .transpose()
+                .map_err(tag(operation))
         };
-        Ok(Page::new(items, next, prev))
+        let next = encode(next.map(|page| PageNumber {
+            page,
+            size: at.size,
+        }))?;
+        Ok(Page::new(items, next, encode(at.prev())?))
     }
 
     /// One REST page: its items and the next page number from the `Link` header. An empty
@@ -135,28 +109,13 @@ impl Buildkite {
         let rest = self.api.get(operation, segments, &params).await?;
         let next_link = rest.page_of("next", operation)?;
         let items = map::into_array(operation, rest.body)?;
-        let next = match next_link {
-            _ if items.is_empty() => None,
-            // Page-number paging moves one page at a time: a next link that goes back loops,
-            // one that jumps ahead skips rows silently.
-            Some(n) if n != page.saturating_add(1) => {
-                return Err(contract(
-                    operation,
-                    format!("the Link header's next page ({n}) is not the page after page {page}"),
-                ));
-            }
-            Some(n) if !self.page_in_bounds(n) => {
-                return Err(contract(
-                    operation,
-                    format!(
-                        "the list goes on past {} pages (WalkLimits::max_pages); stopping",
-                        self.walk_limits.max_pages
-                    ),
-                ));
-            }
-            next => next,
-        };
-        Ok((items, next))
+        if items.is_empty() {
+            return Ok((items, None));
+        }
+        let next = PageNumber { page, size }
+            .next(next_link, self.walk_limits.max_pages, "the Link header's")
+            .map_err(tag(operation))?;
+        Ok((items, next.map(|n| n.page)))
     }
 
     /// A GraphQL `pageInfo`, with its cursors checked as they arrive: a provider cursor is
@@ -165,22 +124,12 @@ impl Buildkite {
     /// rather than the caller's invalid cursor on the next call.
     pub(crate) fn page_info(&self, operation: &'static str, value: &Value) -> Result<PageInfo> {
         let info: PageInfo = map::decode(operation, "pageInfo", value)?;
-        for cursor in [&info.end_cursor, &info.start_cursor].into_iter().flatten() {
-            if !plain_gql_cursor(cursor) || self.api.holds_token(cursor) {
-                return Err(contract(
-                    operation,
-                    "Buildkite returned a page cursor that is empty, too long, not printable \
-                     ASCII or holds the token",
-                ));
-            }
-        }
+        let cursors = [&info.end_cursor, &info.start_cursor].into_iter().flatten();
+        paging::check_relay_cursors("Buildkite", cursors.map(String::as_str), |c| {
+            self.api.holds_token(c)
+        })
+        .map_err(tag(operation))?;
         Ok(info)
-    }
-
-    /// Whether a page number is within the walk bound (so a cursor or a `Link` header
-    /// cannot make us ask for page 4294967295).
-    fn page_in_bounds(&self, page: u32) -> bool {
-        page >= 1 && u64::from(page) <= self.walk_limits.max_pages
     }
 
     /// Every item of a REST list, page after page (100 per page), within the walk limits.

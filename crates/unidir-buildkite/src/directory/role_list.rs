@@ -4,6 +4,8 @@ use unidir_core::{
     Error, ErrorKind, GetOptions, ListQuery, Page, Resource, Result, Role, ensure_filters,
 };
 
+use unidir_http::paging::{self, Offset, OffsetWindow};
+
 use super::paging::{MAX_PAGE, Position};
 use super::{binding, tag};
 use crate::{PROVIDER, roles};
@@ -15,30 +17,21 @@ pub(super) fn roles_page(query: &ListQuery) -> Result<Page<Role>> {
     let binding = binding(Resource::Roles, query, &[]);
     let all = roles::all();
     let size = query.page_size(MAX_PAGE, MAX_PAGE).map_err(tag(OP))? as usize;
-    let start = match &query.cursor {
-        None => 0,
+    let from = match &query.cursor {
+        None => None,
         Some(c) => match binding.decode::<Position>(c).map_err(tag(OP))? {
-            Position::Offset { o } if o <= all.len() => o,
-            _ => {
-                return Err(tag(OP)(Error::invalid_cursor(
-                    "cursor is not a page of this list",
-                )));
-            }
+            Position::Offset(o) => Some(o),
+            _ => return Err(tag(OP)(paging::not_a_page())),
         },
     };
-    let end = (start + size).min(all.len());
-    let next = (end < all.len())
-        .then(|| binding.encode(&Position::Offset { o: end }))
-        .transpose()
-        .map_err(tag(OP))?;
-    let prev = (start > 0)
-        .then(|| {
-            binding.encode(&Position::Offset {
-                o: start.saturating_sub(size),
-            })
-        })
-        .transpose()
-        .map_err(tag(OP))?;
+    let window = OffsetWindow::new(all.len(), from, size).map_err(tag(OP))?;
+    let encode = |o: Option<Offset>| {
+        o.map(|o| binding.encode(&Position::Offset(o)))
+            .transpose()
+            .map_err(tag(OP))
+    };
+    let (next, prev) = (encode(window.next)?, encode(window.prev)?);
+    let (start, end) = (window.start, window.end);
     let keep = query.include_remote_data;
     let items = all[start..end]
         .iter()

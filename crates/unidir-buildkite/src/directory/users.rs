@@ -5,7 +5,7 @@ use unidir_core::{
     Error, ErrorKind, GetOptions, ListQuery, Page, Resource, Result, User, UserStatus,
 };
 
-use super::paging::{Position, plain_gql_cursor};
+use super::paging::Position;
 use super::{Buildkite, binding, tag};
 use crate::api::{check_id, invalid};
 use crate::wire::RestMember;
@@ -41,21 +41,14 @@ impl Buildkite {
             None => None,
         };
         match position {
-            Some(Position::Rest { .. }) => self.users_rest(query, &binding).await,
-            Some(Position::Gql { a, b }) => {
-                let plain = |t: &Option<String>| t.as_deref().is_none_or(plain_gql_cursor);
-                if a.is_some() == b.is_some() || !plain(&a) || !plain(&b) {
-                    return Err(tag(OP)(Error::invalid_cursor(
-                        "cursor is not a page of this list",
-                    )));
-                }
-                self.users_graphql(query, &binding, a, b)
+            Some(Position::Rest(_)) => self.users_rest(query, &binding).await,
+            Some(Position::Gql(at)) => {
+                let at = at.resume().map_err(tag(OP))?;
+                self.users_graphql(query, &binding, at.a, at.b)
                     .await
                     .map_err(refused_cursor)
             }
-            Some(Position::Offset { .. }) => Err(tag(OP)(Error::invalid_cursor(
-                "cursor is not a page of this list",
-            ))),
+            Some(Position::Offset(_)) => Err(tag(OP)(unidir_http::paging::not_a_page())),
             None if self.use_graphql(OP).await? => {
                 match self.users_graphql(query, &binding, None, None).await {
                     Err(e) if self.falls_back(&e) => self.users_rest(query, &binding).await,

@@ -9,6 +9,8 @@ use unidir_core::{
     CursorBinding, Error, ErrorKind, GroupAssignment, ListQuery, Page, Result, User, WalkBudget,
 };
 
+use unidir_http::paging::{self, RelayPosition, RelayWalk};
+
 use super::paging::{MAX_PAGE, Position};
 use super::users::retain_team_role;
 use super::{Buildkite, tag};
@@ -54,24 +56,19 @@ impl Buildkite {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        let mut seen = HashSet::new();
+        let mut walk = RelayWalk::new();
         // The nested list is a walk of its own, with the same bounds as any other.
         let mut budget: WalkBudget = self.walk_limits.start();
         budget.add_items(edges.len()).map_err(tag(operation))?;
-        while info.has_next_page {
+        while let Some(after) = walk
+            .advance(
+                "a member's team list",
+                info.has_next_page,
+                info.end_cursor.as_deref(),
+            )
+            .map_err(tag(operation))?
+        {
             budget.before_page().map_err(tag(operation))?;
-            let after = info.end_cursor.clone().ok_or_else(|| {
-                contract(
-                    operation,
-                    "a member's team list has a next page but no endCursor",
-                )
-            })?;
-            if !seen.insert(after.clone()) {
-                return Err(contract(
-                    operation,
-                    "a member's team list repeated its endCursor",
-                ));
-            }
             let data = self
                 .api
                 .graphql(
@@ -220,45 +217,29 @@ impl Buildkite {
             ));
         }
         retain_team_role(&mut users, query);
-        let next = if info.has_next_page || backward {
-            match info.end_cursor {
-                Some(end) if Some(&end) == after.as_ref() => {
-                    return Err(contract(
-                        OP,
-                        "Buildkite returned the same endCursor it was given; stopping instead of looping",
-                    ));
-                }
-                Some(end) => Some(
-                    binding
-                        .encode(&Position::Gql {
-                            a: Some(end),
-                            b: None,
-                        })
-                        .map_err(tag(OP))?,
-                ),
-                None if backward => None,
-                None => {
-                    return Err(contract(
-                        OP,
-                        "Buildkite says there is a next page but gives no endCursor",
-                    ));
-                }
-            }
+        // Walking backward, the page's end is where the forward walk resumes.
+        let next = if backward {
+            info.end_cursor
         } else {
-            None
+            paging::relay_next(
+                "Buildkite",
+                info.has_next_page,
+                info.end_cursor,
+                after.as_deref(),
+            )
+            .map_err(tag(OP))?
         };
-        let prev = match (info.has_previous_page, info.start_cursor) {
-            (true, Some(start)) => Some(
-                binding
-                    .encode(&Position::Gql {
-                        a: None,
-                        b: Some(start),
-                    })
-                    .map_err(tag(OP))?,
-            ),
-            _ => None,
+        let prev = info.start_cursor.filter(|_| info.has_previous_page);
+        let encode = |at: Option<RelayPosition>| {
+            at.map(|at| binding.encode(&Position::Gql(at)))
+                .transpose()
+                .map_err(tag(OP))
         };
-        Ok(Page::new(users, next, prev))
+        Ok(Page::new(
+            users,
+            encode(next.map(RelayPosition::after))?,
+            encode(prev.map(RelayPosition::before))?,
+        ))
     }
 
     async fn team_slug(&self, operation: &'static str, id: &str) -> Result<String> {

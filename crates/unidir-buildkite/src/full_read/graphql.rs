@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 use unidir_core::{ListQuery, Result, User};
+use unidir_http::paging::relay_next;
 
 use super::{GRAPHQL_TEAM_PAGE, NESTED_POINTS_PER_MEMBER, OP, Shared, TeamRef, tag};
 use crate::api::contract;
@@ -126,21 +127,16 @@ impl Buildkite {
                     });
                 }
             }
-            match (info.has_next_page, info.end_cursor) {
-                (false, _) => return Ok(teams),
-                (true, Some(end)) if Some(&end) != after.as_ref() => after = Some(end),
-                (true, Some(_)) => {
-                    return Err(contract(
-                        OP,
-                        "Buildkite returned the same endCursor it was given; stopping instead of looping",
-                    ));
-                }
-                (true, None) => {
-                    return Err(contract(
-                        OP,
-                        "Buildkite says there is a next page but gives no endCursor",
-                    ));
-                }
+            match relay_next(
+                "Buildkite",
+                info.has_next_page,
+                info.end_cursor,
+                after.as_deref(),
+            )
+            .map_err(tag)?
+            {
+                Some(end) => after = Some(end),
+                None => return Ok(teams),
             }
         }
     }
@@ -263,23 +259,16 @@ impl Buildkite {
                     }
                 }
             }
-            if !info.has_next_page {
-                break;
-            }
-            match info.end_cursor {
-                Some(end) if Some(&end) == after.as_ref() => {
-                    return Err(contract(
-                        OP,
-                        "Buildkite returned the same endCursor it was given; stopping instead of looping",
-                    ));
-                }
+            match relay_next(
+                "Buildkite",
+                info.has_next_page,
+                info.end_cursor,
+                after.as_deref(),
+            )
+            .map_err(tag)?
+            {
                 Some(end) => after = Some(end),
-                None => {
-                    return Err(contract(
-                        OP,
-                        "Buildkite says there is a next page but gives no endCursor",
-                    ));
-                }
+                None => break,
             }
         }
         Ok(waiting)
