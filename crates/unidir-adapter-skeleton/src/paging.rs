@@ -1,6 +1,7 @@
 //! The toy's page-number paging behind a unified cursor.
 //!
-//! A unified cursor ([`CursorBinding`]) carries the page number and the page size and is
+//! A unified cursor ([`CursorBinding`]) carries the page number and the page size (the
+//! kit's [`PageNumber`], which also holds the contract checks and walk bounds) and is
 //! bound to the provider, the resource, the filters and the scope (the group of a member
 //! list): a cursor replayed on another query is `InvalidCursor`, never the wrong rows. The
 //! cursor keeps the page size it was issued with, so a caller changing `limit` mid-walk
@@ -8,9 +9,10 @@
 //! asked for, or a `next_page` that is not the next page (a loop, or rows skipped), is a
 //! `ContractViolation`, never a silently wrong list.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
-use unidir_core::{Cursor, CursorBinding, Error, ListQuery, Resource, Result, WalkLimits};
+use unidir_core::{Cursor, CursorBinding, ListQuery, Resource, Result, WalkLimits};
+use unidir_http::paging::PageNumber;
 
 use crate::PROVIDER;
 use crate::api::{Api, contract, tag};
@@ -20,15 +22,6 @@ use crate::wire::decode;
 pub(crate) const DEFAULT_PAGE: u32 = 20;
 /// The toy's `per_page` maximum; a larger `limit` is clamped to it.
 pub(crate) const MAX_PAGE: u32 = 50;
-
-/// Where a unified cursor resumes: page `p` of size `n`. Unknown fields are refused, so a
-/// checksummed cursor carrying state this adapter never wrote is `InvalidCursor`.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Position {
-    p: u32,
-    n: u32,
-}
 
 /// One page of the toy's list envelope.
 #[derive(Deserialize)]
@@ -56,12 +49,6 @@ pub(crate) struct RawPage {
     pub(crate) prev: Option<Cursor>,
 }
 
-/// Whether `page` is a page a walk within `limits` may ask for (so neither a cursor nor the
-/// provider can make us request page 4294967295).
-fn in_bounds(page: u32, limits: &WalkLimits) -> bool {
-    page >= 1 && u64::from(page) <= limits.max_pages
-}
-
 impl List<'_> {
     /// Reads the page `query` asks for.
     pub(crate) async fn fetch(
@@ -74,67 +61,41 @@ impl List<'_> {
         let binding = CursorBinding::new(PROVIDER, self.resource, &query.filters, self.scope);
         // `limit: 0` is refused even with a cursor; the size then comes from the cursor.
         let size = query.page_size(DEFAULT_PAGE, MAX_PAGE).map_err(tag(op))?;
-        let (page, size) = match &query.cursor {
-            None => (1, size),
-            Some(cursor) => match binding.decode::<Position>(cursor).map_err(tag(op))? {
-                Position { p, n } if in_bounds(p, limits) && (1..=MAX_PAGE).contains(&n) => (p, n),
-                _ => {
-                    return Err(tag(op)(Error::invalid_cursor(
-                        "cursor is not a page of this list",
-                    )));
-                }
-            },
+        let at = match &query.cursor {
+            None => PageNumber::first(size),
+            Some(cursor) => binding
+                .decode::<PageNumber>(cursor)
+                .and_then(|at| at.resume(MAX_PAGE, limits.max_pages))
+                .map_err(tag(op))?,
         };
-        let mut params = vec![("page", page.to_string()), ("per_page", size.to_string())];
+        let mut params = vec![
+            ("page", at.page.to_string()),
+            ("per_page", at.size.to_string()),
+        ];
         params.extend(self.params);
         let body = api.get(op, self.segments, &params).await?;
         let ToyPage { items, next_page } = decode(op, "page", &body)?;
-        if items.len() > size as usize {
+        if items.len() > at.size as usize {
             return Err(contract(
                 op,
                 format!(
-                    "the toy API sent {} items for a page of {size}",
-                    items.len()
+                    "the toy API sent {} items for a page of {}",
+                    items.len(),
+                    at.size
                 ),
             ));
         }
-        let next = match next_page {
-            None => None,
-            // Page-number paging moves one page at a time: a next page that goes back
-            // loops, one that jumps ahead skips rows.
-            Some(n) if n != page.saturating_add(1) => {
-                return Err(contract(
-                    op,
-                    format!("the toy API's next page ({n}) is not the page after page {page}"),
-                ));
-            }
-            Some(n) if !in_bounds(n, limits) => {
-                return Err(contract(
-                    op,
-                    format!(
-                        "the list goes on past {} pages (WalkLimits::max_pages); stopping",
-                        limits.max_pages
-                    ),
-                ));
-            }
-            Some(n) => Some(
-                binding
-                    .encode(&Position { p: n, n: size })
-                    .map_err(tag(op))?,
-            ),
+        // Page-number paging moves one page at a time: a next page that goes back loops, one
+        // that jumps ahead skips rows; and the walk stays within its bound.
+        let next = at
+            .next(next_page, limits.max_pages, "the toy API's")
+            .map_err(tag(op))?;
+        let encode = |at: Option<PageNumber>| {
+            at.map(|at| binding.encode(&at))
+                .transpose()
+                .map_err(tag(op))
         };
-        let prev = if page > 1 {
-            Some(
-                binding
-                    .encode(&Position {
-                        p: page - 1,
-                        n: size,
-                    })
-                    .map_err(tag(op))?,
-            )
-        } else {
-            None
-        };
+        let (next, prev) = (encode(next)?, encode(at.prev())?);
         Ok(RawPage { items, next, prev })
     }
 }

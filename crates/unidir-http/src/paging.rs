@@ -15,7 +15,9 @@
 //!
 //! The positions serialise to short fields (`p`, `n`, `a`, `b`, `o`, `t`) and are meant to be
 //! the state of a [`unidir_core::CursorBinding`], which binds them to their query; wrap them
-//! in a provider enum (`#[serde(tag = "...")]`) when one list mixes kinds. Errors here carry
+//! in a provider enum (`#[serde(tag = "...")]`) when one list mixes kinds. Unknown fields
+//! are refused, so a checksummed cursor holding state no adapter wrote is `InvalidCursor`
+//! when the binding decodes it. Errors here carry
 //! no provider or operation: the adapter adds its own.
 
 use std::collections::HashSet;
@@ -42,6 +44,7 @@ pub fn page_in_bounds(page: u32, max_pages: u64) -> bool {
 /// Page `page` of size `size` (serialised as `{"p":…,"n":…}`). The size travels in the
 /// cursor so a caller changing `limit` mid-walk cannot skip or repeat rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PageNumber {
     /// The page, from 1.
     #[serde(rename = "p")]
@@ -188,6 +191,7 @@ impl RelayWalk {
 /// A Relay position: forward `after` `a` or backward `before` `b` (serialised as
 /// `{"a":…,"b":…}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RelayPosition {
     /// Forward from this cursor.
     pub a: Option<String>,
@@ -226,6 +230,7 @@ impl RelayPosition {
 
 /// An offset into a list held whole (serialised as `{"o":…}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Offset {
     /// Items before the page.
     #[serde(rename = "o")]
@@ -275,6 +280,7 @@ pub fn plain_token(token: &str) -> bool {
 
 /// A token position: token `t`, page size `n` (serialised as `{"t":…,"n":…}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PageToken {
     /// The provider's token.
     pub t: String,
@@ -513,6 +519,23 @@ mod tests {
             kind(PageToken::check_next(Some("a"), "a")),
             ErrorKind::ContractViolation
         );
+    }
+
+    #[test]
+    fn positions_refuse_unknown_fields_inside_a_tagged_enum_too() {
+        #[derive(Debug, Deserialize)]
+        #[serde(tag = "m")]
+        enum Tagged {
+            #[serde(rename = "p")]
+            Page(PageNumber),
+        }
+        let read = |json: &str| serde_json::from_str::<Tagged>(json);
+        assert!(matches!(
+            read(r#"{"m":"p","p":2,"n":3}"#),
+            Ok(Tagged::Page(PageNumber { page: 2, size: 3 }))
+        ));
+        assert!(read(r#"{"m":"p","p":2,"n":3,"x":1}"#).is_err());
+        assert!(serde_json::from_str::<Offset>(r#"{"o":1,"u":"x"}"#).is_err());
     }
 
     #[test]

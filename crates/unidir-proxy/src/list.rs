@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use unidir_core::{Cursor, CursorBinding, Error, Filters, Page, Resource, Result};
 use unidir_http::link;
+use unidir_http::paging::{self, PageNumber, PageToken};
 use unidir_http::status::{self, RetryWait, StatusHook};
 
 use crate::proxy::{OP_LIST, rejected};
@@ -29,28 +30,30 @@ fn cursor_provider(provider: &str) -> String {
     format!("{provider}-proxy")
 }
 
-/// Longest provider pagination token accepted from a `Link` header.
-const MAX_TOKEN_LEN: usize = 1024;
+/// The proxy keeps no walk, so a page number is bounded only by what it can hold.
+const MAX_PAGES: u64 = u32::MAX as u64;
 
-/// Where a page starts. Serialised into the cursor's state (never a URL).
+/// Where a page starts: the kit's positions ([`unidir_http::paging`]), serialised into the
+/// cursor's state (never a URL).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "k")]
 pub(crate) enum Position {
     /// Page-number pagination.
     #[serde(rename = "p")]
-    Page { p: u32, n: u32 },
+    Page(PageNumber),
     /// Token pagination, forwards.
     #[serde(rename = "a")]
-    After { t: String, n: u32 },
+    After(PageToken),
     /// Token pagination, backwards.
     #[serde(rename = "b")]
-    Before { t: String, n: u32 },
+    Before(PageToken),
 }
 
 impl Position {
     fn size(&self) -> u32 {
         match self {
-            Self::Page { n, .. } | Self::After { n, .. } | Self::Before { n, .. } => *n,
+            Self::Page(at) => at.size,
+            Self::After(at) | Self::Before(at) => at.n,
         }
     }
 
@@ -59,10 +62,10 @@ impl Position {
     pub(crate) fn params(&self) -> Vec<(&'static str, String)> {
         let size = ("per_page", self.size().to_string());
         match self {
-            Self::Page { p: 1, .. } => vec![size],
-            Self::Page { p, .. } => vec![("page", p.to_string()), size],
-            Self::After { t, .. } => vec![("after", t.clone()), size],
-            Self::Before { t, .. } => vec![("before", t.clone()), size],
+            Self::Page(PageNumber { page: 1, .. }) => vec![size],
+            Self::Page(at) => vec![("page", at.page.to_string()), size],
+            Self::After(at) => vec![("after", at.t.clone()), size],
+            Self::Before(at) => vec![("before", at.t.clone()), size],
         }
     }
 }
@@ -104,28 +107,14 @@ pub(crate) fn start(
             Some(0) => return Err(rejected(provider, OP_LIST, "limit must be at least 1")),
             Some(n) => n.min(MAX_PAGE_SIZE),
         };
-        return Ok(Position::Page { p: 1, n: size });
+        return Ok(Position::Page(PageNumber::first(size)));
     };
-    let position: Position = binding.decode(cursor).map_err(tag)?;
-    let valid = match &position {
-        Position::Page { p, n } => *p >= 1 && (1..=MAX_PAGE_SIZE).contains(n),
-        Position::After { t, n } | Position::Before { t, n } => {
-            valid_token(t) && (1..=MAX_PAGE_SIZE).contains(n)
-        }
-    };
-    if valid {
-        Ok(position)
-    } else {
-        Err(tag(Error::invalid_cursor(
-            "cursor is not a page of this list",
-        )))
+    match binding.decode(cursor).map_err(tag)? {
+        Position::Page(at) => at.resume(MAX_PAGE_SIZE, MAX_PAGES).map(Position::Page),
+        Position::After(at) => at.resume(MAX_PAGE_SIZE).map(Position::After),
+        Position::Before(at) => at.resume(MAX_PAGE_SIZE).map(Position::Before),
     }
-}
-
-fn valid_token(token: &str) -> bool {
-    (1..=MAX_TOKEN_LEN).contains(&token.len())
-        && token.bytes().all(|b| b.is_ascii_graphic())
-        && !token.contains("://")
+    .map_err(tag)
 }
 
 /// A `ContractViolation` of `provider`'s list answer.
@@ -155,19 +144,19 @@ fn linked(
     };
     if let Some(page) = link::query_param(url, "page") {
         return match page.parse::<u32>() {
-            Ok(p) if p >= 1 => Ok(Some(Position::Page { p, n: size })),
+            Ok(page) if page >= 1 => Ok(Some(Position::Page(PageNumber { page, size }))),
             _ => Err(contract.error(format!(
                 "the Link header's rel=\"{rel}\" has no valid page number"
             ))),
         };
     }
-    let (param, make): (&str, fn(String, u32) -> Position) = if rel == "next" {
-        ("after", |t, n| Position::After { t, n })
+    let (param, make): (&str, fn(PageToken) -> Position) = if rel == "next" {
+        ("after", Position::After)
     } else {
-        ("before", |t, n| Position::Before { t, n })
+        ("before", Position::Before)
     };
     match link::query_param(url, param) {
-        Some(token) if valid_token(&token) => Ok(Some(make(token, size))),
+        Some(t) if paging::plain_token(&t) => Ok(Some(make(PageToken { t, n: size }))),
         _ => Err(contract.error(format!(
             "the Link header's rel=\"{rel}\" has neither a page number nor a valid {param} token"
         ))),
@@ -207,30 +196,33 @@ pub(crate) fn page(
     let next = match linked(&links, "next", size, &contract)? {
         // Past the end such APIs answer `[]`; an empty page ends the walk too.
         _ if items.is_empty() => None,
-        Some(Position::Page { p: next, .. }) => match position {
-            Position::Page { p, .. } if next <= *p => {
-                return Err(contract.error(format!(
-                    "the Link header's next page ({next}) does not come after page {p}"
-                )));
-            }
-            _ => Some(Position::Page { p: next, n: size }),
+        // Page after page, exactly: the kit's check (a loop or skipped rows otherwise).
+        Some(Position::Page(next)) => match position {
+            Position::Page(at) => at
+                .next(Some(next.page), MAX_PAGES, "the Link header's")
+                .map_err(|e| contract.error(e.message()))?
+                .map(Position::Page),
+            _ => Some(Position::Page(next)),
         },
-        Some(Position::After { t, n }) => {
-            if matches!(position, Position::After { t: current, .. } if *current == t) {
-                return Err(contract.error("the Link header's next token repeats the current one"));
-            }
-            Some(Position::After { t, n })
+        Some(Position::After(next)) => {
+            let current = match position {
+                Position::After(at) => Some(at.t.as_str()),
+                _ => None,
+            };
+            PageToken::check_next(current, &next.t).map_err(|e| contract.error(e.message()))?;
+            Some(Position::After(next))
         }
         other => other,
     };
     let prev = match (linked(&links, "prev", size, &contract)?, position) {
-        (Some(Position::Page { p: prev, .. }), Position::Page { p, .. }) if prev >= *p => {
+        (Some(Position::Page(prev)), Position::Page(at)) if prev.page >= at.page => {
             return Err(contract.error(format!(
-                "the Link header's prev page ({prev}) does not come before page {p}"
+                "the Link header's prev page ({}) does not come before page {}",
+                prev.page, at.page
             )));
         }
         (Some(found), _) => Some(found),
-        (None, Position::Page { p, n }) if *p > 1 => Some(Position::Page { p: p - 1, n: *n }),
+        (None, Position::Page(at)) => at.prev().map(Position::Page),
         (None, _) => None,
     };
     let encode = |position: Option<Position>| -> Result<Option<Cursor>> {
@@ -272,10 +264,12 @@ mod tests {
         let request =
             ProxyRequest::get("/v2/organizations/acme/members").with_query("role", "admin");
         let b = binding(P, &request);
-        let cursor = b.encode(&Position::Page { p: 3, n: 2 }).expect("encode");
+        let cursor = b
+            .encode(&Position::Page(PageNumber { page: 3, size: 2 }))
+            .expect("encode");
         assert_eq!(
             start(P, &b, Some(&cursor), Some(50)).expect("decode"),
-            Position::Page { p: 3, n: 2 }
+            Position::Page(PageNumber { page: 3, size: 2 })
         );
         let other = binding(P, &ProxyRequest::get("/v2/organizations/acme/members"));
         let err = start(P, &other, Some(&cursor), None).expect_err("other query");
@@ -288,10 +282,10 @@ mod tests {
         let err = start(P, &theirs, Some(&cursor), None).expect_err("other provider");
         assert_eq!(err.kind(), ErrorKind::InvalidCursor);
         assert!(
-            b.encode(&Position::After {
+            b.encode(&Position::After(PageToken {
                 t: "https://evil.example/".into(),
                 n: 2
-            })
+            }))
             .is_err()
         );
         // Query order does not matter.
@@ -310,17 +304,48 @@ mod tests {
         assert_eq!(swapped, straight);
     }
 
+    fn answer(link: &str) -> ProxyResponse {
+        ProxyResponse {
+            provider: P,
+            status: 200,
+            headers: vec![("link".into(), link.into())],
+            body: br#"[{"id":"1"}]"#.to_vec(),
+            rate_limit: unidir_http::RateLimitState::default(),
+            attempts: 1,
+            dropped_request_headers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn next_page_must_be_exactly_the_page_after() {
+        let b = binding(P, &ProxyRequest::get("/v2/x"));
+        let at = Position::Page(PageNumber { page: 2, size: 1 });
+        let link = |p: u32| format!("<https://api.example/v2/x?page={p}&per_page=1>; rel=\"next\"");
+        let page = page(P, &b, &at, &answer(&link(3))).expect("page 3 follows page 2");
+        let next = page.next_cursor.expect("a next cursor");
+        assert_eq!(
+            b.decode::<Position>(&next).expect("decode"),
+            Position::Page(PageNumber { page: 3, size: 1 })
+        );
+        // Going back loops; jumping ahead skips rows.
+        for p in [1, 2, 4] {
+            let err = super::page(P, &b, &at, &answer(&link(p))).expect_err("not the next page");
+            assert_eq!(err.kind(), ErrorKind::ContractViolation, "page {p}");
+            assert_eq!(err.status(), Some(200));
+        }
+    }
+
     #[test]
     fn first_page_sends_only_per_page() {
         assert_eq!(
-            Position::Page { p: 1, n: 30 }.params(),
+            Position::Page(PageNumber::first(30)).params(),
             vec![("per_page", "30".to_owned())]
         );
         assert_eq!(
-            Position::After {
+            Position::After(PageToken {
                 t: "abc".into(),
                 n: 5
-            }
+            })
             .params(),
             vec![("after", "abc".to_owned()), ("per_page", "5".to_owned())]
         );
