@@ -147,7 +147,6 @@ fn via(resource: Resource, graphql: bool) -> &'static str {
         Resource::Roles => "fixed: org admin/member, team maintainer/member",
         Resource::GroupMembers => "REST /teams/{id}/members",
         Resource::UserGroups => "REST /teams?user_id=",
-        Resource::Passthrough => "REST and GraphQL passthrough",
         // A resource added to the unified model later, which this adapter does not serve.
         _ => "not served",
     }

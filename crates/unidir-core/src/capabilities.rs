@@ -26,13 +26,11 @@ pub enum Resource {
     GroupMembers,
     /// The groups of one user.
     UserGroups,
-    /// A provider list read through a passthrough proxy (raw provider objects).
-    Passthrough,
 }
 
 impl Resource {
     /// Every resource.
-    pub const ALL: [Resource; 8] = [
+    pub const ALL: [Resource; 7] = [
         Self::Organizations,
         Self::Users,
         Self::Groups,
@@ -40,7 +38,6 @@ impl Resource {
         Self::Me,
         Self::GroupMembers,
         Self::UserGroups,
-        Self::Passthrough,
     ];
 
     /// The snake_case name used on the wire and in cursors.
@@ -53,7 +50,6 @@ impl Resource {
             Self::Me => "me",
             Self::GroupMembers => "group_members",
             Self::UserGroups => "user_groups",
-            Self::Passthrough => "passthrough",
         }
     }
 }

@@ -1,8 +1,11 @@
 //! Opaque, versioned page cursors bound to the query that produced them.
 //!
 //! A cursor is `base64url(JSON)` of
-//! `{"v":1,"p":<provider>,"r":<resource>,"q":<query fingerprint>,"s":<adapter state>,"c":<checksum>}`.
+//! `{"v":1,"p":<provider>,"r":<kind>,"q":<query fingerprint>,"s":<adapter state>,"c":<checksum>}`.
 //!
+//! - `r` says what is listed: a unified [`Resource`] (`users`), or, for lists outside the
+//!   unified model such as a passthrough proxy's raw provider lists, `list:<name>`
+//!   ([`CursorBinding::for_list`]). The two never match each other.
 //! - `s` is whatever the adapter needs to resume (a page number, a provider cursor). It never
 //!   holds a URL: adapters rebuild requests from their configured base URL, so a forged
 //!   cursor cannot point the credential at another host. Encoding and decoding both refuse
@@ -80,28 +83,88 @@ struct Wire {
     c: String,
 }
 
-/// What a cursor is bound to: provider, resource and query fingerprint.
+/// What a cursor is bound to: provider, what is listed and query fingerprint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CursorBinding {
     provider: String,
-    resource: Resource,
+    kind: Kind,
     fingerprint: String,
+}
+
+/// What a cursor's list is: a unified resource, or a named list outside the unified model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kind {
+    Resource(Resource),
+    List(String),
+}
+
+/// The prefix of `r` for lists outside the unified model (resource names hold no `:`).
+const LIST_PREFIX: &str = "list:";
+
+impl Kind {
+    fn wire(&self) -> String {
+        match self {
+            Self::Resource(r) => r.as_str().to_owned(),
+            Self::List(name) => format!("{LIST_PREFIX}{name}"),
+        }
+    }
+
+    /// How a message names it: a resource by name; a list by name only when it is ours
+    /// (`ours`), since a decoded list name is caller input and never echoed.
+    fn describe(&self, ours: bool) -> String {
+        match self {
+            Self::Resource(r) => r.as_str().to_owned(),
+            Self::List(name) if ours => format!("the {name} list"),
+            Self::List(_) => "another list".to_owned(),
+        }
+    }
+}
+
+/// Parses a wire `r`: a known resource name, or `list:` and a well-formed name.
+fn parse_kind(wire: &str) -> Option<Kind> {
+    if let Some(name) = wire.strip_prefix(LIST_PREFIX) {
+        return is_name(name).then(|| Kind::List(name.to_owned()));
+    }
+    Resource::ALL
+        .iter()
+        .find(|r| r.as_str() == wire)
+        .map(|r| Kind::Resource(*r))
 }
 
 impl CursorBinding {
     /// Binds cursors to `provider`, `resource`, the `filters` and any extra `scope` values
     /// that select the list (for example the group id of a member list).
     pub fn new(provider: &str, resource: Resource, filters: &Filters, scope: &[&str]) -> Self {
+        Self::bind(provider, Kind::Resource(resource), filters, scope)
+    }
+
+    /// Binds cursors to `provider`, the list named `list` (one that is no unified
+    /// [`Resource`], such as a passthrough proxy's raw provider list), the `filters` and the
+    /// `scope` values that select it. Such cursors and resource cursors refuse each other.
+    ///
+    /// `list` follows the provider name rules (1 to 32 lowercase ASCII letters, digits, `-`
+    /// or `_`); another name makes [`CursorBinding::encode`] fail.
+    pub fn for_list(provider: &str, list: &str, filters: &Filters, scope: &[&str]) -> Self {
+        Self::bind(provider, Kind::List(list.to_owned()), filters, scope)
+    }
+
+    fn bind(provider: &str, kind: Kind, filters: &Filters, scope: &[&str]) -> Self {
         let material = json!({ "filters": filters, "scope": scope });
         Self {
             provider: provider.to_owned(),
-            resource,
+            kind,
             fingerprint: short_hash(material.to_string().as_bytes()),
         }
     }
 
     /// Encodes adapter `state` into a cursor bound to this query.
     pub fn encode<S: Serialize>(&self, state: &S) -> Result<Cursor> {
+        // What is written must decode: a bad list name is the caller's bug, caught here.
+        if matches!(&self.kind, Kind::List(name) if !is_name(name)) {
+            return Err(Error::contract(
+                "a cursor list name must be 1 to 32 lowercase letters, digits, - or _",
+            ));
+        }
         let state = serde_json::to_value(state)
             .map_err(|e| Error::contract(format!("cursor state does not serialise: {e}")))?;
         if holds_url(&state) {
@@ -120,7 +183,7 @@ impl CursorBinding {
         let wire = Wire {
             v: CURSOR_VERSION,
             p: self.provider.clone(),
-            r: self.resource.as_str().to_owned(),
+            r: self.kind.wire(),
             q: self.fingerprint.clone(),
             s: state,
             c: checksum,
@@ -157,8 +220,9 @@ impl CursorBinding {
         // Every decoded field is checked for shape before anything else looks at it, and
         // none is ever echoed: a cursor is caller input, and its checksum is not a signature
         // (anyone can recompute it), so it proves nothing about where the cursor came from.
+        let kind = parse_kind(&wire.r);
         let well_formed = is_name(&wire.p)
-            && Resource::ALL.iter().any(|r| r.as_str() == wire.r)
+            && kind.is_some()
             && is_hex16(&wire.q)
             && is_hex16(&wire.c)
             && state_is_plain(&wire.s, 0);
@@ -176,12 +240,12 @@ impl CursorBinding {
                 self.provider
             )));
         }
-        if wire.r != self.resource.as_str() {
-            // `r` was checked to be one of the known resource names above.
+        if let Some(kind) = kind.filter(|k| *k != self.kind) {
+            // Names a decoded resource (a known constant), never a decoded list name.
             return Err(Error::invalid_cursor(format!(
                 "cursor was issued for {}, not {}",
-                wire.r,
-                self.resource.as_str()
+                kind.describe(false),
+                self.kind.describe(true)
             )));
         }
         if wire.q != self.fingerprint {
@@ -197,12 +261,7 @@ impl CursorBinding {
     }
 
     fn checksum(&self, state: &Value) -> String {
-        checksum_of(
-            &self.provider,
-            self.resource.as_str(),
-            &self.fingerprint,
-            state,
-        )
+        checksum_of(&self.provider, &self.kind.wire(), &self.fingerprint, state)
     }
 }
 
@@ -216,7 +275,7 @@ fn short_hash(bytes: &[u8]) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Provider names: 1 to 32 lowercase ASCII letters, digits, `-` or `_`.
+/// Provider and list names: 1 to 32 lowercase ASCII letters, digits, `-` or `_`.
 fn is_name(text: &str) -> bool {
     (1..=32).contains(&text.len())
         && text

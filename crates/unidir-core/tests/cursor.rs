@@ -1,4 +1,4 @@
-//! Cursors: opaque, versioned, bound to provider, resource and query; tampering rejected.
+//! Cursors: opaque, versioned, bound to provider, resource (or named list) and query; tampering rejected.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -427,4 +427,110 @@ fn urls_inside_arrays_are_refused_too() {
     let err = binding.decode::<State>(&forged).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidCursor);
     assert!(err.message().contains("URL"), "{err}");
+}
+
+fn list_binding(name: &str, scope: &[&str]) -> CursorBinding {
+    CursorBinding::for_list("buildkite", name, &Filters::default(), scope)
+}
+
+/// A named list outside the unified model (a proxy's raw list) has its own cursor kind: its
+/// cursors and resource cursors refuse each other, with the same provider and query.
+#[test]
+fn list_cursors_and_resource_cursors_refuse_each_other() {
+    let list = list_binding("rest", &[]);
+    let cursor = list.encode(&State { page: 2 }).expect("encode");
+    assert_eq!(raw_json(&cursor)["r"], "list:rest");
+    assert_eq!(
+        list.decode::<State>(&cursor).expect("round trip"),
+        State { page: 2 }
+    );
+
+    for resource in Resource::ALL {
+        let other = CursorBinding::new("buildkite", resource, &Filters::default(), &[]);
+        let err = other.decode::<State>(&cursor).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidCursor, "{resource:?}");
+        assert!(err.message().contains("another list"), "{err}");
+        assert!(!err.message().contains("rest"), "not echoed: {err}");
+        let theirs = other.encode(&State { page: 2 }).expect("encode");
+        let err = list.decode::<State>(&theirs).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidCursor, "{resource:?}");
+        assert!(
+            err.message().contains(&format!(
+                "issued for {}, not the rest list",
+                resource.as_str()
+            )),
+            "{err}"
+        );
+    }
+
+    // Another list name, or the same list with another scope, is refused.
+    let err = list_binding("graphql", &[])
+        .decode::<State>(&cursor)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidCursor);
+    let err = list_binding("rest", &["GET", "/v2/x"])
+        .decode::<State>(&cursor)
+        .unwrap_err();
+    assert!(err.message().contains("different query"), "{err}");
+}
+
+/// List names obey the provider name rules on both sides: the encoder refuses a name the
+/// decoder would, and a forged name is "not a unidir cursor", never echoed.
+#[test]
+fn list_names_are_checked_strictly() {
+    for bad in ["", "Rest", "re st", "rest:x", &"r".repeat(33), "r\u{1b}"] {
+        let err = list_binding(bad, &[])
+            .encode(&State { page: 1 })
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ContractViolation, "{bad:?}");
+    }
+    list_binding(&"r".repeat(32), &[])
+        .encode(&State { page: 1 })
+        .expect("32 characters fit");
+
+    let binding = list_binding("rest", &[]);
+    let q = raw_json(&binding.encode(&State { page: 1 }).expect("encode"))["q"]
+        .as_str()
+        .expect("q")
+        .to_owned();
+    let page = json!({ "page": 1 });
+    let ok = forge("buildkite", "list:rest", &q, &page);
+    assert_eq!(
+        binding
+            .decode::<State>(&ok)
+            .expect("forged but well formed"),
+        State { page: 1 }
+    );
+    let evil = format!("list:evil\u{1b}[31m{}", "x".repeat(40));
+    for r in [
+        "list:",
+        "list:Rest",
+        "list:re st",
+        "list:rest:x",
+        "LIST:rest",
+        "passthrough",
+        &format!("list:{}", "r".repeat(33)),
+        &evil,
+    ] {
+        let err = binding
+            .decode::<State>(&forge("buildkite", r, &q, &page))
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidCursor, "{r:?}");
+        assert!(
+            err.message().contains("not a unidir cursor"),
+            "{r:?}: {err}"
+        );
+        assert!(!format!("{err} {err:?}").contains("evil"));
+    }
+    // Unknown fields are refused for list cursors as for resource cursors.
+    let extra = reencode(
+        &json!({ "v": 1, "p": "buildkite", "r": "list:rest", "q": q, "s": page, "c": "0000000000000000", "l": "rest" }),
+    );
+    assert!(
+        binding
+            .decode::<State>(&extra)
+            .unwrap_err()
+            .message()
+            .contains("not a unidir cursor")
+    );
 }

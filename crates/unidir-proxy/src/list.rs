@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use unidir_core::{Cursor, CursorBinding, Error, Filters, Page, Resource, Result};
+use unidir_core::{Cursor, CursorBinding, Error, Filters, Page, Result};
 use unidir_http::link;
 use unidir_http::paging::{self, PageNumber, PageToken};
 use unidir_http::status::{self, RetryWait, StatusHook};
@@ -29,6 +29,9 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 fn cursor_provider(provider: &str) -> String {
     format!("{provider}-proxy")
 }
+
+/// The cursor list kind of the proxy's REST lists (raw provider objects, no unified resource).
+const REST_LIST: &str = "rest";
 
 /// The proxy keeps no walk, so a page number is bounded only by what it can hold.
 const MAX_PAGES: u64 = u32::MAX as u64;
@@ -83,13 +86,13 @@ pub(crate) fn binding(provider: &str, request: &ProxyRequest) -> CursorBinding {
         .collect();
     query.sort();
     let query = query.join("&");
-    // The distinct provider name, the resource and the scope keep these cursors apart from
-    // the adapter's and from other passthrough lists.
-    CursorBinding::new(
+    // The distinct provider name, a list kind that is no unified resource and the scope
+    // keep these cursors apart from the adapter's and from other passthrough lists.
+    CursorBinding::for_list(
         &cursor_provider(provider),
-        Resource::Passthrough,
+        REST_LIST,
         &Filters::default(),
-        &["rest_list", request.method.as_str(), &request.path, &query],
+        &[request.method.as_str(), &request.path, &query],
     )
 }
 
@@ -302,6 +305,30 @@ mod tests {
                 .with_query("a", "1"),
         );
         assert_eq!(swapped, straight);
+    }
+
+    /// The proxy's list cursors are no unified resource: even under the proxy's own provider
+    /// name, a users cursor is refused by a proxy list and a proxy cursor by a users list.
+    #[test]
+    fn proxy_and_resource_cursors_refuse_each_other() {
+        let b = binding(P, &ProxyRequest::get("/v2/x"));
+        let users = CursorBinding::new(
+            &cursor_provider(P),
+            unidir_core::Resource::Users,
+            &Filters::default(),
+            &[],
+        );
+        let theirs = users
+            .encode(&Position::Page(PageNumber { page: 2, size: 1 }))
+            .expect("encode");
+        let err = start(P, &b, Some(&theirs), None).expect_err("users cursor");
+        assert_eq!(err.kind(), ErrorKind::InvalidCursor);
+        assert!(err.message().contains("issued for users"), "{err}");
+        let ours = b
+            .encode(&Position::Page(PageNumber { page: 2, size: 1 }))
+            .expect("encode");
+        let err = users.decode::<Position>(&ours).expect_err("proxy cursor");
+        assert_eq!(err.kind(), ErrorKind::InvalidCursor);
     }
 
     fn answer(link: &str) -> ProxyResponse {

@@ -110,7 +110,6 @@ fn label(resource: Resource, writes: bool) -> &'static str {
         Resource::Roles => "roles",
         Resource::GroupMembers => "members",
         Resource::UserGroups => "user groups",
-        Resource::Passthrough => "proxy",
         other => other.as_str(),
     }
 }

@@ -228,10 +228,6 @@ async fn consistent(ctx: &Ctx<'_>) -> std::result::Result<(), String> {
             "{} is declared twice",
             r.resource.as_str()
         );
-        // A passthrough proxy's raw lists are no Directory method.
-        if r.resource == Resource::Passthrough {
-            continue;
-        }
         for op in &r.operations {
             ensure!(
                 METHODS.contains(&(r.resource, *op)),
