@@ -488,3 +488,64 @@ async fn memberships_from_users_match_the_groups_member_lists() {
         );
     }
 }
+
+/// `add_group_member` without a role adds in the team's default role: maintainer in a team
+/// whose `default_member_role` is maintainer, member elsewhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_add_without_a_role_uses_the_team_default_role() {
+    use unidir_buildkite_sim::{MemberSpec, OrgRole, OrgSpec, TeamRole, TeamSpec};
+    const LEADS: &str = "6a1e2b3c-4d5e-4f60-8a7b-8c9d0e1f2a30";
+    const PLAIN: &str = "6a1e2b3c-4d5e-4f60-8a7b-8c9d0e1f2a31";
+    const ERIN: &str = "018f2b71-5d6e-4f70-9b8c-0d1e2f3a4b95";
+    let spec = OrgSpec::new(
+        vec![
+            MemberSpec::new("Alice Admin", "alice@acme.example", OrgRole::Admin),
+            MemberSpec::new("Erin Newhire", "erin@acme.example", OrgRole::Member).with_uuid(ERIN),
+        ],
+        vec![
+            TeamSpec::new("Leads")
+                .with_uuid(LEADS)
+                .with_default_member_role(TeamRole::Maintainer),
+            TeamSpec::new("Plain").with_uuid(PLAIN),
+        ],
+    );
+    let sim = Simulator::start(config(0, 0).with_spec(spec))
+        .await
+        .expect("simulator");
+    let bk = directory(&sim, sim.default_token(), GraphqlMode::Auto);
+
+    for (team, role, rest) in [
+        (LEADS, roles::TEAM_MAINTAINER, "maintainer"),
+        (PLAIN, roles::TEAM_MEMBER, "member"),
+    ] {
+        let added = bk
+            .add_group_member(team, &id(ERIN), None)
+            .await
+            .expect("add");
+        assert_eq!(added.outcome, Outcome::Created, "{rest}");
+        assert_eq!(added.role_id.as_deref(), Some(role));
+        assert_eq!(
+            sim.snapshot().team_role(team, ERIN).map(|r| r.as_rest()),
+            Some(rest)
+        );
+        // Again without a role: already there in the default role.
+        let again = bk
+            .add_group_member(team, &id(ERIN), None)
+            .await
+            .expect("again");
+        assert_eq!(again.outcome, Outcome::Unchanged, "{rest}");
+    }
+    // An explicit role still wins over the default.
+    bk.remove_group_member(LEADS, &id(ERIN))
+        .await
+        .expect("remove");
+    let explicit = bk
+        .add_group_member(LEADS, &id(ERIN), Some(roles::TEAM_MEMBER))
+        .await
+        .expect("add as member");
+    assert_eq!(explicit.role_id.as_deref(), Some(roles::TEAM_MEMBER));
+    assert_eq!(
+        sim.snapshot().team_role(LEADS, ERIN).map(|r| r.as_rest()),
+        Some("member")
+    );
+}

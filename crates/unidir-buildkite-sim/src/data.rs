@@ -415,7 +415,7 @@ fn from_spec(config: &SimConfig, spec: &OrgSpec) -> Result<Parts, SimError> {
             description: t.description.clone(),
             privacy: t.privacy,
             is_default: t.default,
-            default_member_role: TeamRole::Member,
+            default_member_role: t.default_member_role,
             created_at: team_created(org.created_at, index),
             created_by: 0,
         });

@@ -97,6 +97,9 @@ pub struct TeamSpec {
     /// Free text; `null` when absent.
     #[serde(default)]
     pub description: Option<String>,
+    /// The role a member added without one gets (default `member`).
+    #[serde(default = "member")]
+    pub default_member_role: TeamRole,
     /// Members by e-mail, in insertion order.
     #[serde(default)]
     pub members: Vec<TeamMemberSpec>,
@@ -104,6 +107,10 @@ pub struct TeamSpec {
 
 fn visible() -> TeamPrivacy {
     TeamPrivacy::Visible
+}
+
+fn member() -> TeamRole {
+    TeamRole::Member
 }
 
 impl TeamSpec {
@@ -116,8 +123,15 @@ impl TeamSpec {
             privacy: TeamPrivacy::Visible,
             default: false,
             description: None,
+            default_member_role: TeamRole::Member,
             members: Vec::new(),
         }
+    }
+
+    /// Sets the role a member added without one gets.
+    pub fn with_default_member_role(mut self, role: TeamRole) -> Self {
+        self.default_member_role = role;
+        self
     }
 
     /// Fixes the team UUID.

@@ -56,9 +56,18 @@ impl Buildkite {
     }
 
     async fn team_exists(&self, operation: &'static str, team: &str) -> Result<bool> {
+        Ok(self.read_team(operation, team).await?.is_some())
+    }
+
+    /// `GET /teams/{id}`: the team's body, `None` when there is no such team.
+    async fn read_team(
+        &self,
+        operation: &'static str,
+        team: &str,
+    ) -> Result<Option<serde_json::Value>> {
         check_id(operation, "group", team)?;
         let path = self.org_path(&["teams", team]);
-        Ok(found(self.api.get(operation, &path, &[]).await)?.is_some())
+        Ok(found(self.api.get(operation, &path, &[]).await)?.map(|r| r.body))
     }
 
     /// The user's id when they are an organization member.
@@ -143,24 +152,14 @@ impl Buildkite {
         operation: &'static str,
         team: &str,
         user: &UserRef,
-        role_id: &str,
+        role_id: Option<&str>,
         add: bool,
     ) -> Result<MembershipResult> {
-        let role = match role_id {
-            roles::TEAM_MAINTAINER => "maintainer",
-            roles::TEAM_MEMBER => "member",
-            other => {
-                return Err(invalid(
-                    operation,
-                    format!(
-                        "\"{}\" is not a team role; use {} or {}",
-                        unidir_core::text::display_safe(other),
-                        roles::TEAM_MAINTAINER,
-                        roles::TEAM_MEMBER
-                    ),
-                ));
-            }
-        };
+        // Checked before any request; `None` (an add in the team's default role) is
+        // resolved from the team read below.
+        if let Some(role_id) = role_id {
+            rest_role(operation, role_id)?;
+        }
         let write = if add {
             Operation::Add
         } else {
@@ -174,9 +173,14 @@ impl Buildkite {
                     .with_role_id(role)
                     .with_previous_role_id(previous)
             };
-        if !self.team_exists(operation, team).await? {
+        let Some(team_body) = self.read_team(operation, team).await? else {
             return Ok(result(Outcome::GroupNotFound, None, None, None));
-        }
+        };
+        let role_id = match role_id {
+            Some(role_id) => role_id,
+            None => default_role(operation, &team_body)?,
+        };
+        let role = rest_role(operation, role_id)?;
         let Some(user_id) = self.member_id(operation, user).await? else {
             return Ok(result(Outcome::UserNotInOrganization, None, None, None));
         };
@@ -266,6 +270,39 @@ impl Buildkite {
         )
         .await?;
         Ok(result(Outcome::Removed, Some(user_id), Some(previous)))
+    }
+}
+
+/// Buildkite's REST name of a team role id.
+fn rest_role(operation: &'static str, role_id: &str) -> Result<&'static str> {
+    match role_id {
+        roles::TEAM_MAINTAINER => Ok("maintainer"),
+        roles::TEAM_MEMBER => Ok("member"),
+        other => Err(invalid(
+            operation,
+            format!(
+                "\"{}\" is not a team role; use {} or {}",
+                unidir_core::text::display_safe(other),
+                roles::TEAM_MAINTAINER,
+                roles::TEAM_MEMBER
+            ),
+        )),
+    }
+}
+
+/// The role id a member added without one gets: the team's `default_member_role` (a team
+/// answer without it, as older fixtures have, means Buildkite's default, member).
+fn default_role(operation: &'static str, team: &serde_json::Value) -> Result<&'static str> {
+    let raw = team.get("default_member_role");
+    // Case as the groups mapping reads it (GraphQL spells roles in capitals).
+    match raw.and_then(|r| r.as_str()).map(str::to_ascii_lowercase) {
+        None if raw.is_none_or(serde_json::Value::is_null) => Ok(roles::TEAM_MEMBER),
+        Some(role) if role == "maintainer" => Ok(roles::TEAM_MAINTAINER),
+        Some(role) if role == "member" => Ok(roles::TEAM_MEMBER),
+        _ => Err(crate::api::contract(
+            operation,
+            "a team whose default_member_role is neither member nor maintainer",
+        )),
     }
 }
 

@@ -54,7 +54,7 @@ use crate::api::Api;
 use crate::config::{BuildkiteBuilder, GraphqlMode};
 use crate::team_index::TeamIndex;
 use crate::wire::RestAccessToken;
-use crate::{PROVIDER, map, roles};
+use crate::{PROVIDER, map};
 
 pub(crate) use paging::{graphql_after, users_binding};
 pub(crate) use users_graphql::NestedShape;
@@ -273,14 +273,13 @@ impl Directory for Buildkite {
         self.user_teams_page(user_id, query).await
     }
 
-    /// Teams always have roles: `None` is `team:member`, the default role of a new member.
+    /// Teams always have roles: `None` is the team's `default_member_role`.
     async fn add_group_member(
         &self,
         group_id: &str,
         user: &UserRef,
         role_id: Option<&str>,
     ) -> Result<MembershipResult> {
-        let role_id = role_id.unwrap_or(roles::TEAM_MEMBER);
         self.set_member_role("add_group_member", group_id, user, role_id, true)
             .await
     }
@@ -291,8 +290,14 @@ impl Directory for Buildkite {
         user: &UserRef,
         role_id: &str,
     ) -> Result<MembershipResult> {
-        self.set_member_role("change_group_member_role", group_id, user, role_id, false)
-            .await
+        self.set_member_role(
+            "change_group_member_role",
+            group_id,
+            user,
+            Some(role_id),
+            false,
+        )
+        .await
     }
 
     async fn remove_group_member(
