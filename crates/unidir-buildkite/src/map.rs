@@ -144,6 +144,11 @@ fn primary_email(email: Option<String>) -> Vec<Email> {
         .collect()
 }
 
+/// Whether Buildkite's SSO mode (REST `sso_mode`, GraphQL `sso.mode`) requires SSO.
+pub(crate) fn sso_required(mode: Option<&str>) -> Option<bool> {
+    mode.map(|m| m.eq_ignore_ascii_case("required"))
+}
+
 /// A user from a REST member row; `groups` are filled by the caller.
 pub(crate) fn rest_user(
     member: RestMember,
@@ -164,7 +169,7 @@ pub(crate) fn rest_user(
         .with_status(UserStatus::Active)
         .with_roles(roles_held)
         .with_groups(groups)
-        .with_is_sso_required(member.sso_mode.map(|m| m.eq_ignore_ascii_case("required")))
+        .with_is_sso_required(sso_required(member.sso_mode.as_deref()))
         .with_remote_data(remote(keep, raw))
 }
 
@@ -209,12 +214,7 @@ pub(crate) fn graphql_user(
         .with_avatar_url(member.user.avatar.and_then(|a| a.url))
         .with_is_bot(bot)
         .with_is_2fa_enabled(member.security.and_then(|s| s.two_factor_enabled))
-        .with_is_sso_required(
-            member
-                .sso
-                .and_then(|s| s.mode)
-                .map(|m| m.eq_ignore_ascii_case("required")),
-        )
+        .with_is_sso_required(sso_required(member.sso.and_then(|s| s.mode).as_deref()))
         .with_created_at(time(member.created_at.as_deref()))
         .with_last_active_at(time(member.last_seen_at.as_deref()))
         .with_remote_data(remote(keep, raw))

@@ -118,10 +118,24 @@ impl Buildkite {
         Ok((items, next.map(|n| n.page)))
     }
 
-    /// A GraphQL `pageInfo`, with its cursors checked as they arrive: a provider cursor is
+    /// A GraphQL connection's `pageInfo` (its absence is `missing`, a contract violation),
+    /// with its cursors checked as they arrive: a provider cursor is
     /// carried inside the unified cursor, so one that is empty, longer than 512 characters,
     /// not printable ASCII, or holding the token is the provider's contract violation here
     /// rather than the caller's invalid cursor on the next call.
+    pub(crate) fn connection_page_info(
+        &self,
+        operation: &'static str,
+        connection: &Value,
+        missing: &'static str,
+    ) -> Result<PageInfo> {
+        match connection.get("pageInfo") {
+            Some(v) if !v.is_null() => self.page_info(operation, v),
+            _ => Err(contract(operation, missing)),
+        }
+    }
+
+    /// One `pageInfo` value, checked as [`Self::connection_page_info`] describes.
     pub(crate) fn page_info(&self, operation: &'static str, value: &Value) -> Result<PageInfo> {
         let info: PageInfo = map::decode(operation, "pageInfo", value)?;
         let cursors = [&info.end_cursor, &info.start_cursor].into_iter().flatten();

@@ -47,10 +47,8 @@ impl Buildkite {
             _ => Vec::new(),
         };
         let teams = &*teams;
-        let mut info: PageInfo = match teams.get("pageInfo") {
-            Some(v) if !v.is_null() => self.page_info(operation, v)?,
-            _ => return Err(contract(operation, "a member's team list has no pageInfo")),
-        };
+        let mut info: PageInfo =
+            self.connection_page_info(operation, teams, "a member's team list has no pageInfo")?;
         let membership = node
             .get("uuid")
             .and_then(Value::as_str)
@@ -88,10 +86,8 @@ impl Buildkite {
             };
             budget.add_items(more.len()).map_err(tag(operation))?;
             edges.extend(more);
-            info = match conn.get("pageInfo") {
-                Some(v) if !v.is_null() => self.page_info(operation, v)?,
-                _ => return Err(contract(operation, "a member's team list has no pageInfo")),
-            };
+            info =
+                self.connection_page_info(operation, conn, "a member's team list has no pageInfo")?;
         }
         let mut groups: Vec<GroupAssignment> = Vec::new();
         let mut team_ids = HashSet::new();
@@ -190,10 +186,8 @@ impl Buildkite {
             .get("members")
             .filter(|m| !m.is_null())
             .ok_or_else(|| contract(OP, "organization.members is missing"))?;
-        let info: PageInfo = match members.get("pageInfo") {
-            Some(v) if !v.is_null() => self.page_info(OP, v)?,
-            _ => return Err(contract(OP, "the members connection has no pageInfo")),
-        };
+        let info: PageInfo =
+            self.connection_page_info(OP, members, "the members connection has no pageInfo")?;
         let edges = match data
             .pointer_mut("/organization/members/edges")
             .map(Value::take)

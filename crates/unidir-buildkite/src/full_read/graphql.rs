@@ -101,10 +101,8 @@ impl Buildkite {
                 .pointer("/organization/teams")
                 .filter(|t| !t.is_null())
                 .ok_or_else(|| contract(OP, "organization.teams is missing"))?;
-            let info = match connection.get("pageInfo") {
-                Some(v) if !v.is_null() => self.page_info(OP, v)?,
-                _ => return Err(contract(OP, "the teams connection has no pageInfo")),
-            };
+            let info =
+                self.connection_page_info(OP, connection, "the teams connection has no pageInfo")?;
             let edges = connection
                 .get("edges")
                 .and_then(Value::as_array)
@@ -214,7 +212,6 @@ impl Buildkite {
         let mut after: Option<String> = None;
         loop {
             budget.before_page().map_err(tag)?;
-            self.api.reserve_graphql(OP, 1).await?;
             let variables = json!({
                 "slug": self.api.org,
                 "first": GRAPHQL_MEMBERS_PAGE,
@@ -228,10 +225,8 @@ impl Buildkite {
                 .pointer("/organization/members")
                 .filter(|m| !m.is_null())
                 .ok_or_else(|| contract(OP, "organization.members is missing"))?;
-            let info = match members.get("pageInfo") {
-                Some(v) if !v.is_null() => self.page_info(OP, v)?,
-                _ => return Err(contract(OP, "the members connection has no pageInfo")),
-            };
+            let info =
+                self.connection_page_info(OP, members, "the members connection has no pageInfo")?;
             let edges = match data
                 .pointer_mut("/organization/members/edges")
                 .map(Value::take)
@@ -293,7 +288,7 @@ impl Buildkite {
                 .into_iter()
                 .map(|(member, raw)| {
                     let groups = index.groups_of(&member.user.uuid);
-                    let sso_required = sso.get(&member.user.uuid).copied().flatten();
+                    let sso_required = sso.get(&digest(&member.user.uuid)).copied().flatten();
                     let mut user = map::graphql_user(member, groups, &raw, keep);
                     user.is_sso_required = sso_required;
                     user

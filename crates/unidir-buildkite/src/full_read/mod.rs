@@ -77,13 +77,13 @@ struct Shared {
     /// Teams still to read: the largest first, so REST takes from the front and GraphQL the
     /// smallest from the back.
     queue: Mutex<VecDeque<TeamRef>>,
-
     /// GraphQL holds a team it took from the queue (set and cleared under the queue's lock).
     graphql_busy: watch::Sender<bool>,
     /// The memberships read so far; `TeamRef::position` is a team's place in it.
     index: Mutex<TeamIndexBuilder>,
-    /// SSO requirement by user id, from REST member pages (for `Detail::Full`).
-    sso: Mutex<HashMap<String, Option<bool>>>,
+    /// SSO requirement by user-id digest (as the team index keys users), from REST member
+    /// pages (for `Detail::Full`).
+    sso: Mutex<HashMap<u128, Option<bool>>>,
 }
 
 impl Shared {
@@ -215,7 +215,6 @@ impl Buildkite {
         let graphql_lists = graphql && !full;
         let shared = Shared {
             queue: Mutex::new(VecDeque::new()),
-
             graphql_busy: watch::Sender::new(false),
             index: Mutex::new(TeamIndexBuilder::default()),
             sso: Mutex::new(HashMap::new()),

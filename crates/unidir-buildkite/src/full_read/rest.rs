@@ -60,25 +60,22 @@ impl Buildkite {
         let mut page = 1u32;
         loop {
             budget.before_page().map_err(tag)?;
-            self.api.reserve_rest(OP).await?;
             let (rows, next) = self.fetch_page(OP, &path, &[], page, REST_PAGE).await?;
             budget.add_items(rows.len()).map_err(tag)?;
             let mut users = Vec::with_capacity(if full { 0 } else { rows.len() });
             for raw in &rows {
                 let member: RestMember = map::decode(OP, "member", raw)?;
-                if !seen.insert(digest(&member.id)) {
+                let key = digest(&member.id);
+                if !seen.insert(key) {
                     continue;
                 }
                 if full {
-                    let sso = member
-                        .sso_mode
-                        .as_deref()
-                        .map(|m| m.eq_ignore_ascii_case("required"));
+                    let sso = map::sso_required(member.sso_mode.as_deref());
                     shared
                         .sso
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .insert(member.id, sso);
+                        .insert(key, sso);
                 } else {
                     let groups = index.groups_of(&member.id);
                     users.push(map::rest_user(member, raw, keep, groups));
