@@ -45,25 +45,7 @@ struct Args {
 }
 
 fn main() -> std::process::ExitCode {
-    let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("memory: cannot start a runtime: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("memory: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    unidir_bench::run_main("memory", run(Args::parse()))
 }
 
 fn parse_size(text: &str) -> Result<(usize, usize), String> {

@@ -134,25 +134,7 @@ struct Run {
 }
 
 fn main() -> std::process::ExitCode {
-    let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("sync: cannot start a runtime: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("sync: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    unidir_bench::run_main("sync", run(Args::parse()))
 }
 
 async fn run(args: Args) -> Result<(), String> {
