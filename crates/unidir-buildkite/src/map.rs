@@ -92,23 +92,30 @@ pub(crate) fn into_array(operation: &'static str, body: Value) -> Result<Vec<Val
     }
 }
 
-fn remote(keep: bool, value: &Value) -> Option<Value> {
-    keep.then(|| value.clone())
+/// An object decoded from its raw JSON, which is kept for `remote_data`: the route when
+/// the caller asked for `remote_data` (otherwise objects are decoded straight from the
+/// response bytes, and no `Value` is built).
+pub(crate) fn with_raw<W: DeserializeOwned>(
+    operation: &'static str,
+    what: &str,
+    raw: Value,
+) -> Result<(W, Option<Value>)> {
+    Ok((decode(operation, what, &raw)?, Some(raw)))
 }
 
 fn non_empty(text: Option<String>) -> Option<String> {
     text.filter(|t| !t.trim().is_empty())
 }
 
-pub(crate) fn organization(org: RestOrganization, raw: &Value, keep: bool) -> Organization {
+pub(crate) fn organization(org: RestOrganization, remote: Option<Value>) -> Organization {
     Organization::new(org.id, org.name)
         .with_slug(org.slug)
         .with_web_url(org.web_url)
         .with_created_at(time(org.created_at.as_deref()))
-        .with_remote_data(remote(keep, raw))
+        .with_remote_data(remote)
 }
 
-pub(crate) fn group(team: RestTeam, raw: &Value, keep: bool) -> Group {
+pub(crate) fn group(team: RestTeam, remote: Option<Value>) -> Group {
     Group::new(team.id, team.name)
         .with_slug(team.slug)
         .with_description(non_empty(team.description))
@@ -121,20 +128,19 @@ pub(crate) fn group(team: RestTeam, raw: &Value, keep: bool) -> Group {
         .with_default_role_id(team.default_member_role.map(|r| roles::team_role_id(&r)))
         .with_created_by(team.created_by.and_then(|c| c.id))
         .with_created_at(time(team.created_at.as_deref()))
-        .with_remote_data(remote(keep, raw))
+        .with_remote_data(remote)
 }
 
 pub(crate) fn membership(
     group_id: &str,
     member: RestTeamMember,
-    raw: &Value,
-    keep: bool,
+    remote: Option<Value>,
 ) -> GroupMembership {
     GroupMembership::new(group_id, member.user_id)
         .with_role_id(member.role.map(|r| roles::team_role_id(&r)))
         .with_user_name(member.user_name)
         .with_created_at(time(member.created_at.as_deref()))
-        .with_remote_data(remote(keep, raw))
+        .with_remote_data(remote)
 }
 
 fn primary_email(email: Option<String>) -> Vec<Email> {
@@ -152,8 +158,7 @@ pub(crate) fn sso_required(mode: Option<&str>) -> Option<bool> {
 /// A user from a REST member row; `groups` are filled by the caller.
 pub(crate) fn rest_user(
     member: RestMember,
-    raw: &Value,
-    keep: bool,
+    remote: Option<Value>,
     groups: Vec<GroupAssignment>,
 ) -> User {
     let mut roles_held: Vec<_> = member
@@ -170,7 +175,7 @@ pub(crate) fn rest_user(
         .with_roles(roles_held)
         .with_groups(groups)
         .with_is_sso_required(sso_required(member.sso_mode.as_deref()))
-        .with_remote_data(remote(keep, raw))
+        .with_remote_data(remote)
 }
 
 fn add_team_roles(roles_held: &mut Vec<unidir_core::RoleAssignment>, groups: &[GroupAssignment]) {
@@ -181,14 +186,14 @@ fn add_team_roles(roles_held: &mut Vec<unidir_core::RoleAssignment>, groups: &[G
     }
 }
 
-pub(crate) fn team_assignment(team: &GqlTeamMembership) -> Option<GroupAssignment> {
-    let t = team.team.as_ref()?;
+pub(crate) fn team_assignment(membership: GqlTeamMembership) -> Option<GroupAssignment> {
+    let team = membership.team?;
     Some(
-        GroupAssignment::new(t.uuid.clone())
-            .with_name(t.name.clone())
-            .with_slug(t.slug.clone())
-            .with_role_id(roles::team_role_id(&team.role))
-            .with_joined_at(time(team.created_at.as_deref())),
+        GroupAssignment::new(team.uuid)
+            .with_name(team.name)
+            .with_slug(team.slug)
+            .with_role_id(roles::team_role_id(&membership.role))
+            .with_joined_at(time(membership.created_at.as_deref())),
     )
 }
 
@@ -196,8 +201,7 @@ pub(crate) fn team_assignment(team: &GqlTeamMembership) -> Option<GroupAssignmen
 pub(crate) fn graphql_user(
     member: GqlMember,
     groups: Vec<GroupAssignment>,
-    raw: &Value,
-    keep: bool,
+    remote: Option<Value>,
 ) -> User {
     let mut roles_held = vec![roles::assignment(roles::org_role_id(&member.role), None)];
     add_team_roles(&mut roles_held, &groups);
@@ -217,7 +221,7 @@ pub(crate) fn graphql_user(
         .with_is_sso_required(sso_required(member.sso.and_then(|s| s.mode).as_deref()))
         .with_created_at(time(member.created_at.as_deref()))
         .with_last_active_at(time(member.last_seen_at.as_deref()))
-        .with_remote_data(remote(keep, raw))
+        .with_remote_data(remote)
 }
 
 #[cfg(test)]

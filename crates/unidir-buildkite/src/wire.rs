@@ -153,12 +153,79 @@ pub(crate) struct GqlUserRef {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct GqlMember {
+    /// The membership's own UUID (`organizationMember(slug: "org/uuid")` reads it again).
+    pub(crate) uuid: Option<String>,
     pub(crate) role: String,
     pub(crate) created_at: Option<String>,
     pub(crate) last_seen_at: Option<String>,
     pub(crate) sso: Option<GqlSso>,
     pub(crate) security: Option<GqlSecurity>,
     pub(crate) user: GqlUser,
+    /// The first page of the member's teams (`UnidirMembers`; absent from the lite query).
+    pub(crate) teams: Option<Connection<GqlTeamMembership>>,
+}
+
+/// A Relay connection as unidir selects it. Everything is optional here so that a missing
+/// part is reported by the code that needs it, with the message it has always had.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Connection<N> {
+    pub(crate) count: Option<u64>,
+    pub(crate) page_info: Option<PageInfo>,
+    pub(crate) edges: Option<Vec<Edge<N>>>,
+}
+
+impl<N> Connection<N> {
+    /// The edges' nodes; `None` for an edge without one.
+    pub(crate) fn nodes(&mut self) -> impl Iterator<Item = Option<N>> + use<N> {
+        self.edges
+            .take()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.node)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Edge<N> {
+    pub(crate) node: Option<N>,
+}
+
+/// `data` of `UnidirMembers`, `UnidirMembersLite` and `UnidirOrgSize`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct OrgMembers<N> {
+    pub(crate) organization: Option<Members<N>>,
+}
+
+/// An object with a `members` connection (an organization, a team).
+#[derive(Debug, Deserialize)]
+pub(crate) struct Members<N> {
+    pub(crate) members: Option<Connection<N>>,
+}
+
+/// `data` of `UnidirTeamMembers`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct TeamMembers {
+    pub(crate) team: Option<Members<GqlTeamMember>>,
+}
+
+/// `data` of `UnidirTeamSizes`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct OrgTeams {
+    pub(crate) organization: Option<Teams<GqlTeamSize>>,
+}
+
+/// An object with a `teams` connection (an organization, an organization member).
+#[derive(Debug, Deserialize)]
+pub(crate) struct Teams<N> {
+    pub(crate) teams: Option<Connection<N>>,
+}
+
+/// `data` of `UnidirMemberTeams`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct MemberTeams<N> {
+    pub(crate) organization_member: Option<Teams<N>>,
 }
 
 #[cfg(test)]

@@ -178,6 +178,42 @@ async fn users_over_graphql_walk_every_page_once() {
     assert_eq!(streamed, users);
 }
 
+/// Objects are decoded straight from the response bytes unless `remote_data` is asked for;
+/// then from the raw JSON, which is kept. Both routes give the same unified users, and the
+/// kept node of a member whose teams took a follow-up page holds every team.
+#[tokio::test]
+async fn remote_data_route_gives_the_same_users_and_every_team() {
+    let fx = FixtureServer::mount(&["acme"]);
+    let (bk, _) = fx.directory("acme-inc");
+    let typed: Vec<User> = bk
+        .users(ListQuery::new().with_limit(2))
+        .try_collect()
+        .await
+        .expect("typed");
+    let raw: Vec<User> = bk
+        .users(ListQuery::new().with_limit(2).with_remote_data(true))
+        .try_collect()
+        .await
+        .expect("raw");
+    assert!(typed.iter().all(|u| u.remote_data.is_none()));
+    let without: Vec<User> = raw
+        .iter()
+        .cloned()
+        .map(|mut u| {
+            u.remote_data = None;
+            u
+        })
+        .collect();
+    assert_eq!(without, typed, "both routes map the same");
+    let alice = raw.iter().find(|u| u.id == ALICE).expect("alice");
+    let node = alice.remote_data.as_ref().expect("kept");
+    let edges = node["teams"]["edges"].as_array().expect("edges");
+    assert_eq!(edges.len(), 3, "the follow-up page's team is in the node");
+    assert_eq!(edges.len(), alice.groups.len());
+    assert_eq!(node["teams"]["pageInfo"]["hasNextPage"], false);
+    assert_eq!(node["user"]["uuid"], ALICE);
+}
+
 #[tokio::test]
 async fn users_over_rest_when_graphql_is_not_allowed() {
     let fx = FixtureServer::mount(&["no_graphql", "acme"]);

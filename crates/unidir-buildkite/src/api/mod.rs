@@ -4,6 +4,8 @@ mod errors;
 
 use std::fmt;
 
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{Value, json};
 use unidir_core::{Error, Result};
 use unidir_http::link::{self, Link};
@@ -19,26 +21,62 @@ use errors::{graphql_body_error, graphql_messages, graphql_status_error};
 #[derive(Debug)]
 pub(crate) struct Rest {
     pub(crate) body: Value,
+}
+
+/// A successful REST answer whose body is not decoded yet, so the caller can decode it
+/// straight into the types it needs (no `Value` tree: see [`Api::get_bytes`]).
+#[derive(Debug)]
+pub(crate) struct RestBytes {
+    pub(crate) body: Vec<u8>,
+    pub(crate) status: u16,
     pub(crate) links: Vec<Link>,
 }
 
-impl Rest {
-    /// The page number `rel` points at, if the `Link` header has that relation.
-    pub(crate) fn page_of(&self, rel: &str, operation: &'static str) -> Result<Option<u32>> {
-        let Some(url) = link::find(&self.links, rel) else {
-            return Ok(None);
-        };
-        link::query_param(url, "page")
-            .and_then(|p| p.parse::<u32>().ok())
-            .filter(|p| *p >= 1)
-            .map(Some)
-            .ok_or_else(|| {
+impl RestBytes {
+    /// The body as a `Value`, with the errors of a body that is not JSON.
+    pub(crate) fn into_value(self, operation: &'static str) -> Result<Rest> {
+        let body = if self.body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&self.body).map_err(|_| {
                 contract(
                     operation,
-                    format!("the Link header's rel=\"{rel}\" has no valid page number"),
+                    "Buildkite answered with a body that is not valid JSON",
                 )
-            })
+                .with_status(self.status)
+            })?
+        };
+        Ok(Rest { body })
     }
+
+    /// The page number `rel` points at, if the `Link` header has that relation.
+    pub(crate) fn page_of(&self, rel: &str, operation: &'static str) -> Result<Option<u32>> {
+        page_of(&self.links, rel, operation)
+    }
+}
+
+/// A GraphQL answer as the fast route decodes it: `errors` is only looked at for presence.
+#[derive(Deserialize)]
+struct Envelope<T> {
+    data: Option<T>,
+    errors: Option<IgnoredAny>,
+}
+
+/// The page number `rel` points at, if the `Link` header has that relation.
+fn page_of(links: &[Link], rel: &str, operation: &'static str) -> Result<Option<u32>> {
+    let Some(url) = link::find(links, rel) else {
+        return Ok(None);
+    };
+    link::query_param(url, "page")
+        .and_then(|p| p.parse::<u32>().ok())
+        .filter(|p| *p >= 1)
+        .map(Some)
+        .ok_or_else(|| {
+            contract(
+                operation,
+                format!("the Link header's rel=\"{rel}\" has no valid page number"),
+            )
+        })
 }
 
 pub(crate) fn contract(operation: &'static str, message: impl Into<String>) -> Error {
@@ -168,6 +206,18 @@ impl Api {
         segments: &[&str],
         query: &[(&str, String)],
     ) -> Result<Rest> {
+        self.get_bytes(operation, segments, query)
+            .await?
+            .into_value(operation)
+    }
+
+    /// [`Self::get`] without decoding the body.
+    pub(crate) async fn get_bytes(
+        &self,
+        operation: &'static str,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<RestBytes> {
         let url = self.rest_url(segments, query)?;
         let response = self
             .http
@@ -179,7 +229,7 @@ impl Api {
                     .header(reqwest::header::ACCEPT, "application/json")
             })
             .await?;
-        self.rest_result(operation, response)
+        self.rest_bytes(operation, response)
     }
 
     /// A REST write (`POST`/`PATCH`/`DELETE`). Never replayed after an ambiguous failure:
@@ -208,11 +258,11 @@ impl Api {
             .await
     }
 
-    pub(crate) fn rest_result(
+    pub(crate) fn rest_bytes(
         &self,
         operation: &'static str,
         response: RawResponse,
-    ) -> Result<Rest> {
+    ) -> Result<RestBytes> {
         if !response.is_success() {
             return Err(self.rest_error(operation, &response));
         }
@@ -223,29 +273,27 @@ impl Api {
             .filter_map(|v| v.to_str().ok())
             .flat_map(link::parse)
             .collect();
-        let body = if response.body.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&response.body).map_err(|_| {
-                contract(
-                    operation,
-                    "Buildkite answered with a body that is not valid JSON",
-                )
-                .with_status(response.status)
-            })?
-        };
-        Ok(Rest { body, links })
+        Ok(RestBytes {
+            body: response.body,
+            status: response.status,
+            links,
+        })
     }
 
-    /// Runs a GraphQL operation and returns its `data`. Any `errors` entry is a typed error:
-    /// partial data is never passed off as complete.
-    pub(crate) async fn graphql(
+    /// Runs a GraphQL operation and returns its `data`, decoded straight from the body into
+    /// `T`. Any `errors` entry is a typed error: partial data is never passed off as complete.
+    ///
+    /// A body that is
+    /// not a clean answer of that shape (a non-2xx status, an `errors` entry, or a field of
+    /// another type) takes the `Value` route, which owns every error and the schema-drift
+    /// retry; only a clean answer skips the `Value` tree and its allocations.
+    pub(crate) async fn graphql<T: DeserializeOwned>(
         &self,
         operation: &'static str,
         document: &str,
         operation_name: &str,
         variables: Value,
-    ) -> Result<Value> {
+    ) -> Result<T> {
         // Each retry drops at least one optional field, so this ends.
         loop {
             let sent = self.optional.document(document);
@@ -263,6 +311,14 @@ impl Api {
                         .json(&body)
                 })
                 .await?;
+            if response.is_success()
+                && let Ok(Envelope {
+                    data: Some(data),
+                    errors: None,
+                }) = serde_json::from_slice::<Envelope<T>>(&response.body)
+            {
+                return Ok(data);
+            }
             let parsed: Option<Value> = serde_json::from_slice(&response.body).ok();
             let messages = graphql_messages(parsed.as_ref(), Some(&self.token));
             if !response.is_success() {
@@ -289,7 +345,9 @@ impl Api {
             }
             let mut parsed = parsed;
             return match parsed.get_mut("data").map(Value::take) {
-                Some(data) if !data.is_null() => Ok(data),
+                Some(data) if !data.is_null() => {
+                    crate::map::decode(operation, "GraphQL data", &data)
+                }
                 _ => Err(contract(
                     operation,
                     "Buildkite GraphQL answered without data or errors",

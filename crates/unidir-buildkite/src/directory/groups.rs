@@ -20,8 +20,7 @@ impl Buildkite {
         let page = self
             .rest_page(OP, &self.org_path(&["teams"]), &[], query, &binding)
             .await?;
-        let keep = query.include_remote_data;
-        map_page(OP, "team", page, |team, raw| map::group(team, raw, keep))
+        map_page(OP, "team", page, query.include_remote_data, map::group)
     }
 
     /// `get_group`: one team.
@@ -32,10 +31,10 @@ impl Buildkite {
             .api
             .get(OP, &self.org_path(&["teams", id]), &[])
             .await?;
+        let (team, raw) = map::with_raw(OP, "team", rest.body)?;
         Ok(map::group(
-            map::decode(OP, "team", &rest.body)?,
-            &rest.body,
-            options.include_remote_data,
+            team,
+            raw.filter(|_| options.include_remote_data),
         ))
     }
 
@@ -59,10 +58,13 @@ impl Buildkite {
                 &binding,
             )
             .await?;
-        let keep = query.include_remote_data;
-        let mut page = map_page(OP, "team member", page, |m, raw| {
-            map::membership(group_id, m, raw, keep)
-        })?;
+        let mut page = map_page(
+            OP,
+            "team member",
+            page,
+            query.include_remote_data,
+            |m, raw| map::membership(group_id, m, raw),
+        )?;
         if let Some(role) = &query.filters.role_id {
             page.result.retain(|m| m.role_id.as_ref() == Some(role));
         }
@@ -88,7 +90,6 @@ impl Buildkite {
                 &binding,
             )
             .await?;
-        let keep = query.include_remote_data;
-        map_page(OP, "team", page, |team, raw| map::group(team, raw, keep))
+        map_page(OP, "team", page, query.include_remote_data, map::group)
     }
 }

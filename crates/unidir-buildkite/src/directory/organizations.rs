@@ -20,10 +20,9 @@ impl Buildkite {
         let (token, token_raw) = self.access_token(OP).await?;
         let user_rest = self.api.get(OP, &["user"], &[]).await?;
         let user: RestUser = map::decode(OP, "user", &user_rest.body)?;
-        let orgs = self.rest_walk(OP, &["organizations"], &[], "id").await?;
+        let orgs: Vec<RestOrganization> = self.rest_walk(OP, &["organizations"], &[]).await?;
         let mut organizations = Vec::new();
-        for raw in &orgs {
-            let org: RestOrganization = map::decode(OP, "organization", raw)?;
+        for org in orgs {
             organizations.push(OrganizationRef::new(org.id, org.name).with_slug(org.slug));
         }
         let unified_user = User::new(user.id)
@@ -61,10 +60,13 @@ impl Buildkite {
         let page = self
             .rest_page(OP, &["organizations"], &[], query, &binding)
             .await?;
-        let keep = query.include_remote_data;
-        map_page(OP, "organization", page, |org, raw| {
-            map::organization(org, raw, keep)
-        })
+        map_page(
+            OP,
+            "organization",
+            page,
+            query.include_remote_data,
+            map::organization,
+        )
     }
 
     /// `get_organization` by slug.
@@ -76,10 +78,10 @@ impl Buildkite {
         const OP: &str = "get_organization";
         check_slug(id).map_err(tag(OP))?;
         let rest = self.api.get(OP, &["organizations", id], &[]).await?;
+        let (org, raw) = map::with_raw(OP, "organization", rest.body)?;
         Ok(map::organization(
-            map::decode(OP, "organization", &rest.body)?,
-            &rest.body,
-            options.include_remote_data,
+            org,
+            raw.filter(|_| options.include_remote_data),
         ))
     }
 }

@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use unidir_core::{CursorBinding, ListQuery, Page, Resource, Result};
@@ -96,19 +97,32 @@ impl Buildkite {
     /// One REST page: its items and the next page number from the `Link` header. An empty
     /// page ends the list (past the last page Buildkite answers `[]`); a next page that does
     /// not come after this one is a `ContractViolation`, never a loop.
-    pub(crate) async fn fetch_page(
+    ///
+    /// The items are decoded straight from the body as `T` (`Value` to keep them raw). A body
+    /// that does not decode is decoded again through `Value`, for the precise error: not
+    /// JSON, not a list, or which field of which item.
+    pub(crate) async fn fetch_page<T: DeserializeOwned + Keyed>(
         &self,
         operation: &'static str,
         segments: &[&str],
         extra: &[(&str, String)],
         page: u32,
         size: u32,
-    ) -> Result<(Vec<Value>, Option<u32>)> {
+    ) -> Result<(Vec<T>, Option<u32>)> {
         let mut params = vec![("page", page.to_string()), ("per_page", size.to_string())];
         params.extend(extra.iter().cloned());
-        let rest = self.api.get(operation, segments, &params).await?;
+        let rest = self.api.get_bytes(operation, segments, &params).await?;
         let next_link = rest.page_of("next", operation)?;
-        let items = map::into_array(operation, rest.body)?;
+        let items: Vec<T> = match serde_json::from_slice(&rest.body) {
+            Ok(items) => items,
+            Err(_) => {
+                let body = rest.into_value(operation)?.body;
+                map::into_array(operation, body)?
+                    .iter()
+                    .map(|raw| map::decode(operation, T::WHAT, raw))
+                    .collect::<Result<_>>()?
+            }
+        };
         if items.is_empty() {
             return Ok((items, None));
         }
@@ -118,26 +132,18 @@ impl Buildkite {
         Ok((items, next.map(|n| n.page)))
     }
 
-    /// A GraphQL connection's `pageInfo` (its absence is `missing`, a contract violation),
-    /// with its cursors checked as they arrive: a provider cursor is
-    /// carried inside the unified cursor, so one that is empty, longer than 512 characters,
-    /// not printable ASCII, or holding the token is the provider's contract violation here
-    /// rather than the caller's invalid cursor on the next call.
-    pub(crate) fn connection_page_info(
+    /// A connection's decoded `pageInfo` (its absence is `missing`, a contract violation),
+    /// with its cursors checked as they arrive: a provider cursor is carried inside the
+    /// unified cursor, so one that is empty, longer than 512 characters, not printable
+    /// ASCII, or holding the token is the provider's contract violation here rather than the
+    /// caller's invalid cursor on the next call.
+    pub(crate) fn checked_page_info(
         &self,
         operation: &'static str,
-        connection: &Value,
+        info: Option<PageInfo>,
         missing: &'static str,
     ) -> Result<PageInfo> {
-        match connection.get("pageInfo") {
-            Some(v) if !v.is_null() => self.page_info(operation, v),
-            _ => Err(contract(operation, missing)),
-        }
-    }
-
-    /// One `pageInfo` value, checked as [`Self::connection_page_info`] describes.
-    pub(crate) fn page_info(&self, operation: &'static str, value: &Value) -> Result<PageInfo> {
-        let info: PageInfo = map::decode(operation, "pageInfo", value)?;
+        let info = info.ok_or_else(|| contract(operation, missing))?;
         let cursors = [&info.end_cursor, &info.start_cursor].into_iter().flatten();
         paging::check_relay_cursors("Buildkite", cursors.map(String::as_str), |c| {
             self.api.holds_token(c)
@@ -147,17 +153,16 @@ impl Buildkite {
     }
 
     /// Every item of a REST list, page after page (100 per page), within the walk limits.
-    /// An item whose `key` field was already seen (rows shifting between pages) is dropped
-    /// and counted in a warning.
-    pub(crate) async fn rest_walk(
+    /// An item whose key (see [`Keyed`]) was already seen (rows shifting between pages) is
+    /// dropped and counted in a warning.
+    pub(crate) async fn rest_walk<T: DeserializeOwned + Keyed>(
         &self,
         operation: &'static str,
         segments: &[&str],
         extra: &[(&str, String)],
-        key: &str,
-    ) -> Result<Vec<Value>> {
+    ) -> Result<Vec<T>> {
         let mut all = Vec::new();
-        self.rest_walk_each(operation, segments, extra, key, |item| {
+        self.rest_walk_each(operation, segments, extra, |item| {
             all.push(item);
             Ok(())
         })
@@ -168,13 +173,12 @@ impl Buildkite {
     /// [`Self::rest_walk`] handing each item to `each` as its page arrives, so a long list
     /// (the members of an `Everyone` team) is never held whole; seen keys are kept as 16-byte
     /// digests.
-    pub(crate) async fn rest_walk_each(
+    pub(crate) async fn rest_walk_each<T: DeserializeOwned + Keyed>(
         &self,
         operation: &'static str,
         segments: &[&str],
         extra: &[(&str, String)],
-        key: &str,
-        mut each: impl FnMut(Value) -> Result<()>,
+        mut each: impl FnMut(T) -> Result<()>,
     ) -> Result<()> {
         let mut budget = self.walk_limits.start();
         let mut seen: HashSet<u128> = HashSet::new();
@@ -183,11 +187,11 @@ impl Buildkite {
         loop {
             budget.before_page().map_err(tag(operation))?;
             let (items, next) = self
-                .fetch_page(operation, segments, extra, page, MAX_PAGE)
+                .fetch_page::<T>(operation, segments, extra, page, MAX_PAGE)
                 .await?;
             budget.add_items(items.len()).map_err(tag(operation))?;
             for item in items {
-                let fresh = match item.get(key).and_then(Value::as_str) {
+                let fresh = match item.key() {
                     Some(id) => seen.insert(crate::team_index::digest(id)),
                     None => true,
                 };
@@ -214,16 +218,62 @@ impl Buildkite {
     }
 }
 
+/// An item of a REST list and the field that identifies it, by which rows repeated across
+/// pages are dropped.
+pub(crate) trait Keyed {
+    /// What the item is, for errors.
+    const WHAT: &'static str;
+    fn key(&self) -> Option<&str>;
+}
+
+/// A raw item is identified by its `id` (teams, members, organizations).
+impl Keyed for Value {
+    const WHAT: &'static str = "item";
+    fn key(&self) -> Option<&str> {
+        self.get("id").and_then(Value::as_str)
+    }
+}
+
+impl Keyed for crate::wire::RestTeam {
+    const WHAT: &'static str = "team";
+    fn key(&self) -> Option<&str> {
+        Some(&self.id)
+    }
+}
+
+impl Keyed for crate::wire::RestOrganization {
+    const WHAT: &'static str = "organization";
+    fn key(&self) -> Option<&str> {
+        Some(&self.id)
+    }
+}
+
+impl Keyed for crate::wire::RestMember {
+    const WHAT: &'static str = "member";
+    fn key(&self) -> Option<&str> {
+        Some(&self.id)
+    }
+}
+
+impl Keyed for crate::wire::RestTeamMember {
+    const WHAT: &'static str = "team member";
+    fn key(&self) -> Option<&str> {
+        Some(&self.user_id)
+    }
+}
+
 /// Decodes every raw item of a REST page as `W` and maps it, keeping the cursors.
 pub(super) fn map_page<W: serde::de::DeserializeOwned, T>(
     operation: &'static str,
     what: &str,
     page: Page<Value>,
-    mut convert: impl FnMut(W, &Value) -> T,
+    keep: bool,
+    mut convert: impl FnMut(W, Option<Value>) -> T,
 ) -> Result<Page<T>> {
     let mut out = Vec::with_capacity(page.result.len());
-    for raw in &page.result {
-        out.push(convert(map::decode(operation, what, raw)?, raw));
+    for raw in page.result {
+        let item = map::decode(operation, what, &raw)?;
+        out.push(convert(item, keep.then_some(raw)));
     }
     Ok(Page::new(out, page.next_cursor, page.prev_cursor))
 }

@@ -15,20 +15,18 @@ impl Buildkite {
     /// Team memberships of every user: `user id → groups`, by walking teams and their members
     /// (one walk of the teams plus one of each team's members).
     async fn build_team_index(&self, operation: &'static str) -> Result<TeamIndex> {
-        let teams = self
-            .rest_walk(operation, &self.org_path(&["teams"]), &[], "id")
+        let teams: Vec<RestTeam> = self
+            .rest_walk(operation, &self.org_path(&["teams"]), &[])
             .await?;
         let mut index = TeamIndexBuilder::default();
-        for raw in &teams {
-            let team: RestTeam = map::decode(operation, "team", raw)?;
+        for team in teams {
             let path = self.org_path(&["teams", &team.id, "members"]);
             let position = index.team(TeamEntry {
                 id: team.id.clone(),
                 name: team.name,
                 slug: team.slug,
             });
-            self.rest_walk_each(operation, &path, &[], "user_id", |raw| {
-                let m: RestTeamMember = map::decode(operation, "team member", &raw)?;
+            self.rest_walk_each(operation, &path, &[], |m: RestTeamMember| {
                 index.add(
                     position,
                     &m.user_id,

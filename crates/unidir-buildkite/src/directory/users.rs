@@ -89,7 +89,7 @@ impl Buildkite {
                 Err(e) => return Err(e.with_operation(OP)),
             }
         }
-        self.user_rest(id, member, &rest.body, keep).await
+        self.user_rest(id, member, keep.then_some(rest.body)).await
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use unidir_core::{
     CursorBinding, Error, ErrorKind, GroupAssignment, ListQuery, Page, Result, User, WalkBudget,
@@ -15,7 +16,7 @@ use super::paging::{MAX_PAGE, Position};
 use super::users::retain_team_role;
 use super::{Buildkite, tag};
 use crate::api::{check_id, contract};
-use crate::wire::{GqlMember, GqlTeamMembership, PageInfo, RestTeam};
+use crate::wire::{GqlMember, GqlTeamMembership, MemberTeams, OrgMembers, PageInfo, RestTeam};
 use crate::{PROVIDER, map, roles};
 
 const MEMBERS_QUERY: &str = include_str!("../graphql/members.graphql");
@@ -31,33 +32,31 @@ pub(crate) struct NestedShape {
 }
 
 impl Buildkite {
-    /// All team memberships of a GraphQL member node, following the nested connection past
-    /// its first page. Returns them with the node rewritten to hold them all.
+    /// All team memberships of a GraphQL member, following the nested connection past its
+    /// first page. `raw`, the member's node when the caller keeps `remote_data`, gets the
+    /// complete list.
     async fn member_teams(
         &self,
         operation: &'static str,
-        mut node: Value,
-    ) -> Result<(Vec<GroupAssignment>, Value)> {
-        let Some(teams) = node.get_mut("teams") else {
-            return Ok((Vec::new(), node));
+        member: &mut GqlMember,
+        raw: Option<&mut Value>,
+    ) -> Result<Vec<GroupAssignment>> {
+        let Some(mut teams) = member.teams.take() else {
+            return Ok(Vec::new());
         };
-        // Taken, not copied: the node gets the complete list back at the end.
-        let mut edges: Vec<Value> = match teams.get_mut("edges").map(Value::take) {
-            Some(Value::Array(edges)) => edges,
-            _ => Vec::new(),
-        };
-        let teams = &*teams;
-        let mut info: PageInfo =
-            self.connection_page_info(operation, teams, "a member's team list has no pageInfo")?;
-        let membership = node
-            .get("uuid")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        let mut info = self.checked_page_info(
+            operation,
+            teams.page_info.take(),
+            "a member's team list has no pageInfo",
+        )?;
+        let mut nodes: Vec<Option<GqlTeamMembership>> = teams.nodes().collect();
+        // Later pages' edges, raw, for the node's `remote_data`.
+        let mut raw_more: Vec<Value> = Vec::new();
+        let membership = member.uuid.clone().unwrap_or_default();
         let mut walk = RelayWalk::new();
         // The nested list is a walk of its own, with the same bounds as any other.
         let mut budget: WalkBudget = self.walk_limits.start();
-        budget.add_items(edges.len()).map_err(tag(operation))?;
+        budget.add_items(nodes.len()).map_err(tag(operation))?;
         while let Some(after) = walk
             .advance(
                 "a member's team list",
@@ -67,7 +66,8 @@ impl Buildkite {
             .map_err(tag(operation))?
         {
             budget.before_page().map_err(tag(operation))?;
-            let data = self
+            // Rare (a member in more teams than the nested page): read raw, for both uses.
+            let data: MemberTeams<Value> = self
                 .api
                 .graphql(
                     operation,
@@ -76,29 +76,41 @@ impl Buildkite {
                     json!({ "slug": format!("{}/{}", self.api.org, membership), "first": self.nested_page_size, "after": after }),
                 )
                 .await?;
-            let conn = data
-                .pointer("/organizationMember/teams")
-                .filter(|v| !v.is_null())
+            let mut conn = data
+                .organization_member
+                .and_then(|m| m.teams)
                 .ok_or_else(|| contract(operation, "organizationMember.teams is missing"))?;
-            let more = match conn.get("edges") {
-                Some(Value::Array(more)) => more.clone(),
-                _ => Vec::new(),
-            };
+            let more: Vec<Value> = conn
+                .edges
+                .take()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| json!({ "node": e.node }))
+                .collect();
             budget.add_items(more.len()).map_err(tag(operation))?;
-            edges.extend(more);
-            info =
-                self.connection_page_info(operation, conn, "a member's team list has no pageInfo")?;
+            for edge in &more {
+                match edge.get("node").filter(|n| !n.is_null()) {
+                    Some(node) => {
+                        nodes.push(Some(map::decode(operation, "team membership", node)?))
+                    }
+                    None => nodes.push(None),
+                }
+            }
+            if raw.is_some() {
+                raw_more.extend(more);
+            }
+            info = self.checked_page_info(
+                operation,
+                conn.page_info.take(),
+                "a member's team list has no pageInfo",
+            )?;
         }
-        let mut groups: Vec<GroupAssignment> = Vec::new();
+        let mut groups: Vec<GroupAssignment> = Vec::with_capacity(nodes.len());
         let mut team_ids = HashSet::new();
         let mut duplicates = 0u64;
-        for edge in &edges {
-            let Some(raw) = edge.get("node").filter(|n| !n.is_null()) else {
-                continue;
-            };
-            let team: GqlTeamMembership = map::decode(operation, "team membership", raw)?;
-            if let Some(group) = map::team_assignment(&team) {
-                if team_ids.insert(group.id.clone()) {
+        for team in nodes.into_iter().flatten() {
+            if let Some(group) = map::team_assignment(team) {
+                if team_ids.insert(crate::team_index::digest(&group.id)) {
                     groups.push(group);
                 } else {
                     duplicates += 1;
@@ -112,11 +124,13 @@ impl Buildkite {
                 "dropped team memberships listed twice"
             );
         }
-        if let Some(teams) = node.get_mut("teams") {
-            teams["edges"] = Value::Array(edges);
+        if let Some(teams) = raw.and_then(|node| node.get_mut("teams")) {
+            if let Some(Value::Array(edges)) = teams.get_mut("edges") {
+                edges.extend(raw_more);
+            }
             teams["pageInfo"] = json!({ "hasNextPage": false, "endCursor": info.end_cursor });
         }
-        Ok((groups, node))
+        Ok(groups)
     }
 
     /// Users through GraphQL (`UnidirMembers`).
@@ -173,42 +187,27 @@ impl Buildkite {
             "team": team,
             "teamsFirst": shape.teams_first,
         });
-        let mut data = self
-            .api
-            .graphql(OP, MEMBERS_QUERY, "UnidirMembers", variables)
-            .await?;
-        let organization = data.get("organization").filter(|o| !o.is_null()).ok_or_else(|| {
-            Error::new(ErrorKind::NotFound, "No organization found (the organization may not exist, or the token cannot see it)")
-                .with_provider(PROVIDER)
-                .with_operation(OP)
-        })?;
-        let members = organization
-            .get("members")
-            .filter(|m| !m.is_null())
-            .ok_or_else(|| contract(OP, "organization.members is missing"))?;
-        let info: PageInfo =
-            self.connection_page_info(OP, members, "the members connection has no pageInfo")?;
-        let edges = match data
-            .pointer_mut("/organization/members/edges")
-            .map(Value::take)
-        {
-            Some(Value::Array(edges)) => edges,
-            _ => Vec::new(),
+        let keep = query.include_remote_data;
+        // Decoded straight into typed members unless the caller keeps the raw nodes.
+        let (info, rows) = if keep {
+            let (info, nodes) = self
+                .members_page::<Value>(OP, MEMBERS_QUERY, "UnidirMembers", variables)
+                .await?;
+            let rows = nodes
+                .into_iter()
+                .map(|node| map::with_raw(OP, "organization member", node))
+                .collect::<Result<Vec<(GqlMember, _)>>>()?;
+            (info, rows)
+        } else {
+            let (info, nodes) = self
+                .members_page::<GqlMember>(OP, MEMBERS_QUERY, "UnidirMembers", variables)
+                .await?;
+            (info, nodes.into_iter().map(|m| (m, None)).collect())
         };
-        let mut users = Vec::with_capacity(edges.len());
-        for mut edge in edges {
-            let node = edge.get_mut("node").map(Value::take).unwrap_or(Value::Null);
-            if node.is_null() {
-                return Err(contract(OP, "a members edge has no node"));
-            }
-            let member: GqlMember = map::decode(OP, "organization member", &node)?;
-            let (groups, raw) = self.member_teams(OP, node).await?;
-            users.push(map::graphql_user(
-                member,
-                groups,
-                &raw,
-                query.include_remote_data,
-            ));
+        let mut users = Vec::with_capacity(rows.len());
+        for (mut member, mut raw) in rows {
+            let groups = self.member_teams(OP, &mut member, raw.as_mut()).await?;
+            users.push(map::graphql_user(member, groups, raw));
         }
         retain_team_role(&mut users, query);
         // Walking backward, the page's end is where the forward walk resumes.
@@ -234,6 +233,39 @@ impl Buildkite {
             encode(next.map(RelayPosition::after))?,
             encode(prev.map(RelayPosition::before))?,
         ))
+    }
+
+    /// One page of an organization's `members` connection (`UnidirMembers`,
+    /// `UnidirMembersLite`): its checked `pageInfo` and nodes, decoded as `N`.
+    pub(crate) async fn members_page<N: DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        document: &str,
+        operation_name: &str,
+        variables: Value,
+    ) -> Result<(PageInfo, Vec<N>)> {
+        let data: OrgMembers<N> = self
+            .api
+            .graphql(operation, document, operation_name, variables)
+            .await?;
+        let organization = data.organization.ok_or_else(|| {
+            Error::new(ErrorKind::NotFound, "No organization found (the organization may not exist, or the token cannot see it)")
+                .with_provider(PROVIDER)
+                .with_operation(operation)
+        })?;
+        let mut members = organization
+            .members
+            .ok_or_else(|| contract(operation, "organization.members is missing"))?;
+        let info = self.checked_page_info(
+            operation,
+            members.page_info.take(),
+            "the members connection has no pageInfo",
+        )?;
+        let nodes = members
+            .nodes()
+            .map(|node| node.ok_or_else(|| contract(operation, "a members edge has no node")))
+            .collect::<Result<Vec<N>>>()?;
+        Ok((info, nodes))
     }
 
     async fn team_slug(&self, operation: &'static str, id: &str) -> Result<String> {

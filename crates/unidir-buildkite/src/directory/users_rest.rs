@@ -21,7 +21,7 @@ impl Buildkite {
         let members_path = self.org_path(&["members"]);
         let page = if query.filters.email.is_some() {
             // REST has no e-mail filter: read every member and match here (one complete page).
-            let all = self.rest_walk(OP, &members_path, &[], "id").await?;
+            let all = self.rest_walk(OP, &members_path, &[]).await?;
             Page::complete(all)
         } else {
             self.rest_page(OP, &members_path, &[], query, binding)
@@ -38,8 +38,8 @@ impl Buildkite {
             }
         }
         let mut users = Vec::new();
-        for raw in &page.result {
-            let member: RestMember = map::decode(OP, "member", raw)?;
+        for raw in page.result {
+            let member: RestMember = map::decode(OP, "member", &raw)?;
             if let Some(email) = &query.filters.email
                 && !member
                     .email
@@ -54,12 +54,8 @@ impl Buildkite {
             {
                 continue;
             }
-            users.push(map::rest_user(
-                member,
-                raw,
-                query.include_remote_data,
-                groups,
-            ));
+            let raw = query.include_remote_data.then_some(raw);
+            users.push(map::rest_user(member, raw, groups));
         }
         if let Some(role) = query.filters.role_id.as_deref()
             && role.starts_with("org:")
@@ -74,21 +70,18 @@ impl Buildkite {
         &self,
         id: &str,
         member: RestMember,
-        raw: &Value,
-        keep: bool,
+        raw: Option<Value>,
     ) -> Result<User> {
         const OP: &str = "get_user";
-        let teams = self
+        let teams: Vec<RestTeam> = self
             .rest_walk(
                 OP,
                 &self.org_path(&["teams"]),
                 &[("user_id", id.to_owned())],
-                "id",
             )
             .await?;
         let mut groups = Vec::new();
-        for raw_team in &teams {
-            let team: RestTeam = map::decode(OP, "team", raw_team)?;
+        for team in teams {
             let rest = self
                 .api
                 .get(OP, &self.org_path(&["teams", &team.id, "members", id]), &[])
@@ -102,6 +95,6 @@ impl Buildkite {
                     .with_joined_at(map::time(m.created_at.as_deref())),
             );
         }
-        Ok(map::rest_user(member, raw, keep, groups))
+        Ok(map::rest_user(member, raw, groups))
     }
 }

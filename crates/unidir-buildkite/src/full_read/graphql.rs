@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
+use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 use unidir_core::{ListQuery, Result, User};
@@ -14,7 +15,10 @@ use crate::api::contract;
 use crate::directory::{Buildkite, NestedShape, graphql_after, users_binding};
 use crate::map;
 use crate::team_index::{TeamIndex, digest};
-use crate::wire::{GqlMember, GqlTeamMember, GqlTeamSize};
+use crate::wire::{GqlMember, GqlTeamMember, GqlTeamSize, OrgMembers, OrgTeams, TeamMembers};
+
+/// A member and, when the caller keeps `remote_data`, its raw node.
+type Row = (GqlMember, Option<Value>);
 
 const MEMBERS_LITE: &str = include_str!("../graphql/members_lite.graphql");
 const TEAM_MEMBERS: &str = include_str!("../graphql/team_members.graphql");
@@ -34,7 +38,7 @@ const GRAPHQL_MEMBERS_PAGE: u32 = 500;
 impl Buildkite {
     /// Whether the GraphQL budget left covers every member with nested teams.
     pub(super) async fn nested_fits_budget(&self) -> Result<bool> {
-        let data = self
+        let data: OrgMembers<IgnoredAny> = self
             .api
             .graphql(
                 OP,
@@ -44,8 +48,9 @@ impl Buildkite {
             )
             .await?;
         let members = data
-            .pointer("/organization/members/count")
-            .and_then(Value::as_u64)
+            .organization
+            .and_then(|o| o.members)
+            .and_then(|m| m.count)
             .ok_or_else(|| contract(OP, "organization.members.count is missing"))?;
         let needed = members.saturating_mul(NESTED_POINTS_PER_MEMBER);
         Ok(self
@@ -93,27 +98,23 @@ impl Buildkite {
             budget.before_page().map_err(tag)?;
             let variables =
                 json!({ "slug": self.api.org, "first": GRAPHQL_TEAMS_PAGE, "after": after });
-            let data = self
+            let data: OrgTeams = self
                 .api
                 .graphql(OP, TEAM_SIZES, "UnidirTeamSizes", variables)
                 .await?;
-            let connection = data
-                .pointer("/organization/teams")
-                .filter(|t| !t.is_null())
+            let mut connection = data
+                .organization
+                .and_then(|o| o.teams)
                 .ok_or_else(|| contract(OP, "organization.teams is missing"))?;
-            let info =
-                self.connection_page_info(OP, connection, "the teams connection has no pageInfo")?;
-            let edges = connection
-                .get("edges")
-                .and_then(Value::as_array)
-                .map_or(&[][..], Vec::as_slice);
-            budget.add_items(edges.len()).map_err(tag)?;
-            for edge in edges {
-                let node = edge
-                    .get("node")
-                    .filter(|n| !n.is_null())
-                    .ok_or_else(|| contract(OP, "a teams edge has no node"))?;
-                let team: GqlTeamSize = map::decode(OP, "team", node)?;
+            let info = self.checked_page_info(
+                OP,
+                connection.page_info.take(),
+                "the teams connection has no pageInfo",
+            )?;
+            let nodes: Vec<Option<GqlTeamSize>> = connection.nodes().collect();
+            budget.add_items(nodes.len()).map_err(tag)?;
+            for node in nodes {
+                let team = node.ok_or_else(|| contract(OP, "a teams edge has no node"))?;
                 if seen.insert(team.uuid.clone()) {
                     teams.push(TeamRef {
                         position: 0,
@@ -153,38 +154,30 @@ impl Buildkite {
             "slug": format!("{}/{}", self.api.org, slug),
             "first": GRAPHQL_TEAM_PAGE,
         });
-        let data = self
+        let data: TeamMembers = self
             .api
             .graphql(OP, TEAM_MEMBERS, "UnidirTeamMembers", variables)
             .await?;
-        let members = data
-            .pointer("/team/members")
-            .filter(|m| !m.is_null())
+        let mut members = data
+            .team
+            .and_then(|t| t.members)
             .ok_or_else(|| contract(OP, "team.members is missing"))?;
         // `count` instead of `pageInfo` (a scalar costs nothing): more members than edges
         // means more than one page.
         let count = members
-            .get("count")
-            .and_then(Value::as_u64)
+            .count
             .ok_or_else(|| contract(OP, "the team members connection has no count"))?;
-        let edges = members
-            .get("edges")
-            .and_then(Value::as_array)
-            .map_or(&[][..], Vec::as_slice);
-        if count > edges.len() as u64 {
+        let nodes: Vec<Option<GqlTeamMember>> = members.nodes().collect();
+        if count > nodes.len() as u64 {
             return Ok(false);
         }
-        let mut seen = HashSet::with_capacity(edges.len());
-        for edge in edges {
-            let node = edge
-                .get("node")
-                .filter(|n| !n.is_null())
-                .ok_or_else(|| contract(OP, "a team members edge has no node"))?;
-            let member: GqlTeamMember = map::decode(OP, "team member", node)?;
+        let mut seen = HashSet::with_capacity(nodes.len());
+        for node in nodes {
+            let member = node.ok_or_else(|| contract(OP, "a team members edge has no node"))?;
             let user = member
                 .user
                 .ok_or_else(|| contract(OP, "a team member has no user"))?;
-            if seen.insert(user.uuid.clone()) {
+            if seen.insert(digest(&user.uuid)) {
                 shared.add(
                     team,
                     &user.uuid,
@@ -205,9 +198,9 @@ impl Buildkite {
         rest_done: watch::Receiver<bool>,
         keep: bool,
         out: &mpsc::Sender<Result<Vec<User>>>,
-    ) -> Result<Vec<Vec<(GqlMember, Value)>>> {
+    ) -> Result<Vec<Vec<Row>>> {
         let mut budget = self.walk_limits.start();
-        let mut waiting: Vec<Vec<(GqlMember, Value)>> = Vec::new();
+        let mut waiting: Vec<Vec<Row>> = Vec::new();
         let mut seen = HashSet::new();
         let mut after: Option<String> = None;
         loop {
@@ -217,39 +210,33 @@ impl Buildkite {
                 "first": GRAPHQL_MEMBERS_PAGE,
                 "after": after,
             });
-            let mut data = self
-                .api
-                .graphql(OP, MEMBERS_LITE, "UnidirMembersLite", variables)
-                .await?;
-            let members = data
-                .pointer("/organization/members")
-                .filter(|m| !m.is_null())
-                .ok_or_else(|| contract(OP, "organization.members is missing"))?;
-            let info =
-                self.connection_page_info(OP, members, "the members connection has no pageInfo")?;
-            let edges = match data
-                .pointer_mut("/organization/members/edges")
-                .map(Value::take)
-            {
-                Some(Value::Array(edges)) => edges,
-                _ => Vec::new(),
+            // Decoded straight into typed members unless the caller keeps the raw nodes.
+            let (info, rows) = if keep {
+                let (info, nodes) = self
+                    .members_page::<Value>(OP, MEMBERS_LITE, "UnidirMembersLite", variables)
+                    .await?;
+                let rows = nodes
+                    .into_iter()
+                    .map(|node| map::with_raw(OP, "organization member", node))
+                    .collect::<Result<Vec<(GqlMember, _)>>>()?;
+                (info, rows)
+            } else {
+                let (info, nodes) = self
+                    .members_page::<GqlMember>(OP, MEMBERS_LITE, "UnidirMembersLite", variables)
+                    .await?;
+                (info, nodes.into_iter().map(|m| (m, None)).collect())
             };
-            budget.add_items(edges.len()).map_err(tag)?;
-            let mut batch = Vec::with_capacity(edges.len());
-            for mut edge in edges {
-                let node = edge.get_mut("node").map(Value::take).unwrap_or(Value::Null);
-                if node.is_null() {
-                    return Err(contract(OP, "a members edge has no node"));
-                }
-                let member: GqlMember = map::decode(OP, "organization member", &node)?;
+            budget.add_items(rows.len()).map_err(tag)?;
+            let mut batch = Vec::with_capacity(rows.len());
+            for (member, raw) in rows {
                 if seen.insert(digest(&member.user.uuid)) {
-                    batch.push((member, if keep { node } else { Value::Null }));
+                    batch.push((member, raw));
                 }
             }
             waiting.push(batch);
             if *rest_done.borrow() {
                 for batch in waiting.drain(..) {
-                    if !self.join_and_send(shared, index, batch, keep, out).await {
+                    if !self.join_and_send(shared, index, batch, out).await {
                         return Ok(Vec::new());
                     }
                 }
@@ -274,8 +261,7 @@ impl Buildkite {
         &self,
         shared: &Shared,
         index: &Mutex<Option<Arc<TeamIndex>>>,
-        batch: Vec<(GqlMember, Value)>,
-        keep: bool,
+        batch: Vec<Row>,
         out: &mpsc::Sender<Result<Vec<User>>>,
     ) -> bool {
         let Some(index) = index.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
@@ -289,7 +275,7 @@ impl Buildkite {
                 .map(|(member, raw)| {
                     let groups = index.groups_of(&member.user.uuid);
                     let sso_required = sso.get(&digest(&member.user.uuid)).copied().flatten();
-                    let mut user = map::graphql_user(member, groups, &raw, keep);
+                    let mut user = map::graphql_user(member, groups, raw);
                     user.is_sso_required = sso_required;
                     user
                 })

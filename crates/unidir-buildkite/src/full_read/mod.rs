@@ -290,7 +290,7 @@ impl Buildkite {
                 let mut done = rest_done_rx.clone();
                 wait(&mut done).await;
                 for batch in waiting {
-                    if !self.join_and_send(&shared, &index, batch, keep, out).await {
+                    if !self.join_and_send(&shared, &index, batch, out).await {
                         break;
                     }
                 }

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use serde_json::Value;
 use tokio::sync::mpsc;
 use unidir_core::{Result, User};
 
@@ -17,28 +18,23 @@ const REST_PAGE: u32 = 100;
 impl Buildkite {
     /// Every team, in Buildkite's order.
     pub(super) async fn list_team_refs(&self) -> Result<Vec<TeamRef>> {
-        let raw = self
-            .rest_walk(OP, &self.org_path(&["teams"]), &[], "id")
-            .await?;
-        raw.iter()
-            .map(|raw| {
-                let team: RestTeam = map::decode(OP, "team", raw)?;
-                Ok(TeamRef {
-                    position: 0,
-                    id: team.id,
-                    slug: team.slug,
-                    name: team.name,
-                    size: None,
-                    rest_only: false,
-                })
+        let teams: Vec<RestTeam> = self.rest_walk(OP, &self.org_path(&["teams"]), &[]).await?;
+        Ok(teams
+            .into_iter()
+            .map(|team| TeamRef {
+                position: 0,
+                id: team.id,
+                slug: team.slug,
+                name: team.name,
+                size: None,
+                rest_only: false,
             })
-            .collect()
+            .collect())
     }
 
     pub(super) async fn rest_team_members(&self, shared: &Shared, team: &TeamRef) -> Result<()> {
         let path = self.org_path(&["teams", &team.id, "members"]);
-        self.rest_walk_each(OP, &path, &[], "user_id", |raw| {
-            let m: RestTeamMember = map::decode(OP, "team member", &raw)?;
+        self.rest_walk_each(OP, &path, &[], |m: RestTeamMember| {
             shared.add(team, &m.user_id, m.role.as_deref(), m.created_at.as_deref());
             Ok(())
         })
@@ -60,11 +56,25 @@ impl Buildkite {
         let mut page = 1u32;
         loop {
             budget.before_page().map_err(tag)?;
-            let (rows, next) = self.fetch_page(OP, &path, &[], page, REST_PAGE).await?;
+            // Decoded straight into typed rows unless the caller keeps the raw ones.
+            let (rows, next) = if keep {
+                let (rows, next) = self
+                    .fetch_page::<Value>(OP, &path, &[], page, REST_PAGE)
+                    .await?;
+                let rows = rows
+                    .into_iter()
+                    .map(|raw| map::with_raw(OP, "member", raw))
+                    .collect::<Result<Vec<(RestMember, _)>>>()?;
+                (rows, next)
+            } else {
+                let (rows, next) = self
+                    .fetch_page::<RestMember>(OP, &path, &[], page, REST_PAGE)
+                    .await?;
+                (rows.into_iter().map(|m| (m, None)).collect(), next)
+            };
             budget.add_items(rows.len()).map_err(tag)?;
             let mut users = Vec::with_capacity(if full { 0 } else { rows.len() });
-            for raw in &rows {
-                let member: RestMember = map::decode(OP, "member", raw)?;
+            for (member, raw) in rows {
                 let key = digest(&member.id);
                 if !seen.insert(key) {
                     continue;
@@ -78,7 +88,7 @@ impl Buildkite {
                         .insert(key, sso);
                 } else {
                     let groups = index.groups_of(&member.id);
-                    users.push(map::rest_user(member, raw, keep, groups));
+                    users.push(map::rest_user(member, raw, groups));
                 }
             }
             if !users.is_empty() && out.send(Ok(users)).await.is_err() {
