@@ -39,6 +39,7 @@ mod page;
 pub mod provision;
 mod sample;
 pub mod schema;
+mod seen;
 mod stream;
 pub mod text;
 

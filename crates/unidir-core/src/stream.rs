@@ -28,6 +28,7 @@ use crate::cursor::Cursor;
 use crate::error::{Error, Result};
 use crate::model::{Group, GroupMembership, Organization, Role, User};
 use crate::page::{ListQuery, Page};
+use crate::seen::SeenKeys;
 use crate::text::bounded;
 
 /// Bounds of one walk over every page of a list. The defaults are generous enough for an
@@ -132,19 +133,6 @@ impl WalkBudget {
     pub fn pages(&self) -> u64 {
         self.pages
     }
-}
-
-/// A 128-bit digest of a key (two SipHash passes with distinct prefixes): collisions are
-/// far less likely than any provider fault this guards against.
-fn digest(key: &str) -> u128 {
-    use std::hash::{DefaultHasher, Hash, Hasher};
-    let half = |salt: u8| {
-        let mut hasher = DefaultHasher::new();
-        salt.hash(&mut hasher);
-        key.hash(&mut hasher);
-        hasher.finish()
-    };
-    (u128::from(half(0)) << 64) | u128::from(half(1))
 }
 
 fn bound_error(message: String) -> Error {
@@ -259,7 +247,7 @@ impl Walker {
     fn dedupe(&self) -> Dedupe {
         Dedupe {
             stats: Arc::clone(&self.stats),
-            seen: HashSet::new(),
+            seen: SeenKeys::default(),
         }
     }
 }
@@ -267,15 +255,15 @@ impl Walker {
 /// Drops items already emitted in a walk, and counts what passes and what is dropped.
 struct Dedupe {
     stats: Arc<WalkStats>,
-    // 16 bytes per object seen, whatever the length of its id: a walk of a million users
-    // holds 16 MB of keys, not the ids themselves.
-    seen: HashSet<u128>,
+    // 16-byte digests, not the ids; past a few thousand they move to an unlinked temporary
+    // file, so a walk of a million users holds no more memory than one of ten thousand.
+    seen: SeenKeys,
 }
 
 impl Dedupe {
     fn retain_fresh<T: Keyed>(&mut self, items: &mut Vec<T>) {
         let before = items.len();
-        items.retain(|item| self.seen.insert(digest(&item.key())));
+        items.retain(|item| self.seen.insert(&item.key()));
         let dropped = (before - items.len()) as u64;
         self.stats.pages.fetch_add(1, Ordering::Relaxed);
         self.stats

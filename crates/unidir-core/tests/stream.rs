@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use unidir_core::{
     Cursor, Directory, DirectoryExt, ErrorKind, GroupMembership, Keyed, ListQuery, Page, User,
     WalkLimits, Walker, paginate, paginate_pages, sample_directory,
@@ -235,4 +235,33 @@ fn budget_allows_exactly_its_bounds() {
 
 fn sample_user(id: &str) -> User {
     serde_json::from_value(serde_json::json!({ "id": id, "status": "active", "emails": [], "roles": [], "groups": [] })).expect("user")
+}
+
+/// A full read larger than the walker keeps in memory (its seen keys move to a temporary
+/// file past a few thousand): a user repeated in a later batch, long after the move, is
+/// still dropped, and every other user still comes out once.
+#[tokio::test]
+async fn a_read_past_the_in_memory_keys_still_drops_every_repeat() {
+    let batch = |range: std::ops::Range<usize>| -> Vec<User> {
+        range.map(|i| sample_user(&format!("user-{i}"))).collect()
+    };
+    let mut batches = Vec::new();
+    for start in (0..20_000).step_by(500) {
+        batches.push(Ok(batch(start..start + 500)));
+    }
+    // Repeats of early and late users, after the set has moved.
+    batches.push(Ok(batch(0..3)));
+    batches.push(Ok(batch(19_990..20_001)));
+    let walker = Walker::new(WalkLimits::default());
+    let users: Vec<Vec<User>> = walker
+        .batches(futures::stream::iter(batches).boxed())
+        .try_collect()
+        .await
+        .expect("walk");
+    let ids: Vec<&str> = users.iter().flatten().map(|u| u.id.as_str()).collect();
+    assert_eq!(ids.len(), 20_001);
+    assert_eq!(ids.last(), Some(&"user-20000"));
+    let unique: std::collections::HashSet<&str> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), 20_001);
+    assert_eq!(walker.stats().duplicates(), 13);
 }
