@@ -111,7 +111,7 @@ pub(crate) fn organization(org: RestOrganization, remote: Option<Value>) -> Orga
     Organization::new(org.id, org.name)
         .with_slug(org.slug)
         .with_web_url(org.web_url)
-        .with_created_at(time(org.created_at.as_deref()))
+        .with_created_at(org.created_at)
         .with_remote_data(remote)
 }
 
@@ -127,7 +127,7 @@ pub(crate) fn group(team: RestTeam, remote: Option<Value>) -> Group {
         .with_is_default(team.default)
         .with_default_role_id(team.default_member_role.map(|r| roles::team_role_id(&r)))
         .with_created_by(team.created_by.and_then(|c| c.id))
-        .with_created_at(time(team.created_at.as_deref()))
+        .with_created_at(team.created_at)
         .with_remote_data(remote)
 }
 
@@ -139,7 +139,7 @@ pub(crate) fn membership(
     GroupMembership::new(group_id, member.user_id)
         .with_role_id(member.role.map(|r| roles::team_role_id(&r)))
         .with_user_name(member.user_name)
-        .with_created_at(time(member.created_at.as_deref()))
+        .with_created_at(member.created_at)
         .with_remote_data(remote)
 }
 
@@ -193,7 +193,7 @@ pub(crate) fn team_assignment(membership: GqlTeamMembership) -> Option<GroupAssi
             .with_name(team.name)
             .with_slug(team.slug)
             .with_role_id(roles::team_role_id(&membership.role))
-            .with_joined_at(time(membership.created_at.as_deref())),
+            .with_joined_at(membership.created_at),
     )
 }
 
@@ -219,8 +219,8 @@ pub(crate) fn graphql_user(
         .with_is_bot(bot)
         .with_is_2fa_enabled(member.security.and_then(|s| s.two_factor_enabled))
         .with_is_sso_required(sso_required(member.sso.and_then(|s| s.mode).as_deref()))
-        .with_created_at(time(member.created_at.as_deref()))
-        .with_last_active_at(time(member.last_seen_at.as_deref()))
+        .with_created_at(member.created_at)
+        .with_last_active_at(member.last_seen_at)
         .with_remote_data(remote)
 }
 

@@ -2,7 +2,36 @@
 //! `remote_data`; optional fields are optional because older tenants and non-admin tokens
 //! omit them.
 
+use std::fmt;
+
 use serde::Deserialize;
+use serde::de::{Deserializer, Visitor};
+use unidir_core::Timestamp;
+
+/// A Buildkite timestamp or null, parsed as it is decoded so no string is kept for it
+/// ([`crate::map::time`] says which forms are accepted; others become `None`).
+fn timestamp<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Timestamp>, D::Error> {
+    struct Time;
+    impl<'de> Visitor<'de> for Time {
+        type Value = Option<Timestamp>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a timestamp string or null")
+        }
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            Ok(crate::map::time(Some(text)))
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, inner: D) -> Result<Self::Value, D::Error> {
+            inner.deserialize_str(Time)
+        }
+    }
+    deserializer.deserialize_option(Time)
+}
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct RestOrganization {
@@ -10,7 +39,8 @@ pub(crate) struct RestOrganization {
     pub(crate) name: String,
     pub(crate) slug: Option<String>,
     pub(crate) web_url: Option<String>,
-    pub(crate) created_at: Option<String>,
+    #[serde(default, deserialize_with = "timestamp")]
+    pub(crate) created_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -19,7 +49,8 @@ pub(crate) struct RestUser {
     pub(crate) name: Option<String>,
     pub(crate) email: Option<String>,
     pub(crate) avatar_url: Option<String>,
-    pub(crate) created_at: Option<String>,
+    #[serde(default, deserialize_with = "timestamp")]
+    pub(crate) created_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -28,8 +59,10 @@ pub(crate) struct RestAccessToken {
     #[serde(default)]
     pub(crate) scopes: Vec<String>,
     pub(crate) description: Option<String>,
-    pub(crate) created_at: Option<String>,
-    pub(crate) expires_at: Option<String>,
+    #[serde(default, deserialize_with = "timestamp")]
+    pub(crate) created_at: Option<Timestamp>,
+    #[serde(default, deserialize_with = "timestamp")]
+    pub(crate) expires_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,7 +88,8 @@ pub(crate) struct RestTeam {
     pub(crate) privacy: Option<String>,
     pub(crate) default: Option<bool>,
     pub(crate) default_member_role: Option<String>,
-    pub(crate) created_at: Option<String>,
+    #[serde(default, deserialize_with = "timestamp")]
+    pub(crate) created_at: Option<Timestamp>,
     pub(crate) created_by: Option<RestCreatedBy>,
 }
 
@@ -64,7 +98,8 @@ pub(crate) struct RestTeamMember {
     pub(crate) user_id: String,
     pub(crate) user_name: Option<String>,
     pub(crate) role: Option<String>,
-    pub(crate) created_at: Option<String>,
+    #[serde(default, deserialize_with = "timestamp")]
+    pub(crate) created_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,7 +153,8 @@ pub(crate) struct GqlTeamRef {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct GqlTeamMembership {
     pub(crate) role: String,
-    pub(crate) created_at: Option<String>,
+    #[serde(default, deserialize_with = "timestamp")]
+    pub(crate) created_at: Option<Timestamp>,
     pub(crate) team: Option<GqlTeamRef>,
 }
 
@@ -127,7 +163,8 @@ pub(crate) struct GqlTeamMembership {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct GqlTeamMember {
     pub(crate) role: String,
-    pub(crate) created_at: Option<String>,
+    #[serde(default, deserialize_with = "timestamp")]
+    pub(crate) created_at: Option<Timestamp>,
     pub(crate) user: Option<GqlUserRef>,
 }
 
@@ -156,8 +193,10 @@ pub(crate) struct GqlMember {
     /// The membership's own UUID (`organizationMember(slug: "org/uuid")` reads it again).
     pub(crate) uuid: Option<String>,
     pub(crate) role: String,
-    pub(crate) created_at: Option<String>,
-    pub(crate) last_seen_at: Option<String>,
+    #[serde(default, deserialize_with = "timestamp")]
+    pub(crate) created_at: Option<Timestamp>,
+    #[serde(default, deserialize_with = "timestamp")]
+    pub(crate) last_seen_at: Option<Timestamp>,
     pub(crate) sso: Option<GqlSso>,
     pub(crate) security: Option<GqlSecurity>,
     pub(crate) user: GqlUser,

@@ -35,7 +35,7 @@ impl Buildkite {
             )
             .with_status(UserStatus::Active)
             .with_avatar_url(user.avatar_url)
-            .with_created_at(map::time(user.created_at.as_deref()))
+            .with_created_at(user.created_at)
             .with_remote_data(keep.then(|| user_rest.body.clone()));
         Ok(Me::new(unified_user)
             .with_scopes(token.scopes)
@@ -44,8 +44,8 @@ impl Buildkite {
                 Credential::new()
                     .with_id(token.uuid)
                     .with_description(token.description)
-                    .with_created_at(map::time(token.created_at.as_deref()))
-                    .with_expires_at(map::time(token.expires_at.as_deref())),
+                    .with_created_at(token.created_at)
+                    .with_expires_at(token.expires_at),
             )
             .with_remote_data(
                 keep.then(|| json!({ "access_token": token_raw, "user": user_rest.body })),

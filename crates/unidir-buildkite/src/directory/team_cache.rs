@@ -7,9 +7,9 @@ use std::time::Instant;
 use unidir_core::Result;
 
 use super::Buildkite;
+use crate::roles;
 use crate::team_index::{TeamEntry, TeamIndex, TeamIndexBuilder};
 use crate::wire::{RestTeam, RestTeamMember};
-use crate::{map, roles};
 
 impl Buildkite {
     /// Team memberships of every user: `user id → groups`, by walking teams and their members
@@ -31,7 +31,7 @@ impl Buildkite {
                     position,
                     &m.user_id,
                     m.role.map(|r| roles::team_role_id(&r)),
-                    map::time(m.created_at.as_deref()),
+                    m.created_at,
                 );
                 Ok(())
             })

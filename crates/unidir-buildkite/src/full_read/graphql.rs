@@ -178,12 +178,7 @@ impl Buildkite {
                 .user
                 .ok_or_else(|| contract(OP, "a team member has no user"))?;
             if seen.insert(digest(&user.uuid)) {
-                shared.add(
-                    team,
-                    &user.uuid,
-                    Some(&member.role),
-                    member.created_at.as_deref(),
-                );
+                shared.add(team, &user.uuid, Some(&member.role), member.created_at);
             }
         }
         Ok(true)

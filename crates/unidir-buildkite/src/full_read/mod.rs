@@ -42,8 +42,8 @@ use tokio::sync::{mpsc, watch};
 use unidir_core::{Detail, Error, Filters, ListQuery, Result, User};
 
 use crate::directory::Buildkite;
+use crate::roles;
 use crate::team_index::{TeamEntry, TeamIndex, TeamIndexBuilder};
-use crate::{map, roles};
 
 const OP: &str = "list_users";
 /// Points a member costs in `UnidirMembers` with nested teams, estimated high: 8 for the
@@ -161,12 +161,18 @@ impl Shared {
         }
     }
 
-    fn add(&self, team: &TeamRef, user_id: &str, role: Option<&str>, created_at: Option<&str>) {
+    fn add(
+        &self,
+        team: &TeamRef,
+        user_id: &str,
+        role: Option<&str>,
+        created_at: Option<unidir_core::Timestamp>,
+    ) {
         self.index.lock().unwrap_or_else(|e| e.into_inner()).add(
             team.position,
             user_id,
             role.map(roles::team_role_id),
-            map::time(created_at),
+            created_at,
         );
     }
 

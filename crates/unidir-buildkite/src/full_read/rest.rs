@@ -35,7 +35,7 @@ impl Buildkite {
     pub(super) async fn rest_team_members(&self, shared: &Shared, team: &TeamRef) -> Result<()> {
         let path = self.org_path(&["teams", &team.id, "members"]);
         self.rest_walk_each(OP, &path, &[], |m: RestTeamMember| {
-            shared.add(team, &m.user_id, m.role.as_deref(), m.created_at.as_deref());
+            shared.add(team, &m.user_id, m.role.as_deref(), m.created_at);
             Ok(())
         })
         .await
