@@ -11,6 +11,7 @@ use unidir_http::{
 
 use crate::api::Api;
 use crate::directory::Buildkite;
+use crate::spill::SpillConfig;
 
 /// Public Buildkite REST root.
 pub const DEFAULT_REST_URL: &str = "https://api.buildkite.com";
@@ -64,6 +65,7 @@ pub struct BuildkiteBuilder {
     nested_page_size: u32,
     walk_limits: WalkLimits,
     team_index_ttl: Duration,
+    spill: SpillConfig,
 }
 
 impl fmt::Debug for BuildkiteBuilder {
@@ -91,6 +93,7 @@ impl Default for BuildkiteBuilder {
             nested_page_size: 50,
             walk_limits: WalkLimits::default(),
             team_index_ttl: Duration::from_secs(300),
+            spill: SpillConfig::default(),
         }
     }
 }
@@ -209,6 +212,24 @@ impl BuildkiteBuilder {
         self
     }
 
+    /// How many team memberships a full read over REST (a token without the `graphql`
+    /// scope) joins with the member pages in memory (default 8,192, ≈ 40 bytes each). In a
+    /// larger organization both go to temporary files, partitioned by user, and are joined
+    /// one partition at a time, so the read's memory does not grow with the organization.
+    /// The files are created unlinked (mode 0600) and vanish when the read ends or fails;
+    /// where none can be created, the join stays in memory.
+    pub fn with_full_read_memberships_in_memory(mut self, memberships: usize) -> Self {
+        self.spill.memberships_in_memory = memberships;
+        self
+    }
+
+    /// The directory of the full read's temporary files (default: the system's temporary
+    /// directory; see [`Self::with_full_read_memberships_in_memory`]).
+    pub fn with_full_read_temp_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.spill.dir = Some(dir.into());
+        self
+    }
+
     /// Validates the configuration and builds the directory. No request is sent.
     pub fn build(self) -> Result<Buildkite> {
         let tag = |e: Error| e.with_provider(crate::PROVIDER).with_operation("build");
@@ -250,13 +271,15 @@ impl BuildkiteBuilder {
             .build()
             .map_err(tag)?;
         let api = Api::new(http, token, rest, graphql, organization);
-        Ok(Buildkite::new(
+        let mut directory = Buildkite::new(
             api,
             self.graphql,
             self.nested_page_size,
             self.walk_limits,
             self.team_index_ttl,
-        ))
+        );
+        directory.spill = self.spill;
+        Ok(directory)
     }
 }
 

@@ -35,6 +35,7 @@ mod map;
 mod provision;
 mod proxy_rules;
 pub mod roles;
+mod spill;
 mod team_index;
 mod wire;
 

@@ -1,16 +1,24 @@
 //! Every team, and the teams (with roles) of every user: what REST needs to give a member
 //! their groups, since only team member lists carry team roles.
 //!
-//! Compact, because a read of a large organization holds it whole: each team's id, name and
-//! slug once; per user a 16-byte digest of the id and, per membership, the team's position, an
-//! interned role and the join time (≈ 30 bytes), not a `GroupAssignment` of owned strings.
+//! Compact, because a read of a large organization holds it: each team's id, name and slug
+//! once; per membership one 40-byte entry (a 16-byte digest of the user id, the team's
+//! position, an interned role and the join time) in a vector sorted by user, not a
+//! `GroupAssignment` of owned strings. A full read builds it [`TeamIndexBuilder::spilling`]:
+//! past a bound the memberships go to partition files ([`crate::spill`]) and the member rows
+//! follow them there, to be joined partition by partition ([`DiskJoin`]), so its memory does
+//! not grow with the organization.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use chrono::DateTime;
 use unidir_core::{GroupAssignment, Timestamp};
+
+use crate::spill::{self, PartitionReader, Partitions, SpillConfig};
 
 /// A team as the index names it.
 #[derive(Debug, Clone)]
@@ -20,12 +28,65 @@ pub(crate) struct TeamEntry {
     pub(crate) slug: Option<String>,
 }
 
-/// One membership: team position, role (index into the interned roles), join time.
+/// No role (an interned role's index otherwise).
+const NO_ROLE: u16 = u16::MAX;
+
+/// One membership: the user's digest (as two halves, so the entry is 8-aligned), the team
+/// position, the role (index into the interned roles) and the join time.
 #[derive(Debug, Clone, Copy)]
-struct Slot {
+struct Entry {
+    user: [u64; 2],
     team: u32,
-    role: Option<u16>,
+    role: u16,
     joined_at: Option<Timestamp>,
+}
+
+/// Bytes of an [`Entry`] on disk after its digest: team, role, a flag, seconds, nanoseconds.
+const ENTRY_BYTES: usize = 4 + 2 + 1 + 8 + 4;
+
+impl Entry {
+    fn encode(&self) -> [u8; ENTRY_BYTES] {
+        let mut out = [0u8; ENTRY_BYTES];
+        out[..4].copy_from_slice(&self.team.to_le_bytes());
+        out[4..6].copy_from_slice(&self.role.to_le_bytes());
+        if let Some(t) = self.joined_at {
+            out[6] = 1;
+            out[7..15].copy_from_slice(&t.timestamp().to_le_bytes());
+            out[15..19].copy_from_slice(&t.timestamp_subsec_nanos().to_le_bytes());
+        }
+        out
+    }
+
+    fn decode(digest: u128, bytes: &[u8]) -> io::Result<Self> {
+        let bad = || {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "a spilled membership is corrupt",
+            )
+        };
+        let bytes: &[u8; ENTRY_BYTES] = bytes.try_into().map_err(|_| bad())?;
+        let joined_at = if bytes[6] == 1 {
+            let secs = i64::from_le_bytes(bytes[7..15].try_into().map_err(|_| bad())?);
+            let nanos = u32::from_le_bytes(bytes[15..19].try_into().map_err(|_| bad())?);
+            Some(DateTime::from_timestamp(secs, nanos).ok_or_else(bad)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            user: halves(digest),
+            team: u32::from_le_bytes(bytes[..4].try_into().map_err(|_| bad())?),
+            role: u16::from_le_bytes(bytes[4..6].try_into().map_err(|_| bad())?),
+            joined_at,
+        })
+    }
+
+    fn digest(&self) -> u128 {
+        (u128::from(self.user[0]) << 64) | u128::from(self.user[1])
+    }
+}
+
+fn halves(digest: u128) -> [u64; 2] {
+    [(digest >> 64) as u64, digest as u64]
 }
 
 /// A 128-bit digest of an id (two SipHash passes with distinct prefixes).
@@ -39,16 +100,74 @@ pub(crate) fn digest(id: &str) -> u128 {
     (u128::from(half(0)) << 64) | u128::from(half(1))
 }
 
-/// Collects memberships in any order (from REST and GraphQL at once); [`Self::finish`]
-/// orders each user's teams by team position.
+/// Sorts by user, then team (stably: of a membership read twice, the first is kept), and
+/// drops the repeats.
+fn sort_entries(entries: &mut Vec<Entry>) {
+    entries.sort_by_key(|e| (e.user, e.team));
+    entries.dedup_by(|later, earlier| later.user == earlier.user && later.team == earlier.team);
+}
+
+/// The group assignments of one user's (sorted) entries.
+fn assignments(teams: &[TeamEntry], roles: &[String], entries: &[Entry]) -> Vec<GroupAssignment> {
+    entries
+        .iter()
+        .filter_map(|entry| {
+            let team = teams.get(entry.team as usize)?;
+            Some(
+                GroupAssignment::new(team.id.clone())
+                    .with_name(team.name.clone())
+                    .with_slug(team.slug.clone())
+                    .with_role_id(
+                        (entry.role != NO_ROLE)
+                            .then(|| roles.get(usize::from(entry.role)).cloned())
+                            .flatten(),
+                    )
+                    .with_joined_at(entry.joined_at),
+            )
+        })
+        .collect()
+}
+
+/// The entries of `user` in a vector sorted by [`sort_entries`].
+fn entries_of(entries: &[Entry], user: u128) -> &[Entry] {
+    let key = halves(user);
+    let start = entries.partition_point(|e| e.user < key);
+    let end = start + entries[start..].partition_point(|e| e.user == key);
+    &entries[start..end]
+}
+
+/// Collects memberships in any order (from REST and GraphQL at once); finishing orders each
+/// user's teams by team position.
 #[derive(Debug, Default)]
 pub(crate) struct TeamIndexBuilder {
     teams: Vec<TeamEntry>,
     roles: Vec<String>,
-    by_user: HashMap<u128, Vec<Slot>>,
+    entries: Vec<Entry>,
+    /// Where memberships go past the in-memory bound (only for [`Self::spilling`]).
+    spill: Option<SpillConfig>,
+    disk: Option<Partitions>,
+    /// The first write to the partitions that failed, reported by [`Self::finish_join`].
+    error: Option<io::Error>,
+}
+
+/// A finished index: in memory, or on disk waiting for the member rows to join.
+#[derive(Debug)]
+pub(crate) enum Built {
+    Memory(TeamIndex),
+    Disk(DiskJoin),
 }
 
 impl TeamIndexBuilder {
+    /// A builder that moves the memberships to partition files past
+    /// `config.memberships_in_memory` (where no temporary file can be made, it stays in
+    /// memory).
+    pub(crate) fn spilling(config: SpillConfig) -> Self {
+        Self {
+            spill: Some(config),
+            ..Self::default()
+        }
+    }
+
     /// Adds a team; its position is the order of these calls.
     pub(crate) fn team(&mut self, team: TeamEntry) -> u32 {
         self.teams.push(team);
@@ -63,35 +182,95 @@ impl TeamIndexBuilder {
         role_id: Option<String>,
         joined_at: Option<Timestamp>,
     ) {
-        let role = role_id.map(|role| match self.roles.iter().position(|r| *r == role) {
-            Some(at) => at,
-            None => {
-                self.roles.push(role);
-                self.roles.len() - 1
-            }
+        let role = role_id.map_or(NO_ROLE, |role| {
+            let at = match self.roles.iter().position(|r| *r == role) {
+                Some(at) => at,
+                None => {
+                    self.roles.push(role);
+                    self.roles.len() - 1
+                }
+            };
+            u16::try_from(at).unwrap_or(NO_ROLE)
         });
-        self.by_user.entry(digest(user_id)).or_default().push(Slot {
+        let entry = Entry {
+            user: halves(digest(user_id)),
             team,
-            role: role.and_then(|r| u16::try_from(r).ok()),
+            role,
             joined_at,
-        });
+        };
+        if let Some(disk) = &mut self.disk {
+            if self.error.is_none()
+                && let Err(e) = disk.write(entry.digest(), &entry.encode())
+            {
+                self.error = Some(e);
+            }
+            return;
+        }
+        self.entries.push(entry);
+        if self
+            .spill
+            .as_ref()
+            .is_some_and(|c| self.entries.len() > c.memberships_in_memory)
+        {
+            self.move_to_disk();
+        }
     }
 
-    /// The finished index.
-    pub(crate) fn finish(mut self) -> TeamIndex {
-        for slots in self.by_user.values_mut() {
-            slots.sort_by_key(|slot| slot.team);
-            slots.shrink_to_fit();
+    fn move_to_disk(&mut self) {
+        let Some(config) = &self.spill else {
+            return;
+        };
+        let mut disk = match Partitions::create(config) {
+            Ok(disk) => disk,
+            Err(_) => {
+                // No temporary files here: join in memory, as a small organization does.
+                self.spill = None;
+                return;
+            }
+        };
+        for entry in std::mem::take(&mut self.entries) {
+            if let Err(e) = disk.write(entry.digest(), &entry.encode()) {
+                self.error = Some(e);
+                break;
+            }
         }
-        self.by_user.shrink_to_fit();
-        let ids = self.teams.iter().map(|t| t.id.clone()).collect();
+        self.disk = Some(disk);
+    }
+
+    /// The finished index, in memory (a builder made with `default`).
+    pub(crate) fn finish(self) -> TeamIndex {
+        let Self {
+            teams,
+            roles,
+            mut entries,
+            ..
+        } = self;
+        sort_entries(&mut entries);
+        entries.shrink_to_fit();
+        let ids = teams.iter().map(|t| t.id.clone()).collect();
         TeamIndex {
             ids,
-            teams: self.teams,
-            roles: self.roles,
-            by_user: self.by_user,
+            teams,
+            roles,
+            entries,
             last_used: Mutex::new(Instant::now()),
         }
+    }
+
+    /// The finished index, in memory or (past the bound) on disk.
+    pub(crate) fn finish_join(mut self) -> io::Result<Built> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let (Some(disk), Some(config)) = (self.disk.take(), self.spill.clone()) else {
+            return Ok(Built::Memory(self.finish()));
+        };
+        Ok(Built::Disk(DiskJoin {
+            teams: self.teams,
+            roles: self.roles,
+            memberships: disk.finish()?,
+            members: Partitions::create(&config)?,
+        }))
     }
 }
 
@@ -101,7 +280,8 @@ pub(crate) struct TeamIndex {
     ids: HashSet<String>,
     teams: Vec<TeamEntry>,
     roles: Vec<String>,
-    by_user: HashMap<u128, Vec<Slot>>,
+    /// Sorted by [`sort_entries`].
+    entries: Vec<Entry>,
     pub(crate) last_used: Mutex<Instant>,
 }
 
@@ -113,26 +293,94 @@ impl TeamIndex {
 
     /// The teams of `user_id`, with roles, in team-list order.
     pub(crate) fn groups_of(&self, user_id: &str) -> Vec<GroupAssignment> {
-        let Some(slots) = self.by_user.get(&digest(user_id)) else {
-            return Vec::new();
+        assignments(
+            &self.teams,
+            &self.roles,
+            entries_of(&self.entries, digest(user_id)),
+        )
+    }
+}
+
+/// The memberships of a large organization in partition files, and the member rows as they
+/// are read, to be joined partition by partition: a grace hash join. Its memory is the
+/// teams, the write buffers, and one partition's memberships at a time.
+#[derive(Debug)]
+pub(crate) struct DiskJoin {
+    teams: Vec<TeamEntry>,
+    roles: Vec<String>,
+    memberships: spill::Finished,
+    members: Partitions,
+}
+
+impl DiskJoin {
+    /// Stores a member row (`record`, the caller's encoding) of `user_id` for the join.
+    pub(crate) fn push(&mut self, user_id: &str, record: &[u8]) -> io::Result<()> {
+        self.members.write(digest(user_id), record)
+    }
+
+    /// Joins, one partition at a time.
+    pub(crate) fn into_partitions(self) -> io::Result<JoinedPartitions> {
+        Ok(JoinedPartitions {
+            teams: self.teams,
+            roles: self.roles,
+            memberships: self.memberships,
+            members: self.members.finish()?,
+            next: 0,
+        })
+    }
+}
+
+/// The join's partitions, in order.
+#[derive(Debug)]
+pub(crate) struct JoinedPartitions {
+    teams: Vec<TeamEntry>,
+    roles: Vec<String>,
+    memberships: spill::Finished,
+    members: spill::Finished,
+    next: usize,
+}
+
+impl JoinedPartitions {
+    /// The next partition: its memberships loaded, its member rows to read.
+    pub(crate) fn next_partition(&mut self) -> io::Result<Option<Partition<'_>>> {
+        if self.next >= spill::PARTITIONS {
+            return Ok(None);
+        }
+        let index = self.next;
+        self.next += 1;
+        let mut entries = Vec::new();
+        let mut reader = self.memberships.read(index);
+        while let Some((digest, bytes)) = reader.next_record()? {
+            entries.push(Entry::decode(digest, bytes)?);
+        }
+        drop(reader);
+        sort_entries(&mut entries);
+        Ok(Some(Partition {
+            teams: &self.teams,
+            roles: &self.roles,
+            entries,
+            members: self.members.read(index),
+        }))
+    }
+}
+
+/// One partition of the join.
+#[derive(Debug)]
+pub(crate) struct Partition<'a> {
+    teams: &'a [TeamEntry],
+    roles: &'a [String],
+    entries: Vec<Entry>,
+    members: PartitionReader,
+}
+
+impl Partition<'_> {
+    /// The next member row of the partition with the member's teams.
+    pub(crate) fn next_member(&mut self) -> io::Result<Option<(&[u8], Vec<GroupAssignment>)>> {
+        let Some((digest, record)) = self.members.next_record()? else {
+            return Ok(None);
         };
-        slots
-            .iter()
-            .filter_map(|slot| {
-                let team = self.teams.get(slot.team as usize)?;
-                Some(
-                    GroupAssignment::new(team.id.clone())
-                        .with_name(team.name.clone())
-                        .with_slug(team.slug.clone())
-                        .with_role_id(
-                            slot.role
-                                .and_then(|r| self.roles.get(usize::from(r)))
-                                .cloned(),
-                        )
-                        .with_joined_at(slot.joined_at),
-                )
-            })
-            .collect()
+        let groups = assignments(self.teams, self.roles, entries_of(&self.entries, digest));
+        Ok(Some((record, groups)))
     }
 }
 
@@ -171,5 +419,56 @@ mod tests {
         assert!(index.groups_of("nobody").is_empty());
         assert!(index.has_team("z") && !index.has_team("y"));
         assert_eq!(groups[1].name.as_deref(), Some("Team z"));
+    }
+
+    #[test]
+    fn the_disk_join_gives_each_user_the_in_memory_groups() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let fill = |b: &mut TeamIndexBuilder| {
+            let teams: Vec<u32> = (0..5).map(|i| b.team(team(&format!("t{i}")))).collect();
+            let at = chrono::DateTime::from_timestamp(1_700_000_000, 123_000_000);
+            for u in 0..60 {
+                for (k, t) in teams.iter().enumerate().rev() {
+                    if (u + k) % 3 != 0 {
+                        let role = (k % 2 == 0).then(|| "team:maintainer".to_owned());
+                        b.add(*t, &format!("u{u}"), role, at.filter(|_| u % 2 == 0));
+                    }
+                }
+            }
+            // Read twice (rows shifting between pages): kept once.
+            b.add(teams[1], "u1", Some("team:member".to_owned()), None);
+        };
+        let mut memory = TeamIndexBuilder::default();
+        fill(&mut memory);
+        let memory = memory.finish();
+        let mut spilling = TeamIndexBuilder::spilling(SpillConfig {
+            memberships_in_memory: 10,
+            dir: Some(dir.path().to_owned()),
+        });
+        fill(&mut spilling);
+        let Built::Disk(mut join) = spilling.finish_join()? else {
+            panic!("past 10 memberships the index is on disk");
+        };
+        for u in 0..61 {
+            join.push(&format!("u{u}"), format!("u{u}").as_bytes())?;
+        }
+        let mut partitions = join.into_partitions()?;
+        let mut users = 0;
+        while let Some(mut partition) = partitions.next_partition()? {
+            while let Some((record, groups)) = partition.next_member()? {
+                let id = std::str::from_utf8(record).expect("id").to_owned();
+                assert_eq!(groups, memory.groups_of(&id), "{id}");
+                users += 1;
+            }
+        }
+        assert_eq!(users, 61);
+        // u1 is in t0, t1, t3 and t4, in team order; of t1 read twice the first is kept.
+        let u1 = memory.groups_of("u1");
+        let ids: Vec<&str> = u1.iter().map(|g| g.id.as_str()).collect();
+        assert_eq!(ids, ["t0", "t1", "t3", "t4"]);
+        assert_eq!(u1[1].role_id, None);
+        assert_eq!(u1[0].role_id.as_deref(), Some("team:maintainer"));
+        assert!(memory.groups_of("u60").is_empty());
+        Ok(())
     }
 }

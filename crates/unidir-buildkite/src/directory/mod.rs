@@ -76,6 +76,8 @@ pub struct Buildkite {
     team_index: std::sync::Mutex<Option<Arc<TeamIndex>>>,
     team_index_build: tokio::sync::Mutex<()>,
     team_index_ttl: Duration,
+    /// When a full read joins on disk, and where.
+    pub(crate) spill: crate::spill::SpillConfig,
 }
 
 fn tag(operation: &'static str) -> impl Fn(Error) -> Error {
@@ -110,6 +112,7 @@ impl Buildkite {
             team_index: std::sync::Mutex::new(None),
             team_index_build: tokio::sync::Mutex::new(()),
             team_index_ttl,
+            spill: crate::spill::SpillConfig::default(),
         }
     }
 

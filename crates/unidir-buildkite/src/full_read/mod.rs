@@ -28,6 +28,12 @@
 //! raised limit, the read is instead the plain `UnidirMembers` walk in pages of 500: the
 //! fewest requests, and nothing to wait for.
 //!
+//! When REST's member pages make the users (`Essential`, or no GraphQL), an organization
+//! with more memberships than [`crate::spill::SpillConfig`] allows in memory is joined on disk:
+//! the memberships, then the member rows, go to partition files by user, joined one
+//! partition at a time (users then come out partition by partition, not page by page).
+//! Repeated users are dropped by the walker over the read, in bounded memory, not here.
+//!
 //! Only an unfiltered read from the first page without a page size is planned; a filter, a
 //! cursor or a `limit` (pages of a chosen size) gets the page walk.
 
@@ -43,7 +49,7 @@ use unidir_core::{Detail, Error, Filters, ListQuery, Result, User};
 
 use crate::directory::Buildkite;
 use crate::roles;
-use crate::team_index::{TeamEntry, TeamIndex, TeamIndexBuilder};
+use crate::team_index::{Built, TeamEntry, TeamIndex, TeamIndexBuilder};
 
 const OP: &str = "list_users";
 /// Points a member costs in `UnidirMembers` with nested teams, estimated high: 8 for the
@@ -79,7 +85,9 @@ struct Shared {
     queue: Mutex<VecDeque<TeamRef>>,
     /// GraphQL holds a team it took from the queue (set and cleared under the queue's lock).
     graphql_busy: watch::Sender<bool>,
-    /// The memberships read so far; `TeamRef::position` is a team's place in it.
+    /// The memberships read so far; `TeamRef::position` is a team's place in it. When REST's
+    /// member pages make the users, a large organization's go to disk (see
+    /// [`TeamIndexBuilder::spilling`]).
     index: Mutex<TeamIndexBuilder>,
     /// SSO requirement by user-id digest (as the team index keys users), from REST member
     /// pages (for `Detail::Full`).
@@ -176,9 +184,12 @@ impl Shared {
         );
     }
 
-    /// The finished index, each user's teams in team-list order.
-    fn index(&self) -> TeamIndex {
-        std::mem::take(&mut *self.index.lock().unwrap_or_else(|e| e.into_inner())).finish()
+    /// The finished index, each user's teams in team-list order: in memory, or on disk
+    /// waiting for the member rows.
+    fn index(&self) -> Result<Built> {
+        std::mem::take(&mut *self.index.lock().unwrap_or_else(|e| e.into_inner()))
+            .finish_join()
+            .map_err(spill_error)
     }
 }
 
@@ -222,7 +233,12 @@ impl Buildkite {
         let shared = Shared {
             queue: Mutex::new(VecDeque::new()),
             graphql_busy: watch::Sender::new(false),
-            index: Mutex::new(TeamIndexBuilder::default()),
+            // GraphQL's member pages (`full`) are joined in memory.
+            index: Mutex::new(if full {
+                TeamIndexBuilder::default()
+            } else {
+                TeamIndexBuilder::spilling(self.spill.clone())
+            }),
             sso: Mutex::new(HashMap::new()),
         };
         let (listed_tx, listed_rx) = signal();
@@ -248,11 +264,17 @@ impl Buildkite {
                 self.rest_team_members(&shared, &team).await?;
             }
             let _ = teams_done_tx.send(true);
-            let finished = Arc::new(shared.index());
-            *index.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&finished));
-            self.remember_team_index(Arc::clone(&finished));
-            self.rest_member_pages(&shared, &finished, full, keep, out)
-                .await?;
+            match shared.index()? {
+                Built::Memory(finished) => {
+                    let finished = Arc::new(finished);
+                    *index.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&finished));
+                    self.remember_team_index(Arc::clone(&finished));
+                    self.rest_member_pages(&shared, &finished, full, keep, out)
+                        .await?;
+                }
+                // Not kept for page walks: it is read once, partition by partition.
+                Built::Disk(join) => self.rest_member_pages_joined(join, keep, out).await?,
+            }
             let _ = rest_done_tx.send(true);
             Ok::<(), Error>(())
         };
@@ -306,6 +328,14 @@ impl Buildkite {
         futures::future::try_join(rest, gql).await?;
         Ok(())
     }
+}
+
+/// A temporary file of the join failed: a local fault, not the provider's.
+fn spill_error(e: std::io::Error) -> Error {
+    tag(Error::new(
+        unidir_core::ErrorKind::Upstream,
+        format!("the full read's temporary files failed: {e}"),
+    ))
 }
 
 fn tag(e: Error) -> Error {

@@ -1,15 +1,18 @@
 //! The full read's REST side: the team list, a team's members, and the member pages.
+//!
+//! Nothing here drops a user or membership read twice: the index keeps one entry per user
+//! and team, and the walker over the full read (`Walker::batches`) is the one place that
+//! drops repeated users, in bounded memory.
 
-use std::collections::HashSet;
-
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use unidir_core::{Result, User};
 
-use super::{OP, Shared, TeamRef, tag};
+use super::{OP, Shared, TeamRef, spill_error, tag};
 use crate::directory::Buildkite;
 use crate::map;
-use crate::team_index::{TeamIndex, digest};
+use crate::team_index::{DiskJoin, TeamIndex, digest};
 use crate::wire::{RestMember, RestTeam, RestTeamMember};
 
 /// REST `per_page` maximum.
@@ -32,13 +35,91 @@ impl Buildkite {
             .collect())
     }
 
+    /// One team's members into the index (which keeps one entry per user and team, so no
+    /// set of the team's members is needed here: the `Everyone` team has every user).
     pub(super) async fn rest_team_members(&self, shared: &Shared, team: &TeamRef) -> Result<()> {
         let path = self.org_path(&["teams", &team.id, "members"]);
-        self.rest_walk_each(OP, &path, &[], |m: RestTeamMember| {
-            shared.add(team, &m.user_id, m.role.as_deref(), m.created_at);
-            Ok(())
-        })
-        .await
+        let mut budget = self.walk_limits.start();
+        let mut page = 1u32;
+        loop {
+            budget.before_page().map_err(tag)?;
+            let (rows, next) = self
+                .fetch_page::<RestTeamMember>(OP, &path, &[], page, REST_PAGE)
+                .await?;
+            budget.add_items(rows.len()).map_err(tag)?;
+            for m in rows {
+                shared.add(team, &m.user_id, m.role.as_deref(), m.created_at);
+            }
+            match next {
+                Some(n) => page = n,
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// REST member pages with the index on disk (`Essential`, a large organization): each
+    /// row goes to its partition, then every partition is joined with its memberships and
+    /// sent, so neither side is ever held whole.
+    pub(super) async fn rest_member_pages_joined(
+        &self,
+        mut join: DiskJoin,
+        keep: bool,
+        out: &mpsc::Sender<Result<Vec<User>>>,
+    ) -> Result<()> {
+        let mut more = Some(1u32);
+        let mut budget = self.walk_limits.start();
+        while let Some(page) = more {
+            budget.before_page().map_err(tag)?;
+            let (rows, next) = self.member_page(page, keep).await?;
+            budget.add_items(rows.len()).map_err(tag)?;
+            for (member, raw) in rows {
+                let record = SpilledMember::encode(member, raw)?;
+                join.push(&record.0, &record.1).map_err(spill_error)?;
+            }
+            more = next;
+        }
+        let mut partitions = join.into_partitions().map_err(spill_error)?;
+        while let Some(mut partition) = partitions.next_partition().map_err(spill_error)? {
+            let mut users = Vec::with_capacity(REST_PAGE as usize);
+            while let Some((record, groups)) = partition.next_member().map_err(spill_error)? {
+                let (member, raw) = SpilledMember::decode(record)?;
+                users.push(map::rest_user(member, raw, groups));
+                if users.len() == REST_PAGE as usize
+                    && out.send(Ok(std::mem::take(&mut users))).await.is_err()
+                {
+                    return Ok(()); // The caller stopped reading.
+                }
+            }
+            if !users.is_empty() && out.send(Ok(users)).await.is_err() {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// One page of members: typed rows, with the raw ones when the caller keeps them.
+    async fn member_page(
+        &self,
+        page: u32,
+        keep: bool,
+    ) -> Result<(Vec<(RestMember, Option<Value>)>, Option<u32>)> {
+        let path = self.org_path(&["members"]);
+        // Decoded straight into typed rows unless the caller keeps the raw ones.
+        if keep {
+            let (rows, next) = self
+                .fetch_page::<Value>(OP, &path, &[], page, REST_PAGE)
+                .await?;
+            let rows = rows
+                .into_iter()
+                .map(|raw| map::with_raw(OP, "member", raw))
+                .collect::<Result<Vec<(RestMember, _)>>>()?;
+            Ok((rows, next))
+        } else {
+            let (rows, next) = self
+                .fetch_page::<RestMember>(OP, &path, &[], page, REST_PAGE)
+                .await?;
+            Ok((rows.into_iter().map(|m| (m, None)).collect(), next))
+        }
     }
 
     /// REST member pages: the users themselves (`Essential`), or their SSO mode (`Full`).
@@ -50,42 +131,21 @@ impl Buildkite {
         keep: bool,
         out: &mpsc::Sender<Result<Vec<User>>>,
     ) -> Result<()> {
-        let path = self.org_path(&["members"]);
         let mut budget = self.walk_limits.start();
-        let mut seen = HashSet::new();
         let mut page = 1u32;
         loop {
             budget.before_page().map_err(tag)?;
-            // Decoded straight into typed rows unless the caller keeps the raw ones.
-            let (rows, next) = if keep {
-                let (rows, next) = self
-                    .fetch_page::<Value>(OP, &path, &[], page, REST_PAGE)
-                    .await?;
-                let rows = rows
-                    .into_iter()
-                    .map(|raw| map::with_raw(OP, "member", raw))
-                    .collect::<Result<Vec<(RestMember, _)>>>()?;
-                (rows, next)
-            } else {
-                let (rows, next) = self
-                    .fetch_page::<RestMember>(OP, &path, &[], page, REST_PAGE)
-                    .await?;
-                (rows.into_iter().map(|m| (m, None)).collect(), next)
-            };
+            let (rows, next) = self.member_page(page, keep).await?;
             budget.add_items(rows.len()).map_err(tag)?;
             let mut users = Vec::with_capacity(if full { 0 } else { rows.len() });
             for (member, raw) in rows {
-                let key = digest(&member.id);
-                if !seen.insert(key) {
-                    continue;
-                }
                 if full {
                     let sso = map::sso_required(member.sso_mode.as_deref());
                     shared
                         .sso
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .insert(key, sso);
+                        .insert(digest(&member.id), sso);
                 } else {
                     let groups = index.groups_of(&member.id);
                     users.push(map::rest_user(member, raw, groups));
@@ -99,5 +159,52 @@ impl Buildkite {
                 None => return Ok(()),
             }
         }
+    }
+}
+
+/// A member row as the join stores it on disk until its partition is joined.
+#[derive(Serialize, Deserialize)]
+struct SpilledMember {
+    id: String,
+    name: Option<String>,
+    email: Option<String>,
+    role: Option<String>,
+    sso_mode: Option<String>,
+    raw: Option<Value>,
+}
+
+impl SpilledMember {
+    /// The user id and the row's bytes.
+    fn encode(member: RestMember, raw: Option<Value>) -> Result<(String, Vec<u8>)> {
+        let RestMember {
+            id,
+            name,
+            email,
+            role,
+            sso_mode,
+        } = member;
+        let row = Self {
+            id,
+            name,
+            email,
+            role,
+            sso_mode,
+            raw,
+        };
+        let bytes = serde_json::to_vec(&row).map_err(|e| spill_error(std::io::Error::other(e)))?;
+        Ok((row.id, bytes))
+    }
+
+    fn decode(bytes: &[u8]) -> Result<(RestMember, Option<Value>)> {
+        let row: Self =
+            serde_json::from_slice(bytes).map_err(|e| spill_error(std::io::Error::other(e)))?;
+        let member = RestMember {
+            id: row.id,
+            name: row.name,
+            email: row.email,
+            role: row.role,
+            sso_mode: row.sso_mode,
+        };
+        Ok((member, row.raw))
     }
 }
