@@ -8,8 +8,9 @@
 //! Memberships are taken from the users' groups as the users are written (the adapter
 //! already read them, with roles), so the groups' member lists are not read a second time.
 //! With `--remote-data` they are read per group instead, since only those answers hold the
-//! provider's raw membership objects. Memory holds the groups and 16 bytes per object seen,
-//! never the users.
+//! provider's raw membership objects. Memory holds neither the users nor the groups (with
+//! `--remote-data`, the groups' ids): the walker's seen keys move to a temporary file past a
+//! few thousand, so an export's memory does not grow with the organization.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
@@ -20,7 +21,7 @@ use futures::TryStreamExt;
 use futures::stream::{BoxStream, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
-use unidir_core::{Detail, DirectoryExt, Group, ListQuery, Page, Result, User, Walker};
+use unidir_core::{Detail, DirectoryExt, ListQuery, Page, Result, User, Walker};
 
 use crate::cli::{ExportFormat, Format};
 use crate::connect::Connection;
@@ -210,11 +211,19 @@ pub(crate) async fn export(
 
     phase(&bar, "groups");
     let mut sink = Sink::create(dir, "groups", format)?;
-    let groups: Vec<Group> = directory.groups(query()).try_collect().await?;
-    for group in &groups {
-        sink.write(group)?;
+    // Written as they arrive; only `--remote-data`, which reads each group's members
+    // afterwards, keeps their ids and labels.
+    let mut groups: Vec<(String, String)> = Vec::new();
+    let mut stream = directory.groups(query());
+    while let Some(group) = stream.try_next().await? {
+        sink.write(&group)?;
         bar.inc(1);
+        if remote_data {
+            let label = group.slug.clone().unwrap_or_else(|| group.name.clone());
+            groups.push((group.id, label));
+        }
     }
+    drop(stream);
     sinks.push(sink);
 
     phase(&bar, "users");
@@ -229,15 +238,15 @@ pub(crate) async fn export(
     if remote_data {
         drain(&mut users, &bar, &w, pages, None).await?;
         phase(&bar, "memberships");
-        for (index, group) in groups.iter().enumerate() {
+        for (index, (id, label)) in groups.iter().enumerate() {
             bar.set_message(format!(
                 "group {}/{}: {}",
                 index + 1,
                 groups.len(),
-                output::safe(group.slug.as_deref().unwrap_or(&group.name))
+                output::safe(label)
             ));
             let w = walker();
-            let id = group.id.as_str();
+            let id = id.as_str();
             let pages = w.pages(query(), |q| async move {
                 directory.list_group_members(id, &q).await
             });
