@@ -32,6 +32,8 @@ mod directory;
 mod drift;
 mod full_read;
 mod map;
+#[doc(hidden)]
+pub mod normalize;
 mod provision;
 mod proxy_rules;
 pub mod roles;

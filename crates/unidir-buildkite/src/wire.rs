@@ -8,6 +8,57 @@ use serde::Deserialize;
 use serde::de::{Deserializer, Visitor};
 use unidir_core::Timestamp;
 
+/// An enum-like string (a role, an SSO mode): Buildkite's known spellings are kept without
+/// allocating, any other value as it came (the mapping decides what it means).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Word {
+    Known(&'static str),
+    Other(String),
+}
+
+/// The values of the role and SSO-mode fields unidir reads, as Buildkite spells them.
+const KNOWN_WORDS: [&str; 10] = [
+    "MEMBER",
+    "ADMIN",
+    "MAINTAINER",
+    "member",
+    "admin",
+    "maintainer",
+    "REQUIRED",
+    "OPTIONAL",
+    "required",
+    "optional",
+];
+
+impl std::ops::Deref for Word {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            Word::Known(word) => word,
+            Word::Other(word) => word,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Word {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl Visitor<'_> for Text {
+            type Value = Word;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Word, E> {
+                Ok(KNOWN_WORDS
+                    .into_iter()
+                    .find(|known| *known == text)
+                    .map_or_else(|| Word::Other(text.to_owned()), Word::Known))
+            }
+        }
+        deserializer.deserialize_str(Text)
+    }
+}
+
 /// A Buildkite timestamp or null, parsed as it is decoded so no string is kept for it
 /// ([`crate::map::time`] says which forms are accepted; others become `None`).
 fn timestamp<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Timestamp>, D::Error> {
@@ -97,7 +148,7 @@ pub(crate) struct RestTeam {
 pub(crate) struct RestTeamMember {
     pub(crate) user_id: String,
     pub(crate) user_name: Option<String>,
-    pub(crate) role: Option<String>,
+    pub(crate) role: Option<Word>,
     #[serde(default, deserialize_with = "timestamp")]
     pub(crate) created_at: Option<Timestamp>,
 }
@@ -133,7 +184,7 @@ pub(crate) struct GqlUser {
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct GqlSso {
-    pub(crate) mode: Option<String>,
+    pub(crate) mode: Option<Word>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -152,7 +203,7 @@ pub(crate) struct GqlTeamRef {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct GqlTeamMembership {
-    pub(crate) role: String,
+    pub(crate) role: Word,
     #[serde(default, deserialize_with = "timestamp")]
     pub(crate) created_at: Option<Timestamp>,
     pub(crate) team: Option<GqlTeamRef>,
@@ -162,7 +213,7 @@ pub(crate) struct GqlTeamMembership {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct GqlTeamMember {
-    pub(crate) role: String,
+    pub(crate) role: Word,
     #[serde(default, deserialize_with = "timestamp")]
     pub(crate) created_at: Option<Timestamp>,
     pub(crate) user: Option<GqlUserRef>,
@@ -192,7 +243,7 @@ pub(crate) struct GqlUserRef {
 pub(crate) struct GqlMember {
     /// The membership's own UUID (`organizationMember(slug: "org/uuid")` reads it again).
     pub(crate) uuid: Option<String>,
-    pub(crate) role: String,
+    pub(crate) role: Word,
     #[serde(default, deserialize_with = "timestamp")]
     pub(crate) created_at: Option<Timestamp>,
     #[serde(default, deserialize_with = "timestamp")]
@@ -216,7 +267,7 @@ pub(crate) struct Connection<N> {
 
 impl<N> Connection<N> {
     /// The edges' nodes; `None` for an edge without one.
-    pub(crate) fn nodes(&mut self) -> impl Iterator<Item = Option<N>> + use<N> {
+    pub(crate) fn nodes(&mut self) -> impl ExactSizeIterator<Item = Option<N>> + use<N> {
         self.edges
             .take()
             .unwrap_or_default()
@@ -270,6 +321,42 @@ pub(crate) struct MemberTeams<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_keep_known_spellings_and_any_other_value() {
+        let words: Vec<Word> =
+            serde_json::from_str(r#"["MAINTAINER", "required", "Billing_Manager", "admin"]"#)
+                .expect("decodes");
+        assert_eq!(words[0], Word::Known("MAINTAINER"));
+        assert_eq!(&*words[1], "required");
+        assert_eq!(words[2], Word::Other("Billing_Manager".to_owned()));
+        assert_eq!(&*words[3], "admin");
+        let err = serde_json::from_str::<Word>("7").expect_err("not a string");
+        assert!(err.to_string().contains("expected a string"), "{err}");
+    }
+
+    #[test]
+    fn timestamps_decode_in_both_forms_and_leave_garbage_null() {
+        let member: RestTeamMember = serde_json::from_value(serde_json::json!({
+            "user_id": "u-1", "created_at": "2025-07-16 06:07:42 UTC"
+        }))
+        .expect("decodes");
+        assert_eq!(
+            member.created_at.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2025-07-16T06:07:42+00:00")
+        );
+        for raw in [serde_json::json!(null), serde_json::json!("yesterday")] {
+            let member: RestTeamMember =
+                serde_json::from_value(serde_json::json!({ "user_id": "u-1", "created_at": raw }))
+                    .expect("decodes");
+            assert_eq!(member.created_at, None);
+        }
+        let missing: RestTeamMember =
+            serde_json::from_str(r#"{ "user_id": "u-1" }"#).expect("decodes");
+        assert_eq!(missing.created_at, None);
+        serde_json::from_str::<RestTeamMember>(r#"{ "user_id": "u-1", "created_at": 7 }"#)
+            .expect_err("a number is not a timestamp");
+    }
 
     #[test]
     fn a_user_without_machine_user_decodes() {

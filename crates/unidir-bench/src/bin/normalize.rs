@@ -9,8 +9,11 @@
 //! simulator runs on its own thread and runtime; the walk runs on a single-threaded runtime
 //! on the main thread, whose CPU time (`/proc/thread-self/schedstat`) is the denominator.
 //! Each walk uses a fresh directory, as one command does. MB/s = response bytes the simulator
-//! sent during the walk / that CPU time. For scale, the
-//! same GraphQL pages fetched raw are parsed into `serde_json::Value` alone.
+//! sent during the walk / that CPU time.
+//!
+//! Then normalization alone: the same GraphQL member pages, fetched raw beforehand, go through
+//! the adapter's own decoding and mapping (`unidir_buildkite::normalize`), without HTTP. For
+//! scale, the same pages are parsed into `serde_json::Value` alone.
 
 #![allow(clippy::print_stdout)] // The report is the program's output.
 
@@ -133,10 +136,30 @@ fn run(args: &Args) -> Result<(), String> {
         let samples = runtime.block_on(walks(&sim, mode, args.reps))?;
         report(label, &samples);
     }
-    let reference = runtime.block_on(reference(&sim, args.reps))?;
+    let pages = runtime.block_on(member_pages(&sim))?;
+    let directory = Buildkite::builder()
+        .with_token(sim.default_token())
+        .with_organization(sim.org_slug())
+        .build()
+        .map_err(|e| e.to_string())?;
     report(
-        "reference: the GraphQL pages parsed into `serde_json::Value` only",
-        &reference,
+        "normalization alone: the same GraphQL pages, decoded and mapped to users (no HTTP)",
+        &time_pages(&pages, args.reps, |page| {
+            unidir_buildkite::normalize::users_from_members_body(&directory, page)
+                .map(|users| std::hint::black_box(users).len())
+                .map_err(|e| e.to_string())
+        })?,
+    );
+    report(
+        "reference: the same pages parsed into `serde_json::Value` only",
+        &time_pages(&pages, args.reps, |page| {
+            let value: Value = serde_json::from_slice(page).map_err(|e| e.to_string())?;
+            let users = value["data"]["organization"]["members"]["edges"]
+                .as_array()
+                .map_or(0, Vec::len);
+            std::hint::black_box(&value);
+            Ok(users)
+        })?,
     );
     drop(stop);
     Ok(())
@@ -209,8 +232,8 @@ async fn walks(
     Ok(samples)
 }
 
-/// The GraphQL member pages fetched raw, then parsed into `Value` `reps` times.
-async fn reference(sim: &RunningSimulator, reps: u32) -> Result<Vec<Sample>, String> {
+/// The GraphQL member pages, fetched raw with the adapter's own query.
+async fn member_pages(sim: &RunningSimulator) -> Result<Vec<Vec<u8>>, String> {
     let client = reqwest::Client::new();
     let mut pages = Vec::new();
     let mut after: Option<String> = None;
@@ -235,24 +258,33 @@ async fn reference(sim: &RunningSimulator, reps: u32) -> Result<Vec<Sample>, Str
             .map_err(|e| e.to_string())?;
         let page: Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
         let info = &page["data"]["organization"]["members"]["pageInfo"];
-        pages.push(bytes);
-        match (info["hasNextPage"].as_bool(), info["endCursor"].as_str()) {
-            (Some(true), Some(cursor)) => after = Some(cursor.to_owned()),
-            _ => break,
+        let next = match (info["hasNextPage"].as_bool(), info["endCursor"].as_str()) {
+            (Some(true), Some(cursor)) => Some(cursor.to_owned()),
+            _ => None,
+        };
+        pages.push(bytes.to_vec());
+        match next {
+            Some(cursor) => after = Some(cursor),
+            None => break,
         }
     }
+    Ok(pages)
+}
+
+/// `reps` timed passes of `each` over every page; `each` returns the users it found.
+fn time_pages(
+    pages: &[Vec<u8>],
+    reps: u32,
+    mut each: impl FnMut(&[u8]) -> Result<usize, String>,
+) -> Result<Vec<Sample>, String> {
     let bytes: u64 = pages.iter().map(|p| p.len() as u64).sum();
     let mut samples = Vec::new();
     for _ in 0..reps {
         let cpu = thread_cpu().ok_or("no /proc/thread-self/schedstat")?;
         let start = Instant::now();
         let mut users = 0usize;
-        for page in &pages {
-            let value: Value = serde_json::from_slice(page).map_err(|e| e.to_string())?;
-            users += value["data"]["organization"]["members"]["edges"]
-                .as_array()
-                .map_or(0, Vec::len);
-            std::hint::black_box(&value);
+        for page in pages {
+            users += each(page)?;
         }
         samples.push(Sample {
             cpu: thread_cpu().ok_or("no /proc/thread-self/schedstat")? - cpu,

@@ -55,6 +55,19 @@ impl RestBytes {
     }
 }
 
+/// The `data` of a GraphQL body decoded straight into `T`, when the body is a clean answer:
+/// no `errors` entry, `data` present and of that shape. Anything else is `None`, for the
+/// `Value` route and its precise errors.
+pub(crate) fn clean_data<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
+    match serde_json::from_slice::<Envelope<T>>(body) {
+        Ok(Envelope {
+            data: Some(data),
+            errors: None,
+        }) => Some(data),
+        _ => None,
+    }
+}
+
 /// A GraphQL answer as the fast route decodes it: `errors` is only looked at for presence.
 #[derive(Deserialize)]
 struct Envelope<T> {
@@ -312,10 +325,7 @@ impl Api {
                 })
                 .await?;
             if response.is_success()
-                && let Ok(Envelope {
-                    data: Some(data),
-                    errors: None,
-                }) = serde_json::from_slice::<Envelope<T>>(&response.body)
+                && let Some(data) = clean_data(&response.body)
             {
                 return Ok(data);
             }

@@ -49,6 +49,15 @@ impl Buildkite {
             teams.page_info.take(),
             "a member's team list has no pageInfo",
         )?;
+        if !info.has_next_page && raw.is_none() {
+            // The usual case: one page, nothing to keep raw.
+            let nodes = teams.nodes();
+            self.walk_limits
+                .start()
+                .add_items(nodes.len())
+                .map_err(tag(operation))?;
+            return Ok(team_groups(operation, nodes));
+        }
         let mut nodes: Vec<Option<GqlTeamMembership>> = teams.nodes().collect();
         // Later pages' edges, raw, for the node's `remote_data`.
         let mut raw_more: Vec<Value> = Vec::new();
@@ -105,25 +114,7 @@ impl Buildkite {
                 "a member's team list has no pageInfo",
             )?;
         }
-        let mut groups: Vec<GroupAssignment> = Vec::with_capacity(nodes.len());
-        let mut team_ids = HashSet::new();
-        let mut duplicates = 0u64;
-        for team in nodes.into_iter().flatten() {
-            if let Some(group) = map::team_assignment(team) {
-                if team_ids.insert(crate::team_index::digest(&group.id)) {
-                    groups.push(group);
-                } else {
-                    duplicates += 1;
-                }
-            }
-        }
-        if duplicates > 0 {
-            tracing::warn!(
-                operation,
-                duplicates,
-                "dropped team memberships listed twice"
-            );
-        }
+        let groups = team_groups(operation, nodes.into_iter());
         if let Some(teams) = raw.and_then(|node| node.get_mut("teams")) {
             if let Some(Value::Array(edges)) = teams.get_mut("edges") {
                 edges.extend(raw_more);
@@ -248,6 +239,15 @@ impl Buildkite {
             .api
             .graphql(operation, document, operation_name, variables)
             .await?;
+        self.members_of(operation, data)
+    }
+
+    /// A members page's checked `pageInfo` and nodes.
+    pub(crate) fn members_of<N>(
+        &self,
+        operation: &'static str,
+        data: OrgMembers<N>,
+    ) -> Result<(PageInfo, Vec<N>)> {
         let organization = data.organization.ok_or_else(|| {
             Error::new(ErrorKind::NotFound, "No organization found (the organization may not exist, or the token cannot see it)")
                 .with_provider(PROVIDER)
@@ -278,4 +278,39 @@ impl Buildkite {
         team.slug
             .ok_or_else(|| contract(operation, "the team has no slug"))
     }
+}
+
+/// A member's team memberships as groups, each team once (a team listed twice is counted in
+/// a warning).
+pub(crate) fn team_groups(
+    operation: &'static str,
+    nodes: impl ExactSizeIterator<Item = Option<GqlTeamMembership>>,
+) -> Vec<GroupAssignment> {
+    let mut groups: Vec<GroupAssignment> = Vec::with_capacity(nodes.len());
+    // A short list (the usual case: one nested page) is searched rather than hashed.
+    let short = nodes.len() <= 32;
+    let mut team_ids = HashSet::new();
+    let mut duplicates = 0u64;
+    for team in nodes.flatten() {
+        if let Some(group) = map::team_assignment(team) {
+            let fresh = if short {
+                !groups.iter().any(|g| g.id == group.id)
+            } else {
+                team_ids.insert(crate::team_index::digest(&group.id))
+            };
+            if fresh {
+                groups.push(group);
+            } else {
+                duplicates += 1;
+            }
+        }
+    }
+    if duplicates > 0 {
+        tracing::warn!(
+            operation,
+            duplicates,
+            "dropped team memberships listed twice"
+        );
+    }
+    groups
 }
