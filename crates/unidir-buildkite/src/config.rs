@@ -213,7 +213,7 @@ impl BuildkiteBuilder {
     }
 
     /// How many team memberships a full read over REST (a token without the `graphql`
-    /// scope) joins with the member pages in memory (default 8,192, ≈ 40 bytes each). In a
+    /// scope) joins with the member pages in memory (default 4,096, ≈ 40 bytes each). In a
     /// larger organization both go to temporary files, partitioned by user, and are joined
     /// one partition at a time, so the read's memory does not grow with the organization.
     /// The files are created unlinked (mode 0600) and vanish when the read ends or fails;

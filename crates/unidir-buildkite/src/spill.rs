@@ -12,8 +12,8 @@ use std::path::PathBuf;
 
 /// Partitions of each side: a partition holds ≈ 1/32 of the memberships and members.
 pub(crate) const PARTITIONS: usize = 32;
-/// Write buffer per partition file (32 × 2 sides × 4 KiB in memory while writing).
-const BUFFER: usize = 4096;
+/// Write buffer per partition file (32 × 2 sides × 2 KiB in memory while writing).
+const BUFFER: usize = 2048;
 
 /// How large a full read joins in memory, and where it spills beyond that.
 #[derive(Debug, Clone)]
@@ -28,7 +28,7 @@ pub(crate) struct SpillConfig {
 impl Default for SpillConfig {
     fn default() -> Self {
         Self {
-            memberships_in_memory: 8192,
+            memberships_in_memory: 4096,
             dir: None,
         }
     }
@@ -44,6 +44,8 @@ pub(crate) fn partition_of(digest: u128) -> usize {
 #[derive(Debug)]
 pub(crate) struct Partitions {
     files: Vec<BufWriter<File>>,
+    /// Records per partition, so a reader can size its buffers exactly.
+    counts: Vec<usize>,
 }
 
 impl Partitions {
@@ -57,14 +59,19 @@ impl Partitions {
                 Ok(BufWriter::with_capacity(BUFFER, file))
             })
             .collect::<io::Result<_>>()?;
-        Ok(Self { files })
+        Ok(Self {
+            files,
+            counts: vec![0; PARTITIONS],
+        })
     }
 
     /// Appends one record for `digest` to its partition.
     pub(crate) fn write(&mut self, digest: u128, record: &[u8]) -> io::Result<()> {
         let len = u32::try_from(record.len())
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "record over 4 GiB"))?;
-        let file = &mut self.files[partition_of(digest)];
+        let partition = partition_of(digest);
+        self.counts[partition] += 1;
+        let file = &mut self.files[partition];
         file.write_all(&digest.to_le_bytes())?;
         file.write_all(&len.to_le_bytes())?;
         file.write_all(record)
@@ -83,7 +90,10 @@ impl Partitions {
                 Ok(Some(file))
             })
             .collect::<io::Result<_>>()?;
-        Ok(Finished { files })
+        Ok(Finished {
+            files,
+            counts: self.counts,
+        })
     }
 }
 
@@ -91,9 +101,15 @@ impl Partitions {
 #[derive(Debug)]
 pub(crate) struct Finished {
     files: Vec<Option<File>>,
+    counts: Vec<usize>,
 }
 
 impl Finished {
+    /// Records written to partition `index`.
+    pub(crate) fn count(&self, index: usize) -> usize {
+        self.counts.get(index).copied().unwrap_or(0)
+    }
+
     /// The records of partition `index` in the order written; the file is closed (and its
     /// space freed) when the reader is dropped.
     pub(crate) fn read(&mut self, index: usize) -> PartitionReader {

@@ -198,6 +198,15 @@ impl TeamIndexBuilder {
             role,
             joined_at,
         };
+        if self.disk.is_none()
+            && self
+                .spill
+                .as_ref()
+                .is_some_and(|c| self.entries.len() >= c.memberships_in_memory)
+        {
+            // Moved before the vector outgrows the bound, so it never doubles past it.
+            self.move_to_disk();
+        }
         if let Some(disk) = &mut self.disk {
             if self.error.is_none()
                 && let Err(e) = disk.write(entry.digest(), &entry.encode())
@@ -207,13 +216,6 @@ impl TeamIndexBuilder {
             return;
         }
         self.entries.push(entry);
-        if self
-            .spill
-            .as_ref()
-            .is_some_and(|c| self.entries.len() > c.memberships_in_memory)
-        {
-            self.move_to_disk();
-        }
     }
 
     fn move_to_disk(&mut self) {
@@ -348,7 +350,7 @@ impl JoinedPartitions {
         }
         let index = self.next;
         self.next += 1;
-        let mut entries = Vec::new();
+        let mut entries = Vec::with_capacity(self.memberships.count(index));
         let mut reader = self.memberships.read(index);
         while let Some((digest, bytes)) = reader.next_record()? {
             entries.push(Entry::decode(digest, bytes)?);

@@ -12,8 +12,8 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
-/// Digests kept in memory before the set moves to disk (≈ 300 KB of table).
-pub(crate) const DEFAULT_MEMORY_KEYS: usize = 8192;
+/// Digests kept in memory before the set moves to disk (a table of ≈ 70 KB).
+pub(crate) const DEFAULT_MEMORY_KEYS: usize = 2048;
 
 /// A 128-bit digest of a key (two SipHash passes with distinct prefixes): collisions are
 /// far less likely than any provider fault this guards against.

@@ -255,7 +255,7 @@ impl Walker {
 /// Drops items already emitted in a walk, and counts what passes and what is dropped.
 struct Dedupe {
     stats: Arc<WalkStats>,
-    // 16-byte digests, not the ids; past a few thousand they move to an unlinked temporary
+    // 16-byte digests, not the ids; past 2,048 they move to an unlinked temporary
     // file, so a walk of a million users holds no more memory than one of ten thousand.
     seen: SeenKeys,
 }
