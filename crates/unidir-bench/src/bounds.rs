@@ -8,8 +8,14 @@
 //! | unit | REST requests | GraphQL points (cheapest selection) |
 //! |---|---|---|
 //! | a page of 100 members (id, name, e-mail, org role, SSO mode) | 1 | 3 per member (`node`, `user`, `sso`) |
-//! | a page of 100 teams (id, name, slug) | 1 | 1 per team (`node`) |
-//! | the members of team `t`, with team roles | max(1, ⌈m_t/100⌉) | 2 + 2·m_t (`members` + `edges`, then `node` + `user` per member) |
+//! | the members of team `t`, with team roles | max(1, ⌈m_t/100⌉) | 2 + 2·m_t (`members` + `edges`, then `node` + `user` per member) plus the team's own object |
+//!
+//! A GraphQL query reaches a team's members only through the team's object (1 point): either
+//! `team(slug:)` or a node of the organization's `teams`, which is also how GraphQL lists the
+//! teams. So the team list is priced with the team members, in the cheaper of two ways
+//! ([`TeamList`]): REST lists the teams (1 request per 100) and a team read over GraphQL
+//! costs 3 + 2·m_t; or GraphQL lists them (1 point per team, the node) and a team read over
+//! GraphQL needs nothing more than 2 + 2·m_t. ([`lower_bound`] takes the faster.)
 //!
 //! The *full* user record adds what only GraphQL has (2FA, avatar, bot flag, join and last-seen
 //! times): every member costs at least 4 points (`node`, `user`, `security`, `avatar`) plus 4 per
@@ -146,11 +152,28 @@ pub enum Data {
     Full,
 }
 
-/// GraphQL points every plan for `data` spends whatever the split, and the splittable units.
-pub fn units(shape: &OrgShape, data: Data) -> (u64, Vec<Unit>) {
-    let (fixed, per_member) = match data {
+/// Which API lists the teams (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TeamList {
+    /// REST pages of 100 teams; a team read over GraphQL pays for its own object.
+    Rest,
+    /// GraphQL, 1 point per team; a team read over GraphQL shares that object.
+    Graphql,
+}
+
+/// GraphQL points every plan for `data` spends whatever the split, REST requests every plan
+/// sends, and the splittable units, with the team list from `list`.
+pub fn units(shape: &OrgShape, data: Data, list: TeamList) -> (u64, u64, Vec<Unit>) {
+    let (mut fixed, per_member) = match data {
         Data::Core => (0, 3),
         Data::Full => (4 * shape.users + 4 * shape.users.div_ceil(GRAPHQL_PAGE), 1),
+    };
+    let (fixed_rest, team_object) = match list {
+        TeamList::Rest => (shape.teams.div_ceil(REST_PAGE), 1),
+        TeamList::Graphql => {
+            fixed += shape.teams;
+            (0, 0)
+        }
     };
     let mut units = Vec::new();
     let mut left = shape.users;
@@ -162,19 +185,30 @@ pub fn units(shape: &OrgShape, data: Data) -> (u64, Vec<Unit>) {
         });
         left -= n;
     }
-    let mut left = shape.teams;
-    while left > 0 {
-        let n = left.min(REST_PAGE);
-        units.push(Unit { rest: 1, points: n });
-        left -= n;
-    }
     for &m in &shape.team_sizes {
         units.push(Unit {
             rest: m.div_ceil(REST_PAGE).max(1),
-            points: 2 + 2 * m,
+            points: team_object + 2 + 2 * m,
         });
     }
-    (fixed, units)
+    (fixed, fixed_rest, units)
+}
+
+/// The shortest time for `data`: the faster of the two ways to list the teams, each with its
+/// best split.
+pub fn lower_bound(budgets: &Budgets, shape: &OrgShape, data: Data) -> Plan {
+    [TeamList::Rest, TeamList::Graphql]
+        .into_iter()
+        .map(|list| {
+            let (fixed, fixed_rest, units) = units(shape, data, list);
+            best_split(budgets, fixed, fixed_rest, &units)
+        })
+        .min_by_key(|plan| plan.time)
+        .unwrap_or(Plan {
+            rest_requests: 0,
+            graphql_points: 0,
+            time: Duration::ZERO,
+        })
 }
 
 /// A split of the work between the APIs and how long it takes at best.
@@ -188,12 +222,13 @@ pub struct Plan {
     pub time: Duration,
 }
 
-/// The fastest split of `units` (plus `fixed` GraphQL points) between the two budgets.
-pub fn best_split(budgets: &Budgets, fixed: u64, units: &[Unit]) -> Plan {
+/// The fastest split of `units` (plus `fixed` GraphQL points and `fixed_rest` REST requests)
+/// between the two budgets.
+pub fn best_split(budgets: &Budgets, fixed: u64, fixed_rest: u64, units: &[Unit]) -> Plan {
     let mut order: Vec<&Unit> = units.iter().collect();
     // Cheapest GraphQL per REST request saved first (a ratio compare without division).
     order.sort_by(|a, b| (a.points * b.rest).cmp(&(b.points * a.rest)));
-    let mut rest: u64 = units.iter().map(|u| u.rest).sum();
+    let mut rest: u64 = fixed_rest + units.iter().map(|u| u.rest).sum::<u64>();
     let mut points = fixed;
     let plan = |rest, points| Plan {
         rest_requests: rest,
@@ -214,8 +249,8 @@ pub fn best_split(budgets: &Budgets, fixed: u64, units: &[Unit]) -> Plan {
 
 /// Every unit over REST: the only plan without GraphQL.
 pub fn rest_only(budgets: &Budgets, shape: &OrgShape) -> Plan {
-    let (_, units) = units(shape, Data::Core);
-    let rest = units.iter().map(|u| u.rest).sum();
+    let (_, fixed_rest, units) = units(shape, Data::Core, TeamList::Rest);
+    let rest = fixed_rest + units.iter().map(|u| u.rest).sum::<u64>();
     Plan {
         rest_requests: rest,
         graphql_points: 0,
@@ -307,9 +342,8 @@ mod tests {
         let mut sizes = vec![0; 4_000];
         sizes.fill(10);
         let s = shape(100, &sizes);
-        let (fixed, units) = units(&s, Data::Core);
         let rest_only = rest_only(&b, &s);
-        let split = best_split(&b, fixed, &units);
+        let split = lower_bound(&b, &s, Data::Core);
         assert!(split.time < rest_only.time, "{split:?} vs {rest_only:?}");
         assert!(split.graphql_points > 0 && split.rest_requests < rest_only.rest_requests);
         // No split beats the balance point by more than one window of either budget.
@@ -325,10 +359,36 @@ mod tests {
     fn full_records_pay_four_points_per_member_whatever_the_split() {
         let b = Budgets::buildkite();
         let s = shape(10_000, &[10_000]);
-        let (fixed, units) = units(&s, Data::Full);
+        let (fixed, _, _) = units(&s, Data::Full, TeamList::Rest);
         assert_eq!(fixed, 40_000 + 4 * 20);
-        let plan = best_split(&b, fixed, &units);
+        let plan = lower_bound(&b, &s, Data::Full);
         assert!(plan.graphql_points >= fixed);
         assert_eq!(plan.time, b.graphql_time(fixed));
+    }
+
+    #[test]
+    fn a_team_read_over_graphql_pays_for_its_object_once() {
+        // 3 teams of 10 members, no users: REST lists them (1 request) and each costs 23
+        // points, or GraphQL lists them (3 points) and each costs 22.
+        let s = shape(0, &[10, 10, 10]);
+        let (fixed, fixed_rest, teams) = units(&s, Data::Core, TeamList::Rest);
+        assert_eq!((fixed, fixed_rest), (0, 1));
+        assert!(teams.iter().all(|u| *u
+            == Unit {
+                rest: 1,
+                points: 23
+            }));
+        let (fixed, fixed_rest, teams) = units(&s, Data::Core, TeamList::Graphql);
+        assert_eq!((fixed, fixed_rest), (3, 0));
+        assert!(teams.iter().all(|u| *u
+            == Unit {
+                rest: 1,
+                points: 22
+            }));
+        // Every team over GraphQL: 69 points either way, but no REST request at all when
+        // GraphQL lists them; the bound takes the better of the two.
+        let b = Budgets::buildkite();
+        let plan = lower_bound(&b, &s, Data::Core);
+        assert_eq!(plan.time, Duration::ZERO);
     }
 }

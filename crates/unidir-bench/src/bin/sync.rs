@@ -322,10 +322,8 @@ async fn budgeted(
         shape.memberships()
     );
     let rest_only = bounds::rest_only(&budgets, &shape);
-    let (fixed, units) = bounds::units(&shape, Data::Core);
-    let core = bounds::best_split(&budgets, fixed, &units);
-    let (fixed, units) = bounds::units(&shape, Data::Full);
-    let full = bounds::best_split(&budgets, fixed, &units);
+    let core = bounds::lower_bound(&budgets, &shape, Data::Core);
+    let full = bounds::lower_bound(&budgets, &shape, Data::Full);
     println!("Lower bounds (one token: REST 50 requests / 60 s, GraphQL 5,000 points / 300 s):\n");
     println!("| data | plan | REST requests | GraphQL points | lower bound (real world) |");
     println!("|---|---|---:|---:|---:|");
