@@ -100,9 +100,10 @@ impl Shared {
         {
             let mut index = self.index.lock().unwrap_or_else(|e| e.into_inner());
             for team in &mut teams {
+                // The index names the team from here on: the queue keeps no second name.
                 team.position = index.team(TeamEntry {
                     id: team.id.clone(),
-                    name: team.name.clone(),
+                    name: std::mem::take(&mut team.name),
                     slug: team.slug.clone(),
                 });
             }
