@@ -4,7 +4,6 @@
 
 use std::collections::HashSet;
 
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use unidir_core::{
     CursorBinding, Error, ErrorKind, GroupAssignment, ListQuery, Page, Result, User, WalkBudget,
@@ -179,22 +178,9 @@ impl Buildkite {
             "teamsFirst": shape.teams_first,
         });
         let keep = query.include_remote_data;
-        // Decoded straight into typed members unless the caller keeps the raw nodes.
-        let (info, rows) = if keep {
-            let (info, nodes) = self
-                .members_page::<Value>(OP, MEMBERS_QUERY, "UnidirMembers", variables)
-                .await?;
-            let rows = nodes
-                .into_iter()
-                .map(|node| map::with_raw(OP, "organization member", node))
-                .collect::<Result<Vec<(GqlMember, _)>>>()?;
-            (info, rows)
-        } else {
-            let (info, nodes) = self
-                .members_page::<GqlMember>(OP, MEMBERS_QUERY, "UnidirMembers", variables)
-                .await?;
-            (info, nodes.into_iter().map(|m| (m, None)).collect())
-        };
+        let (info, rows) = self
+            .members_page(OP, MEMBERS_QUERY, "UnidirMembers", variables, keep)
+            .await?;
         let mut users = Vec::with_capacity(rows.len());
         for (mut member, mut raw) in rows {
             let groups = self.member_teams(OP, &mut member, raw.as_mut()).await?;
@@ -227,19 +213,35 @@ impl Buildkite {
     }
 
     /// One page of an organization's `members` connection (`UnidirMembers`,
-    /// `UnidirMembersLite`): its checked `pageInfo` and nodes, decoded as `N`.
-    pub(crate) async fn members_page<N: DeserializeOwned>(
+    /// `UnidirMembersLite`): its checked `pageInfo` and members, each with its raw node when
+    /// the caller keeps `remote_data`. Decoded straight into typed members otherwise.
+    pub(crate) async fn members_page(
         &self,
         operation: &'static str,
         document: &str,
         operation_name: &str,
         variables: Value,
-    ) -> Result<(PageInfo, Vec<N>)> {
-        let data: OrgMembers<N> = self
-            .api
-            .graphql(operation, document, operation_name, variables)
-            .await?;
-        self.members_of(operation, data)
+        keep: bool,
+    ) -> Result<(PageInfo, Vec<(GqlMember, Option<Value>)>)> {
+        if keep {
+            let data: OrgMembers<Value> = self
+                .api
+                .graphql(operation, document, operation_name, variables)
+                .await?;
+            let (info, nodes) = self.members_of(operation, data)?;
+            let rows = nodes
+                .into_iter()
+                .map(|node| map::with_raw(operation, "organization member", node))
+                .collect::<Result<_>>()?;
+            Ok((info, rows))
+        } else {
+            let data: OrgMembers<GqlMember> = self
+                .api
+                .graphql(operation, document, operation_name, variables)
+                .await?;
+            let (info, members) = self.members_of(operation, data)?;
+            Ok((info, members.into_iter().map(|m| (m, None)).collect()))
+        }
     }
 
     /// A members page's checked `pageInfo` and nodes.

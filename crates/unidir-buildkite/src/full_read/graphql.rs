@@ -205,22 +205,9 @@ impl Buildkite {
                 "first": GRAPHQL_MEMBERS_PAGE,
                 "after": after,
             });
-            // Decoded straight into typed members unless the caller keeps the raw nodes.
-            let (info, rows) = if keep {
-                let (info, nodes) = self
-                    .members_page::<Value>(OP, MEMBERS_LITE, "UnidirMembersLite", variables)
-                    .await?;
-                let rows = nodes
-                    .into_iter()
-                    .map(|node| map::with_raw(OP, "organization member", node))
-                    .collect::<Result<Vec<(GqlMember, _)>>>()?;
-                (info, rows)
-            } else {
-                let (info, nodes) = self
-                    .members_page::<GqlMember>(OP, MEMBERS_LITE, "UnidirMembersLite", variables)
-                    .await?;
-                (info, nodes.into_iter().map(|m| (m, None)).collect())
-            };
+            let (info, rows) = self
+                .members_page(OP, MEMBERS_LITE, "UnidirMembersLite", variables, keep)
+                .await?;
             budget.add_items(rows.len()).map_err(tag)?;
             let mut batch = Vec::with_capacity(rows.len());
             for (member, raw) in rows {
