@@ -10,7 +10,6 @@
 //! not grow with the organization.
 
 use std::collections::HashSet;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -89,16 +88,8 @@ fn halves(digest: u128) -> [u64; 2] {
     [(digest >> 64) as u64, digest as u64]
 }
 
-/// A 128-bit digest of an id (two SipHash passes with distinct prefixes).
-pub(crate) fn digest(id: &str) -> u128 {
-    let half = |salt: u8| {
-        let mut hasher = DefaultHasher::new();
-        salt.hash(&mut hasher);
-        id.hash(&mut hasher);
-        hasher.finish()
-    };
-    (u128::from(half(0)) << 64) | u128::from(half(1))
-}
+/// A 128-bit digest of an id ([`unidir_core::key_digest`]).
+pub(crate) use unidir_core::key_digest as digest;
 
 /// Sorts by user, then team (stably: of a membership read twice, the first is kept), and
 /// drops the repeats.

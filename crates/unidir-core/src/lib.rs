@@ -58,6 +58,7 @@ pub use model::{
 pub use page::{Detail, Filters, GetOptions, ListQuery, Page};
 pub use provision::{MembershipResult, Outcome, UserRef};
 pub use sample::sample_directory;
+pub use seen::key_digest;
 pub use stream::{
     Keyed, WalkBudget, WalkLimits, WalkStats, Walker, bounded_pages, paginate, paginate_pages,
 };

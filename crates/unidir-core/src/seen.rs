@@ -15,17 +15,16 @@ use std::path::PathBuf;
 /// Digests kept in memory before the set moves to disk (a table of ≈ 70 KB).
 pub(crate) const DEFAULT_MEMORY_KEYS: usize = 2048;
 
-/// A 128-bit digest of a key (two SipHash passes with distinct prefixes): collisions are
-/// far less likely than any provider fault this guards against.
-pub(crate) fn digest(key: &str) -> u128 {
-    use std::hash::{DefaultHasher, Hash, Hasher};
-    let half = |salt: u8| {
-        let mut hasher = DefaultHasher::new();
-        salt.hash(&mut hasher);
-        key.hash(&mut hasher);
-        hasher.finish()
-    };
-    (u128::from(half(0)) << 64) | u128::from(half(1))
+/// A 128-bit digest of a key: two SipHash passes under keys drawn once per process, so an
+/// upstream cannot choose ids whose digests collide (which would drop a record as a repeat);
+/// a digest is never kept past the process. The walker de-duplicates by it; an adapter keying
+/// its own sets or indexes by provider id can use it too, so an id is held as 16 bytes.
+pub fn key_digest(key: &str) -> u128 {
+    use std::hash::{BuildHasher, RandomState};
+    use std::sync::OnceLock;
+    static KEYS: OnceLock<[RandomState; 2]> = OnceLock::new();
+    let [high, low] = KEYS.get_or_init(|| [RandomState::new(), RandomState::new()]);
+    (u128::from(high.hash_one(key)) << 64) | u128::from(low.hash_one(key))
 }
 
 /// Keys seen so far in one walk.
@@ -60,7 +59,7 @@ impl SeenKeys {
 
     /// Records `key`; `true` when it was not seen before.
     pub(crate) fn insert(&mut self, key: &str) -> bool {
-        let digest = digest(key);
+        let digest = key_digest(key);
         if let Some(disk) = &mut self.disk {
             match disk.insert(digest) {
                 Ok(fresh) => return fresh,
@@ -228,6 +227,19 @@ impl DiskTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digests_are_stable_within_the_process_and_tell_keys_apart() {
+        assert_eq!(key_digest("user-1"), key_digest("user-1"));
+        let digests: HashSet<u128> = (0..10_000).map(|n| key_digest(&format!("u{n}"))).collect();
+        assert_eq!(digests.len(), 10_000);
+        let d = key_digest("user-1");
+        assert_ne!(
+            d >> 64,
+            d & u128::from(u64::MAX),
+            "the halves use different keys"
+        );
+    }
 
     /// Open files of this process whose target lies under `dir`.
     #[cfg(target_os = "linux")]
