@@ -253,7 +253,7 @@ impl Buildkite {
             if graphql_lists {
                 wait(&mut listed_rx.clone()).await;
             } else {
-                shared.set_teams(self.list_team_refs().await?);
+                shared.set_teams(checked_ids(self.list_team_refs().await?)?);
                 let _ = listed_tx.send(true);
             }
             loop {
@@ -288,7 +288,7 @@ impl Buildkite {
                     .await?;
             }
             if graphql_lists {
-                shared.set_teams(self.list_team_sizes().await?);
+                shared.set_teams(checked_ids(self.list_team_sizes().await?)?);
                 let _ = listed_tx.send(true);
             }
             if graphql {
@@ -329,6 +329,17 @@ impl Buildkite {
         futures::future::try_join(rest, gql).await?;
         Ok(())
     }
+}
+
+/// The listed teams, each id a Buildkite UUID: an id becomes a REST path segment, where
+/// `.`, `..` or an empty one would silently address another resource.
+fn checked_ids(teams: Vec<TeamRef>) -> Result<Vec<TeamRef>> {
+    for team in &teams {
+        crate::api::check_id(OP, "team", &team.id).map_err(|_| {
+            crate::api::contract(OP, "Buildkite listed a team whose id is not a UUID")
+        })?;
+    }
+    Ok(teams)
 }
 
 /// A temporary file of the join failed: a local fault, not the provider's.
