@@ -420,10 +420,11 @@ async fn org_size_counts_that_are_not_counts_are_refused_and_huge_ones_plan_sane
             CONTRACT,
         ),
         ("members absent", json!({ "organization": {} }), CONTRACT),
+        // As every other members query says it: the slug names no organization.
         (
             "organization null",
             json!({ "organization": null }),
-            CONTRACT,
+            Fails(ErrorKind::NotFound),
         ),
         ("count null", count_data(json!(null)), CONTRACT),
         ("count negative", count_data(json!(-1)), CONTRACT),
@@ -1090,5 +1091,42 @@ fn assert_no_stray_team_request(s: &Scenario, id: &str) {
         if path.starts_with(TEAMS) && path != TEAMS {
             assert!(real.iter().any(|r| r == path), "id {id:?}: {path}");
         }
+    }
+}
+
+/// The class behind the test above, outside the full read: every REST path is built by one
+/// function, which refuses an empty or dot segment from any list. A REST-only `get_user`
+/// reads the user's teams and then `teams/{id}/members/{user}`; a team id of `..` would make
+/// that `teams/members/{user}`.
+#[tokio::test]
+async fn dot_segment_ids_never_reach_a_rest_url() {
+    for id in ["..", ".", ""] {
+        let mut s = Scenario::start(move |request: &Request| match request.path() {
+            ACCESS_TOKEN => access_token(REST_SCOPES),
+            TEAMS => {
+                let mut bad = team(1);
+                bad["id"] = json!(id);
+                page(vec![bad], request, None)
+            }
+            path if path == format!("{MEMBERS}/{}", uuid(1)) => Reply::json(200, &member(1)),
+            _ => unmatched(request),
+        })
+        .await;
+        let bk = s.directory();
+        let result = bounded(unidir_core::Directory::get_user(
+            &bk,
+            &uuid(1),
+            &unidir_core::GetOptions::default(),
+        ))
+        .await;
+        s.fails(result, ErrorKind::ContractViolation);
+        for request in s.server.requests() {
+            let path = request.path();
+            assert!(
+                path == ACCESS_TOKEN || path == TEAMS || path.starts_with(MEMBERS),
+                "id {id:?}: {path}"
+            );
+        }
+        s.finish();
     }
 }

@@ -196,7 +196,22 @@ impl Api {
     }
 
     /// `rest_root/v2/<segments...>?<query>`, each segment percent-encoded on its own.
-    pub(crate) fn rest_url(&self, segments: &[&str], query: &[(&str, String)]) -> Result<Url> {
+    ///
+    /// A segment that is empty, `.` or `..` is refused: the URL would silently drop it and
+    /// address another resource (`teams/../members` is `teams/members`). Ids from callers are
+    /// checked before they get here, so such a segment came from Buildkite.
+    pub(crate) fn rest_url(
+        &self,
+        operation: &'static str,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<Url> {
+        if segments.iter().any(|s| matches!(*s, "" | "." | "..")) {
+            return Err(contract(
+                operation,
+                "an id from Buildkite is empty or a dot segment, so it cannot name a resource",
+            ));
+        }
         let mut url = self.rest.clone();
         url.path_segments_mut()
             .map_err(|_| Error::invalid_input("the REST URL cannot take a path"))?
@@ -231,7 +246,7 @@ impl Api {
         segments: &[&str],
         query: &[(&str, String)],
     ) -> Result<RestBytes> {
-        let url = self.rest_url(segments, query)?;
+        let url = self.rest_url(operation, segments, query)?;
         let response = self
             .http
             .execute(operation, true, || {
@@ -254,7 +269,7 @@ impl Api {
         segments: &[&str],
         body: Option<Value>,
     ) -> Result<RawResponse> {
-        let url = self.rest_url(segments, &[])?;
+        let url = self.rest_url(operation, segments, &[])?;
         self.http
             .execute(operation, false, || {
                 let mut request = self

@@ -250,11 +250,9 @@ impl Buildkite {
         operation: &'static str,
         data: OrgMembers<N>,
     ) -> Result<(PageInfo, Vec<N>)> {
-        let organization = data.organization.ok_or_else(|| {
-            Error::new(ErrorKind::NotFound, "No organization found (the organization may not exist, or the token cannot see it)")
-                .with_provider(PROVIDER)
-                .with_operation(operation)
-        })?;
+        let organization = data
+            .organization
+            .ok_or_else(|| organization_not_found(operation))?;
         let mut members = organization
             .members
             .ok_or_else(|| contract(operation, "organization.members is missing"))?;
@@ -315,4 +313,14 @@ pub(crate) fn team_groups(
         );
     }
     groups
+}
+
+/// GraphQL answered `organization: null`: the slug names no organization the token sees.
+pub(crate) fn organization_not_found(operation: &'static str) -> Error {
+    Error::new(
+        ErrorKind::NotFound,
+        "No organization found (the organization may not exist, or the token cannot see it)",
+    )
+    .with_provider(PROVIDER)
+    .with_operation(operation)
 }

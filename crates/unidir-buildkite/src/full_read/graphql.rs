@@ -12,7 +12,9 @@ use unidir_http::paging::relay_next;
 
 use super::{GRAPHQL_TEAM_PAGE, NESTED_POINTS_PER_MEMBER, OP, Shared, TeamRef, tag};
 use crate::api::contract;
-use crate::directory::{Buildkite, NestedShape, graphql_after, users_binding};
+use crate::directory::{
+    Buildkite, NestedShape, graphql_after, organization_not_found, users_binding,
+};
 use crate::map;
 use crate::team_index::{TeamIndex, digest};
 use crate::wire::{GqlMember, GqlTeamMember, GqlTeamSize, OrgMembers, OrgTeams, TeamMembers};
@@ -49,7 +51,8 @@ impl Buildkite {
             .await?;
         let members = data
             .organization
-            .and_then(|o| o.members)
+            .ok_or_else(|| organization_not_found(OP))?
+            .members
             .and_then(|m| m.count)
             .ok_or_else(|| contract(OP, "organization.members.count is missing"))?;
         let needed = members.saturating_mul(NESTED_POINTS_PER_MEMBER);
