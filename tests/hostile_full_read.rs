@@ -955,6 +955,33 @@ async fn members_lite_pages_that_repeat_members_give_each_user_once() {
     s.finish();
 }
 
+/// GraphQL's member pages leave out a member REST lists (one who joined between the two
+/// reads, or an upstream that drops one): the member still comes out, once, from REST's row,
+/// with the GraphQL-only fields unknown.
+#[tokio::test]
+async fn a_member_only_rest_lists_is_not_lost() {
+    let mut s = Scenario::start(lie_to("UnidirMembersLite", |_| {
+        members((1..USERS).map(lite_member).collect(), false, Some("p1"))
+    }))
+    .await;
+    let result = full_read(&s, Detail::Full).await;
+    let users = result.as_ref().map(Clone::clone).unwrap_or_default();
+    assert_exact(&mut s, result);
+    let last = users
+        .iter()
+        .find(|u| u.id == uuid(USERS))
+        .expect("the member only REST listed");
+    assert_eq!(
+        last.is_2fa_enabled, None,
+        "GraphQL-only fields stay unknown"
+    );
+    assert!(last.name.is_some(), "the REST row's fields are there");
+    let from_graphql = users.iter().find(|u| u.id == uuid(1)).expect("user 1");
+    assert!(from_graphql.is_2fa_enabled.is_some());
+    assert_two_workers(&s);
+    s.finish();
+}
+
 /// A null node, a null edge, fields of the wrong type, edges not an array, no pageInfo,
 /// a cursor loop: contract violations.
 #[tokio::test]

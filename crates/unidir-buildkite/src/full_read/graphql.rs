@@ -254,12 +254,13 @@ impl Buildkite {
             return false;
         };
         let users: Vec<User> = {
-            let sso = shared.sso.lock().unwrap_or_else(|e| e.into_inner());
+            let mut sso = shared.sso.lock().unwrap_or_else(|e| e.into_inner());
             batch
                 .into_iter()
                 .map(|(member, raw)| {
                     let groups = index.groups_of(&member.user.uuid);
-                    let sso_required = sso.get(&digest(&member.user.uuid)).copied().flatten();
+                    // Taken out: what is left at the end, GraphQL never listed.
+                    let sso_required = sso.remove(&digest(&member.user.uuid)).flatten();
                     let mut user = map::graphql_user(member, groups, raw);
                     user.is_sso_required = sso_required;
                     user

@@ -315,13 +315,16 @@ impl Buildkite {
                     }
                 }
             }
-            if !waiting.is_empty() {
-                let mut done = rest_done_rx.clone();
-                wait(&mut done).await;
+            if full {
+                wait(&mut rest_done_rx.clone()).await;
                 for batch in waiting {
                     if !self.join_and_send(&shared, &index, batch, out).await {
-                        break;
+                        return Ok(()); // The caller stopped reading.
                     }
+                }
+                let finished = index.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                if let Some(finished) = finished {
+                    self.rest_leftovers(&shared, &finished, keep, out).await?;
                 }
             }
             Ok::<(), Error>(())

@@ -122,6 +122,52 @@ impl Buildkite {
         }
     }
 
+    /// After a `Full` read: the members REST listed that GraphQL's pages never returned (one
+    /// who joined between the two reads, or an upstream that left one out), sent from their
+    /// REST rows so that no user is lost; the GraphQL-only fields stay unknown. It costs a
+    /// second walk of the member pages, and only when such members exist.
+    pub(super) async fn rest_leftovers(
+        &self,
+        shared: &Shared,
+        index: &TeamIndex,
+        keep: bool,
+        out: &mpsc::Sender<Result<Vec<User>>>,
+    ) -> Result<()> {
+        let mut left: std::collections::HashSet<u128> =
+            std::mem::take(&mut *shared.sso.lock().unwrap_or_else(|e| e.into_inner()))
+                .into_keys()
+                .collect();
+        if left.is_empty() {
+            return Ok(());
+        }
+        tracing::warn!(
+            members = left.len(),
+            "members listed over REST but not over GraphQL are read from REST again"
+        );
+        let mut budget = self.walk_limits.start();
+        let mut page = 1u32;
+        loop {
+            budget.before_page().map_err(tag)?;
+            let (rows, next) = self.member_page(page, keep).await?;
+            budget.add_items(rows.len()).map_err(tag)?;
+            let users: Vec<User> = rows
+                .into_iter()
+                .filter(|(member, _)| left.remove(&digest(&member.id)))
+                .map(|(member, raw)| {
+                    let groups = index.groups_of(&member.id);
+                    map::rest_user(member, raw, groups)
+                })
+                .collect();
+            if !users.is_empty() && out.send(Ok(users)).await.is_err() {
+                return Ok(()); // The caller stopped reading.
+            }
+            match next {
+                Some(n) if !left.is_empty() => page = n,
+                _ => return Ok(()),
+            }
+        }
+    }
+
     /// REST member pages: the users themselves (`Essential`), or their SSO mode (`Full`).
     pub(super) async fn rest_member_pages(
         &self,
