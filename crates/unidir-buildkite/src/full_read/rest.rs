@@ -66,17 +66,12 @@ impl Buildkite {
         keep: bool,
         out: &mpsc::Sender<Result<Vec<User>>>,
     ) -> Result<()> {
-        let mut more = Some(1u32);
-        let mut budget = self.walk_limits.start();
-        while let Some(page) = more {
-            budget.before_page().map_err(tag)?;
-            let (rows, next) = self.member_page(page, keep).await?;
-            budget.add_items(rows.len()).map_err(tag)?;
+        let mut pages = self.member_pages(keep);
+        while let Some(rows) = pages.next().await? {
             for (member, raw) in rows {
                 let record = SpilledMember::encode(member, raw)?;
                 join.push(&record.0, &record.1).map_err(spill_error)?;
             }
-            more = next;
         }
         let mut partitions = join.into_partitions().map_err(spill_error)?;
         while let Some(mut partition) = partitions.next_partition().map_err(spill_error)? {
@@ -95,6 +90,16 @@ impl Buildkite {
             }
         }
         Ok(())
+    }
+
+    /// The member pages, one at a time, within the walk limits.
+    fn member_pages(&self, keep: bool) -> MemberPages<'_> {
+        MemberPages {
+            directory: self,
+            keep,
+            budget: self.walk_limits.start(),
+            page: Some(1),
+        }
     }
 
     /// One page of members: typed rows, with the raw ones when the caller keeps them.
@@ -144,12 +149,10 @@ impl Buildkite {
             members = left.len(),
             "members listed over REST but not over GraphQL are read from REST again"
         );
-        let mut budget = self.walk_limits.start();
-        let mut page = 1u32;
-        loop {
-            budget.before_page().map_err(tag)?;
-            let (rows, next) = self.member_page(page, keep).await?;
-            budget.add_items(rows.len()).map_err(tag)?;
+        let mut pages = self.member_pages(keep);
+        while !left.is_empty()
+            && let Some(rows) = pages.next().await?
+        {
             let users: Vec<User> = rows
                 .into_iter()
                 .filter(|(member, _)| left.remove(&digest(&member.id)))
@@ -161,11 +164,8 @@ impl Buildkite {
             if !users.is_empty() && out.send(Ok(users)).await.is_err() {
                 return Ok(()); // The caller stopped reading.
             }
-            match next {
-                Some(n) if !left.is_empty() => page = n,
-                _ => return Ok(()),
-            }
         }
+        Ok(())
     }
 
     /// REST member pages: the users themselves (`Essential`), or their SSO mode (`Full`).
@@ -177,12 +177,8 @@ impl Buildkite {
         keep: bool,
         out: &mpsc::Sender<Result<Vec<User>>>,
     ) -> Result<()> {
-        let mut budget = self.walk_limits.start();
-        let mut page = 1u32;
-        loop {
-            budget.before_page().map_err(tag)?;
-            let (rows, next) = self.member_page(page, keep).await?;
-            budget.add_items(rows.len()).map_err(tag)?;
+        let mut pages = self.member_pages(keep);
+        while let Some(rows) = pages.next().await? {
             let mut users = Vec::with_capacity(if full { 0 } else { rows.len() });
             for (member, raw) in rows {
                 if full {
@@ -200,11 +196,31 @@ impl Buildkite {
             if !users.is_empty() && out.send(Ok(users)).await.is_err() {
                 return Ok(()); // The caller stopped reading.
             }
-            match next {
-                Some(n) => page = n,
-                None => return Ok(()),
-            }
         }
+        Ok(())
+    }
+}
+
+/// The organization's member pages, read one at a time (see [`Buildkite::member_pages`]).
+struct MemberPages<'a> {
+    directory: &'a Buildkite,
+    keep: bool,
+    budget: unidir_core::WalkBudget,
+    /// The next page; `None` after the last.
+    page: Option<u32>,
+}
+
+impl MemberPages<'_> {
+    /// The next page's rows; `None` after the last page.
+    async fn next(&mut self) -> Result<Option<Vec<(RestMember, Option<Value>)>>> {
+        let Some(page) = self.page else {
+            return Ok(None);
+        };
+        self.budget.before_page().map_err(tag)?;
+        let (rows, next) = self.directory.member_page(page, self.keep).await?;
+        self.budget.add_items(rows.len()).map_err(tag)?;
+        self.page = next;
+        Ok(Some(rows))
     }
 }
 
