@@ -59,6 +59,13 @@ impl<'de> Deserialize<'de> for Word {
     }
 }
 
+/// A field that may be absent (`#[serde(default)]` gives `None`) but never `null`.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
+}
+
 /// A Buildkite timestamp or null, parsed as it is decoded so no string is kept for it
 /// ([`crate::map::time`] says which forms are accepted; others become `None`).
 fn timestamp<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Timestamp>, D::Error> {
@@ -252,6 +259,8 @@ pub(crate) struct GqlMember {
     pub(crate) security: Option<GqlSecurity>,
     pub(crate) user: GqlUser,
     /// The first page of the member's teams (`UnidirMembers`; absent from the lite query).
+    /// Absent is `None`; `null` is refused (it would read as "in no team").
+    #[serde(default, deserialize_with = "present")]
     pub(crate) teams: Option<Connection<GqlTeamMembership>>,
 }
 
@@ -356,6 +365,18 @@ mod tests {
         assert_eq!(missing.created_at, None);
         serde_json::from_str::<RestTeamMember>(r#"{ "user_id": "u-1", "created_at": 7 }"#)
             .expect_err("a number is not a timestamp");
+    }
+
+    #[test]
+    fn a_member_with_null_teams_is_refused_not_read_as_teamless() {
+        let base = serde_json::json!({
+            "role": "MEMBER", "user": { "uuid": "u-1" }
+        });
+        let absent: GqlMember = serde_json::from_value(base.clone()).expect("absent is fine");
+        assert!(absent.teams.is_none());
+        let mut null = base;
+        null["teams"] = serde_json::Value::Null;
+        serde_json::from_value::<GqlMember>(null).expect_err("null teams");
     }
 
     #[test]
