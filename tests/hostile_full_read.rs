@@ -16,6 +16,7 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 use unidir_core::{Detail, DirectoryExt, Error, ErrorKind, ListQuery, User};
+use unidir_http::ReportKind;
 use unidir_http::testing::hostile::{Reply, Request};
 
 mod support;
@@ -978,6 +979,13 @@ async fn a_member_only_rest_lists_is_not_lost() {
     assert!(last.name.is_some(), "the REST row's fields are there");
     let from_graphql = users.iter().find(|u| u.id == uuid(1)).expect("user 1");
     assert!(from_graphql.is_2fa_enabled.is_some());
+    let reports = s.observer.reports();
+    assert!(
+        reports
+            .iter()
+            .any(|r| r.kind == ReportKind::FieldsUnknown && r.count == 1),
+        "the gap is reported, not only logged: {reports:?}"
+    );
     assert_two_workers(&s);
     s.finish();
 }

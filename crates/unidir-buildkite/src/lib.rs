@@ -47,7 +47,7 @@ pub use directory::Buildkite;
 pub use proxy_rules::{
     PINNED_IDENTITY_PATHS, PINNED_ORGANIZATION_ROOTS, PROXY_PATH_WORDS, proxy_builder, proxy_rules,
 };
-pub use unidir_http::{Notice, Observer, RetryPolicy, Sleeper, WaitReason};
+pub use unidir_http::{Notice, Observer, Report, ReportKind, RetryPolicy, Sleeper, WaitReason};
 
 /// The provider name written into errors and cursors.
 pub const PROVIDER: &str = "buildkite";

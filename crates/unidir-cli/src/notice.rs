@@ -1,7 +1,8 @@
 //! What the CLI says on stderr while it waits: rate-limit resets, retries, slow answers
-//! (every wait over two seconds), and duplicates dropped from a listing.
+//! (every wait over two seconds), what a read adapted to or could not read (reports), and
+//! duplicates dropped from a listing.
 
-use unidir_buildkite::{Notice, Observer};
+use unidir_buildkite::{Notice, Observer, Report};
 
 use crate::output;
 
@@ -12,6 +13,10 @@ pub(crate) struct StderrNotices;
 impl Observer for StderrNotices {
     fn notice(&self, notice: &Notice<'_>) {
         output::note(notice);
+    }
+
+    fn report(&self, report: &Report) {
+        output::note(format_args!("warning: {report}"));
     }
 }
 

@@ -8,7 +8,7 @@ use http::HeaderMap;
 use tracing::{debug, warn};
 use unidir_core::{Error, ErrorKind, Result};
 
-use crate::observe::{NOTICE_AFTER, Notice, Observer, WaitReason};
+use crate::observe::{NOTICE_AFTER, Notice, Observer, Report, WaitReason};
 use crate::origin::OriginGuard;
 use crate::ratelimit::{IetfDraft, MAX_WAIT, RateLimitScheme, RateLimitState};
 use crate::retry::{Backoff, RetryPolicy, Sleeper, TokioSleeper};
@@ -318,6 +318,20 @@ impl HttpClient {
         debug!(%notice, "waiting");
         if let Some(observer) = &self.inner.observer {
             observer.notice(&notice);
+        }
+    }
+
+    /// Tells the observer (and the log, at `WARN`) what a read adapted to or could not read.
+    pub fn report(&self, report: Report) {
+        warn!(
+            operation = report.operation,
+            kind = report.kind.as_str(),
+            count = report.count,
+            "{}",
+            report.message
+        );
+        if let Some(observer) = &self.inner.observer {
+            observer.report(&report);
         }
     }
 

@@ -51,7 +51,7 @@ pub mod testing;
 pub mod untrusted;
 
 pub use client::{DEFAULT_MAX_BODY_BYTES, HttpClient, HttpClientBuilder, RawResponse};
-pub use observe::{NOTICE_AFTER, Notice, Observer, WaitReason};
+pub use observe::{NOTICE_AFTER, Notice, Observer, Report, ReportKind, WaitReason};
 pub use options::HttpOptions;
 pub use origin::{OriginGuard, check_base_url};
 pub use ratelimit::{

@@ -190,6 +190,11 @@ impl Api {
         self.gql_http.known_remaining()
     }
 
+    /// Tells the observer (and the log) what a read adapted to or could not read.
+    pub(crate) fn report(&self, report: unidir_http::Report) {
+        self.http.report(report);
+    }
+
     /// Whether provider text contains the token (such text is never passed on).
     pub(crate) fn holds_token(&self, text: &str) -> bool {
         self.token.appears_in(text)

@@ -145,10 +145,15 @@ impl Buildkite {
         if left.is_empty() {
             return Ok(());
         }
-        tracing::warn!(
-            members = left.len(),
-            "members listed over REST but not over GraphQL are read from REST again"
-        );
+        let count = left.len() as u64;
+        self.api.report(unidir_http::Report::new(
+            OP,
+            unidir_http::ReportKind::FieldsUnknown,
+            count,
+            format!(
+                "{count} members listed over REST were missing from GraphQL's member pages; they are read from REST, so their avatar, bot flag, 2FA state, join date and last activity are unknown (null)"
+            ),
+        ));
         let mut pages = self.member_pages(keep);
         while !left.is_empty()
             && let Some(rows) = pages.next().await?

@@ -18,7 +18,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use unidir_core::Error;
 
-use crate::observe::{Notice, Observer, WaitReason};
+use crate::observe::{Notice, Observer, Report, WaitReason};
 use crate::retry::Sleeper;
 
 pub mod hostile;
@@ -65,18 +65,27 @@ pub struct RecordedNotice {
     pub text: String,
 }
 
-/// An [`Observer`] that keeps every notice. Clones share the record.
+/// An [`Observer`] that keeps every notice and every report. Clones share the record.
 #[derive(Debug, Default, Clone)]
-pub struct RecordingObserver(Arc<Mutex<Vec<RecordedNotice>>>);
+pub struct RecordingObserver(Arc<Mutex<Vec<RecordedNotice>>>, Arc<Mutex<Vec<Report>>>);
 
 impl RecordingObserver {
     /// Every notice so far, in order.
     pub fn notices(&self) -> Vec<RecordedNotice> {
         lock(&self.0).clone()
     }
+
+    /// Every report so far, in order.
+    pub fn reports(&self) -> Vec<Report> {
+        lock(&self.1).clone()
+    }
 }
 
 impl Observer for RecordingObserver {
+    fn report(&self, report: &Report) {
+        lock(&self.1).push(report.clone());
+    }
+
     fn notice(&self, notice: &Notice<'_>) {
         lock(&self.0).push(RecordedNotice {
             operation: notice.operation.to_owned(),
