@@ -15,6 +15,7 @@ use crate::cli::{Command, GlobalArgs};
 use crate::exit::{CliResult, Failure, code};
 use crate::notice::StderrNotices;
 use crate::output;
+use crate::secret_guard;
 
 /// The environment variable holding the API token (never a flag: argv leaks to `ps`).
 pub(crate) const TOKEN_VAR: &str = "BUILDKITE_API_TOKEN";
@@ -141,7 +142,11 @@ pub(crate) fn token_from_env() -> Option<String> {
 /// Connects as the environment and options say.
 pub(crate) async fn connect(global: &GlobalArgs, command: &Command) -> CliResult<Connection> {
     match token_from_env() {
-        Some(token) => connect_real(global, command, token).await,
+        Some(token) => {
+            // Before any request: whatever comes back is printed without the token.
+            secret_guard::protect(&token);
+            connect_real(global, command, token).await
+        }
         None => connect_simulated(global).await,
     }
 }
@@ -259,6 +264,7 @@ async fn connect_simulated(global: &GlobalArgs) -> CliResult<Connection> {
     let graphql_url = simulator.graphql_url().to_string();
     let org = simulator.org_slug().to_owned();
     let token = simulator.default_token().to_owned();
+    secret_guard::protect(&token);
     let _ = writeln!(
         std::io::stderr(),
         "unidir: {TOKEN_VAR} is not set; using the built-in simulated Buildkite organization {org:?} ({users} users, {teams} teams, generous rate limits) at {} (no data leaves this machine)",

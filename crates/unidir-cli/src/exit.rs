@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use unidir_core::{Error, ErrorBody, ErrorKind};
 
 use crate::output;
+use crate::secret_guard;
 
 /// Where to create a Buildkite API access token.
 pub(crate) const TOKEN_PAGE: &str = "https://buildkite.com/user/api-access-tokens";
@@ -166,16 +167,15 @@ pub(crate) fn report(failure: Failure, json: bool) -> ExitCode {
         }
     };
     let mut stderr = io::stderr().lock();
+    // The token is removed from what is printed, in every form (`secret_guard`).
     let _ = if json {
-        writeln!(
-            stderr,
-            "{}",
-            serde_json::to_string(&body).unwrap_or_else(|_| body.message.clone())
-        )
+        let line = serde_json::to_string(&body).unwrap_or_else(|_| body.message.clone());
+        writeln!(stderr, "{}", secret_guard::scrub(&line))
     } else {
         // The message can carry provider text (names, upstream errors): escaped for the
         // terminal. The JSON body stays exact.
-        writeln!(stderr, "unidir: {}", output::safe(&body.message))
+        let message = secret_guard::scrub(&body.message);
+        writeln!(stderr, "unidir: {}", output::safe(&message))
     };
     ExitCode::from(code)
 }

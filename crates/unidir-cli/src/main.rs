@@ -13,6 +13,7 @@ mod exit;
 mod input;
 mod notice;
 mod output;
+mod secret_guard;
 
 use std::process::ExitCode;
 

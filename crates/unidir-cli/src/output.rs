@@ -18,10 +18,11 @@ use unidir_core::text::escape_unsafe;
 use unidir_core::{GroupAssignment, RoleScope, Timestamp, User};
 
 use crate::cli::Format;
+use crate::secret_guard::{self, Guarded};
 
-/// The command's stdout.
+/// The command's stdout (the token removed from every byte: `secret_guard`).
 pub(crate) struct Out {
-    writer: BufWriter<StdoutLock<'static>>,
+    writer: Guarded<BufWriter<StdoutLock<'static>>>,
     /// The chosen format.
     pub(crate) format: Format,
 }
@@ -36,7 +37,7 @@ impl Out {
     /// Locks stdout for the rest of the command.
     pub(crate) fn new(format: Format) -> Self {
         Self {
-            writer: BufWriter::new(io::stdout().lock()),
+            writer: secret_guard::guard(BufWriter::new(io::stdout().lock())),
             format,
         }
     }
@@ -193,7 +194,12 @@ pub(crate) fn key_values(rows: Vec<(&str, String)>) -> Table {
 
 /// A line on stderr (notes, hints, progress summaries); never mixed into stdout.
 pub(crate) fn note(text: impl fmt::Display) {
-    let _ = writeln!(io::stderr(), "unidir: {}", safe(&text.to_string()));
+    let text = text.to_string();
+    let _ = writeln!(
+        io::stderr(),
+        "unidir: {}",
+        safe(&secret_guard::scrub(&text))
+    );
 }
 
 /// `-` for a missing value.

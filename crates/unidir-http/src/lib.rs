@@ -59,6 +59,6 @@ pub use ratelimit::{
     RateLimitState, XRateLimit,
 };
 pub use retry::{RetryPolicy, Sleeper, TokioSleeper};
-pub use secret::SecretToken;
+pub use secret::{RedactingWriter, SecretToken};
 pub use status::{RetryWait, StatusHook, error_for_response, error_for_status};
 pub use untrusted::upstream_text;

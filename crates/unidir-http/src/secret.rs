@@ -1,4 +1,8 @@
-//! The API token as a type that cannot leak through `Debug`, `Display` or serialisation.
+//! The API token as a type that cannot leak through `Debug`, `Display` or serialisation,
+//! and the one way to find it in text that came back (every form, see [`forms`]).
+
+mod forms;
+mod writer;
 
 use std::fmt;
 
@@ -37,9 +41,9 @@ impl SecretToken {
         value
     }
 
-    /// Whether `text` contains the token (used to scrub text that came back from upstream).
+    /// Whether `text` contains the token in any form [`SecretToken::redact`] removes.
     pub fn appears_in(&self, text: &str) -> bool {
-        text.contains(self.0.expose_secret())
+        !forms::find_all(self.0.expose_secret().as_bytes(), text.as_bytes()).is_empty()
     }
 }
 
@@ -50,15 +54,55 @@ impl fmt::Debug for SecretToken {
 }
 
 impl SecretToken {
-    /// `text` with every occurrence of the token (raw or percent-encoded) replaced by
-    /// `[REDACTED]`.
+    /// `text` with every occurrence of the token replaced by `[REDACTED]`, whatever form it
+    /// takes: raw, percent-encoded in either hex case (fully or in part), JSON-escaped
+    /// (`\u005f`, `\"`, `\\`, `\/`), or broken across lines between two of its characters.
     pub fn redact(&self, text: &str) -> String {
-        let secret = self.0.expose_secret();
-        let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-        let mut out = text.replace(secret, crate::untrusted::REDACTED);
-        if encoded != secret {
-            out = out.replace(&encoded, crate::untrusted::REDACTED);
+        let spans = forms::find_all(self.0.expose_secret().as_bytes(), text.as_bytes());
+        let mut out = String::with_capacity(text.len());
+        let mut rest = 0;
+        for span in spans {
+            // Spans are ASCII, so their ends are character boundaries.
+            out.push_str(&text[rest..span.start]);
+            out.push_str(crate::untrusted::REDACTED);
+            rest = span.end;
         }
+        out.push_str(&text[rest..]);
         out
     }
+
+    /// [`SecretToken::appears_in`] for bytes that need not be UTF-8.
+    pub fn appears_in_bytes(&self, bytes: &[u8]) -> bool {
+        !forms::find_all(self.secret_bytes(), bytes).is_empty()
+    }
+
+    /// [`SecretToken::redact`] for bytes that need not be UTF-8 (every other byte is kept),
+    /// and whether anything was removed.
+    pub fn redact_bytes(&self, bytes: Vec<u8>) -> (Vec<u8>, bool) {
+        let spans = forms::find_all(self.0.expose_secret().as_bytes(), &bytes);
+        if spans.is_empty() {
+            return (bytes, false);
+        }
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut rest = 0;
+        for span in spans {
+            out.extend_from_slice(&bytes[rest..span.start]);
+            out.extend_from_slice(crate::untrusted::REDACTED.as_bytes());
+            rest = span.end;
+        }
+        out.extend_from_slice(&bytes[rest..]);
+        (out, true)
+    }
+
+    /// A writer that passes everything on to `inner` with the token removed, in every form,
+    /// even when one occurrence arrives over several writes (see [`RedactingWriter`]).
+    pub fn redacting_writer<W: std::io::Write>(&self, inner: W) -> RedactingWriter<W> {
+        RedactingWriter::new(self.clone(), inner)
+    }
+
+    fn secret_bytes(&self) -> &[u8] {
+        self.0.expose_secret().as_bytes()
+    }
 }
+
+pub use writer::RedactingWriter;

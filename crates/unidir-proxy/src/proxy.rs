@@ -428,9 +428,8 @@ impl Proxy {
     /// stays byte-exact apart from the token (it is data, not text for a terminal); error
     /// messages built from it go through `unidir_http::upstream_text`.
     fn filter(&self, raw: RawResponse, dropped: Vec<String>) -> ProxyResponse {
-        let forms = validate::secret_forms(&self.inner.token);
-        let headers = validate::filter_response_headers(&raw.headers, &forms);
-        let (body, scrubbed) = validate::scrub(raw.body, &forms);
+        let headers = validate::filter_response_headers(&raw.headers, &self.inner.token);
+        let (body, scrubbed) = self.inner.token.redact_bytes(raw.body);
         if scrubbed {
             warn!("the upstream response contained the token; it was redacted");
         }

@@ -10,7 +10,6 @@ use std::borrow::Cow;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use unidir_http::SecretToken;
-use unidir_http::untrusted::REDACTED;
 
 /// Longest path accepted, in bytes.
 pub const MAX_PATH_LEN: usize = 2048;
@@ -312,10 +311,10 @@ pub(crate) fn filter_headers(
 
 /// The response headers a caller may see: everything except [`DROPPED_RESPONSE_HEADERS`],
 /// `access-control-*`, headers named in the response's `Connection`, and any header whose
-/// value contains one of `secrets`.
+/// value contains the token in any form ([`SecretToken::redact_bytes`]).
 pub(crate) fn filter_response_headers(
     headers: &HeaderMap,
-    secrets: &[Vec<u8>],
+    token: &SecretToken,
 ) -> Vec<(String, String)> {
     let hop_by_hop: Vec<String> = headers
         .get_all(http::header::CONNECTION)
@@ -331,7 +330,7 @@ pub(crate) fn filter_response_headers(
             !DROPPED_RESPONSE_HEADERS.contains(&name)
                 && !name.starts_with("access-control-")
                 && !hop_by_hop.iter().any(|h| h == name)
-                && secrets.iter().all(|s| find(value.as_bytes(), s).is_none())
+                && !token.appears_in_bytes(value.as_bytes())
         })
         .map(|(name, value)| {
             (
@@ -340,62 +339,6 @@ pub(crate) fn filter_response_headers(
             )
         })
         .collect()
-}
-
-/// Position of `needle` in `haystack`.
-pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || haystack.len() < needle.len() {
-        return None;
-    }
-    let first = needle[0];
-    (0..=haystack.len() - needle.len())
-        .find(|&i| haystack[i] == first && haystack[i..i + needle.len()] == *needle)
-}
-
-/// The byte strings that count as the token in a response: the raw token and its
-/// percent-encoded form — the forms `SecretToken::redact` removes from text — so a header or
-/// body echoing either is caught. Computed per response rather than stored, so no extra
-/// copy of the secret lives in the proxy.
-pub(crate) fn secret_forms(token: &SecretToken) -> Vec<Vec<u8>> {
-    let bearer = token.bearer_header();
-    let raw = bearer.as_bytes().get("Bearer ".len()..).unwrap_or_default();
-    let encoded: String = url::form_urlencoded::byte_serialize(raw).collect();
-    let mut forms = vec![raw.to_vec()];
-    if encoded.as_bytes() != raw {
-        forms.push(encoded.into_bytes());
-    }
-    forms
-}
-
-/// Replaces every occurrence of each of `secrets` in `body` with `[REDACTED]`, leaving every
-/// other byte as it was (a body need not be UTF-8).
-pub(crate) fn scrub(mut body: Vec<u8>, secrets: &[Vec<u8>]) -> (Vec<u8>, bool) {
-    let mut hit = false;
-    for secret in secrets {
-        let (out, found) = scrub_one(body, secret);
-        body = out;
-        hit |= found;
-    }
-    (body, hit)
-}
-
-fn scrub_one(body: Vec<u8>, secret: &[u8]) -> (Vec<u8>, bool) {
-    let Some(mut at) = find(&body, secret) else {
-        return (body, false);
-    };
-    let mut out = Vec::with_capacity(body.len());
-    let mut rest = &body[..];
-    loop {
-        out.extend_from_slice(&rest[..at]);
-        out.extend_from_slice(REDACTED.as_bytes());
-        rest = &rest[at + secret.len()..];
-        match find(rest, secret) {
-            Some(next) => at = next,
-            None => break,
-        }
-    }
-    out.extend_from_slice(rest);
-    (out, true)
 }
 
 #[cfg(test)]
@@ -534,15 +477,15 @@ mod tests {
 
     #[test]
     fn scrub_replaces_every_occurrence() {
-        let secret = vec![b"SECRET".to_vec()];
-        let (out, hit) = scrub(b"aSECRETbSECRETSECRET".to_vec(), &secret);
+        let secret = SecretToken::new("SECRET").expect("token");
+        let (out, hit) = secret.redact_bytes(b"aSECRETbSECRETSECRET".to_vec());
         assert!(hit);
         assert_eq!(out, b"a[REDACTED]b[REDACTED][REDACTED]");
-        let (out, hit) = scrub(b"nothing".to_vec(), &secret);
+        let (out, hit) = secret.redact_bytes(b"nothing".to_vec());
         assert!(!hit);
         assert_eq!(out, b"nothing");
         // Not UTF-8 around the secret: every other byte is kept.
-        let (out, hit) = scrub(b"\xff\xfeSECRET\x00".to_vec(), &secret);
+        let (out, hit) = secret.redact_bytes(b"\xff\xfeSECRET\x00".to_vec());
         assert!(hit);
         assert_eq!(out, b"\xff\xfe[REDACTED]\x00");
     }
@@ -550,16 +493,9 @@ mod tests {
     #[test]
     fn secret_forms_are_raw_and_percent_encoded() {
         let token = SecretToken::new("bkua_a+b/c=").expect("token");
-        let forms = secret_forms(&token);
-        assert_eq!(
-            forms,
-            [b"bkua_a+b/c=".to_vec(), b"bkua_a%2Bb%2Fc%3D".to_vec()]
-        );
-        let (out, hit) = scrub(b"x bkua_a%2Bb%2Fc%3D y bkua_a+b/c=".to_vec(), &forms);
+        let (out, hit) = token.redact_bytes(b"x bkua_a%2Bb%2Fc%3D y bkua_a+b/c=".to_vec());
         assert!(hit);
         assert_eq!(out, b"x [REDACTED] y [REDACTED]");
-        let plain = SecretToken::new("bkua_plain123").expect("token");
-        assert_eq!(secret_forms(&plain), [b"bkua_plain123".to_vec()]);
     }
 
     #[test]
@@ -610,10 +546,11 @@ mod tests {
                 HeaderValue::from_static(value),
             );
         }
-        let kept: Vec<String> = filter_response_headers(&headers, &[b"SECRET".to_vec()])
-            .into_iter()
-            .map(|(n, _)| n)
-            .collect();
+        let kept: Vec<String> =
+            filter_response_headers(&headers, &SecretToken::new("SECRET").expect("token"))
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect();
         assert_eq!(
             kept,
             ["content-type", "link", "ratelimit-remaining", "etag"]

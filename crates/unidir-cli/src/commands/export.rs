@@ -27,13 +27,14 @@ use crate::cli::{ExportFormat, Format};
 use crate::connect::Connection;
 use crate::exit::{CliResult, Failure};
 use crate::output::{self, Out};
+use crate::secret_guard::{self, Guarded};
 
 /// One output file being written.
 struct Sink {
     resource: &'static str,
     path: PathBuf,
     partial: PathBuf,
-    writer: Option<BufWriter<File>>,
+    writer: Option<Guarded<BufWriter<File>>>,
     format: ExportFormat,
     records: usize,
 }
@@ -52,7 +53,7 @@ impl Sink {
             resource,
             path,
             partial,
-            writer: Some(BufWriter::new(file)),
+            writer: Some(secret_guard::guard(BufWriter::new(file))),
             format,
             records: 0,
         };
@@ -100,7 +101,8 @@ impl Sink {
         let partial = self.partial.clone();
         let io = |e| Failure::Io(format!("could not write {}", partial.display()), e);
         if let Some(writer) = writer {
-            let file = writer.into_inner().map_err(|e| io(e.into_error()))?;
+            let buffered = writer.into_inner().map_err(io)?;
+            let file = buffered.into_inner().map_err(|e| io(e.into_error()))?;
             file.sync_all().map_err(io)?;
         }
         fs::rename(&self.partial, &self.path).map_err(io)?;

@@ -16,6 +16,7 @@ use crate::connect::Connection;
 use crate::exit::{self, CliResult, Failure, code};
 use crate::input;
 use crate::output::{self, Out, Table};
+use crate::secret_guard;
 
 /// What `grant`/`revoke` print with `--json`.
 #[derive(Debug, Serialize)]
@@ -408,7 +409,7 @@ pub(crate) async fn apply(conn: &Connection, out: &mut Out, file: &Path, yes: bo
                 yes,
                 stdin.is_terminal(),
                 &mut stdin.lock(),
-                &mut io::stderr().lock(),
+                &mut secret_guard::guard(io::stderr().lock()),
             )
         })?;
     }
