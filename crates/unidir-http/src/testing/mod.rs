@@ -22,6 +22,7 @@ use crate::observe::{Notice, Observer, Report, WaitReason};
 use crate::retry::Sleeper;
 
 pub mod hostile;
+pub mod token_forms;
 
 /// Locks, carrying on past a panicked holder (a failed assertion elsewhere in the test).
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
