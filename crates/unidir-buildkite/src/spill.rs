@@ -21,6 +21,9 @@ pub(crate) struct SpillConfig {
     /// Team memberships (≈ 40 bytes each) held in memory before both sides of the join go
     /// to disk.
     pub(crate) memberships_in_memory: usize,
+    /// GraphQL member rows a `Full` read holds while REST is still reading teams, before
+    /// the rest wait in a temporary file (`full_read/parked.rs`).
+    pub(crate) rows_in_memory: usize,
     /// Directory of the temporary files (the system's temporary directory when `None`).
     pub(crate) dir: Option<PathBuf>,
 }
@@ -29,6 +32,8 @@ impl Default for SpillConfig {
     fn default() -> Self {
         Self {
             memberships_in_memory: 4096,
+            // Two pages of `UnidirMembersLite` (≈ 0.5 MB without `remote_data`).
+            rows_in_memory: 1000,
             dir: None,
         }
     }
@@ -48,16 +53,18 @@ pub(crate) struct Partitions {
     counts: Vec<usize>,
 }
 
+/// An unlinked temporary file (mode 0600) in the configured directory.
+pub(crate) fn temp_file(config: &SpillConfig) -> io::Result<File> {
+    match &config.dir {
+        Some(dir) => tempfile::tempfile_in(dir),
+        None => tempfile::tempfile(),
+    }
+}
+
 impl Partitions {
     pub(crate) fn create(config: &SpillConfig) -> io::Result<Self> {
         let files = (0..PARTITIONS)
-            .map(|_| {
-                let file = match &config.dir {
-                    Some(dir) => tempfile::tempfile_in(dir)?,
-                    None => tempfile::tempfile()?,
-                };
-                Ok(BufWriter::with_capacity(BUFFER, file))
-            })
+            .map(|_| Ok(BufWriter::with_capacity(BUFFER, temp_file(config)?)))
             .collect::<io::Result<_>>()?;
         Ok(Self {
             files,
@@ -160,6 +167,7 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let config = SpillConfig {
             memberships_in_memory: 0,
+            rows_in_memory: 0,
             dir: Some(dir.path().to_owned()),
         };
         let mut parts = Partitions::create(&config)?;

@@ -27,6 +27,33 @@ pub(crate) struct TeamEntry {
     pub(crate) slug: Option<String>,
 }
 
+/// Longest team name or slug kept (bytes). Each is held once per team and copied into every
+/// membership of the team, so an upstream that lists names of megabytes would make the read
+/// hoard them; such a team list is refused as a contract violation, never cut short.
+pub(crate) const MAX_TEAM_TEXT: usize = 1024;
+
+impl TeamEntry {
+    /// A listed team, its name and slug within [`MAX_TEAM_TEXT`].
+    pub(crate) fn checked(
+        operation: &'static str,
+        id: String,
+        name: String,
+        slug: Option<String>,
+    ) -> unidir_core::Result<Self> {
+        for (what, text) in [("name", Some(&name)), ("slug", slug.as_ref())] {
+            if text.is_some_and(|t| t.len() > MAX_TEAM_TEXT) {
+                return Err(crate::api::contract(
+                    operation,
+                    format!(
+                        "Buildkite listed a team whose {what} is longer than {MAX_TEAM_TEXT} bytes"
+                    ),
+                ));
+            }
+        }
+        Ok(Self { id, name, slug })
+    }
+}
+
 /// No role (an interned role's index otherwise).
 const NO_ROLE: u16 = u16::MAX;
 
@@ -436,6 +463,7 @@ mod tests {
         let memory = memory.finish();
         let mut spilling = TeamIndexBuilder::spilling(SpillConfig {
             memberships_in_memory: 10,
+            rows_in_memory: 0,
             dir: Some(dir.path().to_owned()),
         });
         fill(&mut spilling);

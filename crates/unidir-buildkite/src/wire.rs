@@ -4,8 +4,8 @@
 
 use std::fmt;
 
-use serde::Deserialize;
 use serde::de::{Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
 use unidir_core::Timestamp;
 
 /// An enum-like string (a role, an SSO mode): Buildkite's known spellings are kept without
@@ -37,6 +37,14 @@ impl std::ops::Deref for Word {
             Word::Known(word) => word,
             Word::Other(word) => word,
         }
+    }
+}
+
+/// Written as the string it was read from (a parked member row, see
+/// `full_read/parked.rs`).
+impl Serialize for Word {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self)
     }
 }
 
@@ -137,6 +145,15 @@ pub(crate) struct RestCreatedBy {
     pub(crate) id: Option<String>,
 }
 
+/// A listed team as the full read keeps it: what a membership names, nothing else (a
+/// description of a megabyte is skipped as it is decoded, never held).
+#[derive(Debug, Deserialize)]
+pub(crate) struct RestTeamRef {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) slug: Option<String>,
+}
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct RestTeam {
     pub(crate) id: String,
@@ -171,12 +188,12 @@ pub(crate) struct PageInfo {
     pub(crate) end_cursor: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub(crate) struct Url {
     pub(crate) url: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct GqlUser {
     pub(crate) uuid: String,
@@ -189,12 +206,12 @@ pub(crate) struct GqlUser {
     pub(crate) machine_user: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub(crate) struct GqlSso {
     pub(crate) mode: Option<Word>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct GqlSecurity {
     pub(crate) two_factor_enabled: Option<bool>,
@@ -245,7 +262,7 @@ pub(crate) struct GqlUserRef {
     pub(crate) uuid: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct GqlMember {
     /// The membership's own UUID (`organizationMember(slug: "org/uuid")` reads it again).
@@ -260,7 +277,7 @@ pub(crate) struct GqlMember {
     pub(crate) user: GqlUser,
     /// The first page of the member's teams (`UnidirMembers`; absent from the lite query).
     /// Absent is `None`; `null` is refused (it would read as "in no team").
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "present", skip_serializing)]
     pub(crate) teams: Option<Connection<GqlTeamMembership>>,
 }
 

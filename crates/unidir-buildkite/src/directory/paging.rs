@@ -241,6 +241,13 @@ impl Keyed for crate::wire::RestTeam {
     }
 }
 
+impl Keyed for crate::wire::RestTeamRef {
+    const WHAT: &'static str = "team";
+    fn key(&self) -> Option<&str> {
+        Some(&self.id)
+    }
+}
+
 impl Keyed for crate::wire::RestOrganization {
     const WHAT: &'static str = "organization";
     fn key(&self) -> Option<&str> {

@@ -9,23 +9,26 @@ use unidir_core::Result;
 use super::Buildkite;
 use crate::roles;
 use crate::team_index::{TeamEntry, TeamIndex, TeamIndexBuilder};
-use crate::wire::{RestTeam, RestTeamMember};
+use crate::wire::{RestTeamMember, RestTeamRef};
 
 impl Buildkite {
     /// Team memberships of every user: `user id → groups`, by walking teams and their members
     /// (one walk of the teams plus one of each team's members).
     async fn build_team_index(&self, operation: &'static str) -> Result<TeamIndex> {
-        let teams: Vec<RestTeam> = self
+        // Only what a membership names, each within `MAX_TEAM_TEXT` (a description is
+        // skipped as it is decoded).
+        let teams: Vec<RestTeamRef> = self
             .rest_walk(operation, &self.org_path(&["teams"]), &[])
             .await?;
         let mut index = TeamIndexBuilder::default();
         for team in teams {
             let path = self.org_path(&["teams", &team.id, "members"]);
-            let position = index.team(TeamEntry {
-                id: team.id.clone(),
-                name: team.name,
-                slug: team.slug,
-            });
+            let position = index.team(TeamEntry::checked(
+                operation,
+                team.id.clone(),
+                team.name,
+                team.slug,
+            )?);
             self.rest_walk_each(operation, &path, &[], |m: RestTeamMember| {
                 index.add(
                     position,

@@ -5,22 +5,22 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use serde::de::IgnoredAny;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::{mpsc, watch};
 use unidir_core::{ListQuery, Result, User};
 use unidir_http::paging::relay_next;
 
-use super::{GRAPHQL_TEAM_PAGE, NESTED_POINTS_PER_MEMBER, OP, Shared, TeamRef, tag};
+use super::parked::Parked;
+use super::{GRAPHQL_TEAM_PAGE, NESTED_POINTS_PER_MEMBER, OP, Shared, TeamRef, spill_error, tag};
 use crate::api::contract;
 use crate::directory::{
     Buildkite, NestedShape, graphql_after, organization_not_found, users_binding,
 };
 use crate::map;
-use crate::team_index::{TeamIndex, digest};
-use crate::wire::{GqlMember, GqlTeamMember, GqlTeamSize, OrgMembers, OrgTeams, TeamMembers};
+use crate::team_index::{TeamEntry, TeamIndex, digest};
+use crate::wire::{GqlTeamMember, GqlTeamSize, OrgMembers, OrgTeams, TeamMembers};
 
-/// A member and, when the caller keeps `remote_data`, its raw node.
-type Row = (GqlMember, Option<Value>);
+use super::parked::Row;
 
 const MEMBERS_LITE: &str = include_str!("../graphql/members_lite.graphql");
 const TEAM_MEMBERS: &str = include_str!("../graphql/team_members.graphql");
@@ -118,12 +118,13 @@ impl Buildkite {
             budget.add_items(nodes.len()).map_err(tag)?;
             for node in nodes {
                 let team = node.ok_or_else(|| contract(OP, "a teams edge has no node"))?;
-                if seen.insert(team.uuid.clone()) {
+                if seen.insert(digest(&team.uuid)) {
+                    let team_entry = TeamEntry::checked(OP, team.uuid, team.name, Some(team.slug))?;
                     teams.push(TeamRef {
                         position: 0,
-                        id: team.uuid,
-                        slug: Some(team.slug),
-                        name: team.name,
+                        id: team_entry.id,
+                        slug: team_entry.slug,
+                        name: team_entry.name,
                         size: Some(team.members.count),
                         rest_only: false,
                     });
@@ -188,7 +189,8 @@ impl Buildkite {
     }
 
     /// GraphQL member pages without teams, sent joined with the index and REST's SSO modes
-    /// once REST is done; returns the pages read before that, still to send.
+    /// once REST is done; returns the pages read before that, still to send (parked past a
+    /// bound on disk, see `parked.rs`).
     pub(super) async fn graphql_members(
         &self,
         shared: &Shared,
@@ -196,9 +198,9 @@ impl Buildkite {
         rest_done: watch::Receiver<bool>,
         keep: bool,
         out: &mpsc::Sender<Result<Vec<User>>>,
-    ) -> Result<Vec<Vec<Row>>> {
+    ) -> Result<Parked> {
         let mut budget = self.walk_limits.start();
-        let mut waiting: Vec<Vec<Row>> = Vec::new();
+        let mut waiting = Parked::new(&self.spill);
         let mut seen = HashSet::new();
         let mut after: Option<String> = None;
         loop {
@@ -218,13 +220,9 @@ impl Buildkite {
                     batch.push((member, raw));
                 }
             }
-            waiting.push(batch);
-            if *rest_done.borrow() {
-                for batch in waiting.drain(..) {
-                    if !self.join_and_send(shared, index, batch, out).await {
-                        return Ok(Vec::new());
-                    }
-                }
+            waiting.push(batch).map_err(spill_error)?;
+            if *rest_done.borrow() && !self.send_parked(shared, index, &mut waiting, out).await? {
+                return Ok(Parked::new(&self.spill));
             }
             match relay_next(
                 "Buildkite",
@@ -239,6 +237,30 @@ impl Buildkite {
             }
         }
         Ok(waiting)
+    }
+
+    /// Sends every parked page (REST is done); `false` when the caller stopped reading.
+    pub(super) async fn send_parked(
+        &self,
+        shared: &Shared,
+        index: &Mutex<Option<Arc<TeamIndex>>>,
+        waiting: &mut Parked,
+        out: &mpsc::Sender<Result<Vec<User>>>,
+    ) -> Result<bool> {
+        if waiting.pages_on_disk() > 0 {
+            tracing::debug!(
+                operation = OP,
+                pages = waiting.pages_on_disk(),
+                "GraphQL member pages waited for REST in a temporary file"
+            );
+        }
+        let mut pages = waiting.drain().map_err(spill_error)?;
+        while let Some(page) = pages.next_page().map_err(spill_error)? {
+            if !self.join_and_send(shared, index, page, out).await {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Sends one page of GraphQL members as users; `false` when the caller stopped reading.

@@ -20,7 +20,8 @@
 //! the members). Neither budget idles while the other has work, and whatever is left goes to
 //! the first one free. Users are emitted once every membership is known: for `Essential`,
 //! REST's member pages as they arrive; for `Full`, GraphQL's pages, joined with the SSO mode
-//! from REST's member pages (GraphQL pages read before REST is done wait in memory).
+//! from REST's member pages (GraphQL pages read before REST is done wait: past a bound in a
+//! temporary file, see `parked.rs`).
 //!
 //! First, one small GraphQL query (`UnidirOrgSize`, ≈ 3 points) reads the member count and,
 //! from its headers, the GraphQL budget left. When that budget covers the members with their
@@ -38,6 +39,7 @@
 //! cursor or a `limit` (pages of a chosen size) gets the page walk.
 
 mod graphql;
+mod parked;
 mod rest;
 
 use std::collections::{HashMap, VecDeque};
@@ -281,7 +283,7 @@ impl Buildkite {
         };
 
         let gql = async {
-            let mut waiting = Vec::new();
+            let mut waiting = parked::Parked::new(&self.spill);
             if full {
                 waiting = self
                     .graphql_members(&shared, &index, rest_done_rx.clone(), keep, out)
@@ -317,10 +319,8 @@ impl Buildkite {
             }
             if full {
                 wait(&mut rest_done_rx.clone()).await;
-                for batch in waiting {
-                    if !self.join_and_send(&shared, &index, batch, out).await {
-                        return Ok(()); // The caller stopped reading.
-                    }
+                if !self.send_parked(&shared, &index, &mut waiting, out).await? {
+                    return Ok(()); // The caller stopped reading.
                 }
                 let finished = index.lock().unwrap_or_else(|e| e.into_inner()).clone();
                 if let Some(finished) = finished {

@@ -12,27 +12,32 @@ use unidir_core::{Result, User};
 use super::{OP, Shared, TeamRef, spill_error, tag};
 use crate::directory::Buildkite;
 use crate::map;
-use crate::team_index::{DiskJoin, TeamIndex, digest};
-use crate::wire::{RestMember, RestTeam, RestTeamMember};
+use crate::team_index::{DiskJoin, TeamEntry, TeamIndex, digest};
+use crate::wire::{RestMember, RestTeamMember, RestTeamRef};
 
 /// REST `per_page` maximum.
 const REST_PAGE: u32 = 100;
 
 impl Buildkite {
-    /// Every team, in Buildkite's order.
+    /// Every team, in Buildkite's order: per team only what a membership names (id, name,
+    /// slug; a description is skipped as it is decoded), each within
+    /// [`crate::team_index::MAX_TEAM_TEXT`].
     pub(super) async fn list_team_refs(&self) -> Result<Vec<TeamRef>> {
-        let teams: Vec<RestTeam> = self.rest_walk(OP, &self.org_path(&["teams"]), &[]).await?;
-        Ok(teams
-            .into_iter()
-            .map(|team| TeamRef {
+        let mut teams = Vec::new();
+        self.rest_walk_each(OP, &self.org_path(&["teams"]), &[], |team: RestTeamRef| {
+            let team = TeamEntry::checked(OP, team.id, team.name, team.slug)?;
+            teams.push(TeamRef {
                 position: 0,
                 id: team.id,
                 slug: team.slug,
                 name: team.name,
                 size: None,
                 rest_only: false,
-            })
-            .collect())
+            });
+            Ok(())
+        })
+        .await?;
+        Ok(teams)
     }
 
     /// One team's members into the index (which keeps one entry per user and team, so no
