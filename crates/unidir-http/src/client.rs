@@ -415,19 +415,20 @@ impl HttpClient {
         Ok(request)
     }
 
-    /// Sends one request, telling the observer when the answer takes long.
+    /// Sends one request, telling the observer when the answer takes long; `true` when it
+    /// was told (so the body is not announced again).
     async fn send(
         &self,
         operation: &'static str,
         request: reqwest::Request,
-    ) -> std::result::Result<reqwest::Response, reqwest::Error> {
+    ) -> (std::result::Result<reqwest::Response, reqwest::Error>, bool) {
         let send = self.inner.client.execute(request);
         tokio::pin!(send);
         tokio::select! {
-            result = &mut send => result,
+            result = &mut send => (result, false),
             () = tokio::time::sleep(NOTICE_AFTER) => {
                 self.notify(operation, WaitReason::SlowResponse, NOTICE_AFTER);
-                send.await
+                (send.await, true)
             }
         }
     }
@@ -465,10 +466,15 @@ impl HttpClient {
                 return Err(self.deadline_error(operation, attempt));
             }
             let request = self.prepare(operation, build(), self.inner.timeout.min(left))?;
+            let started = tokio::time::Instant::now();
             let outcome = match self.send(operation, request).await {
-                Ok(response) => self.read(operation, response, attempt + 1).await,
-                Err(e) if e.is_connect() => Err(Failure::NotSent(e)),
-                Err(e) => Err(Failure::Ambiguous(e)),
+                (Ok(response), told) => {
+                    // A body that drips or stalls is announced too, once per attempt.
+                    let notice_at = (!told).then(|| started + NOTICE_AFTER);
+                    self.read(operation, response, attempt + 1, notice_at).await
+                }
+                (Err(e), _) if e.is_connect() => Err(Failure::NotSent(e)),
+                (Err(e), _) => Err(Failure::Ambiguous(e)),
             };
             let retry_allowed = attempt < policy.max_retries;
             match outcome {
@@ -590,13 +596,15 @@ impl HttpClient {
         .with_source(err.without_url())
     }
 
-    /// Reads the whole body under the size cap. The outer `Result` is a transport failure
-    /// (retryable), the inner one a hard limit (not retryable).
+    /// Reads the whole body under the size cap, telling the observer at `notice_at` if it is
+    /// still arriving then. The outer `Result` is a transport failure (retryable), the inner
+    /// one a hard limit (not retryable).
     async fn read(
         &self,
         operation: &'static str,
         mut response: reqwest::Response,
         attempts: u32,
+        mut notice_at: Option<tokio::time::Instant>,
     ) -> std::result::Result<Result<RawResponse>, Failure> {
         let max = self.inner.max_body_bytes;
         let too_large = || {
@@ -619,7 +627,24 @@ impl HttpClient {
         }
         let mut body = Vec::new();
         loop {
-            match response.chunk().await {
+            let chunk = match notice_at {
+                None => response.chunk().await,
+                Some(at) => {
+                    let chunk = response.chunk();
+                    tokio::pin!(chunk);
+                    tokio::select! {
+                        chunk = &mut chunk => chunk,
+                        () = tokio::time::sleep_until(at) => {
+                            notice_at = None;
+                            let so_far = at.elapsed() + NOTICE_AFTER;
+                            let received = body.len() as u64;
+                            self.notify(operation, WaitReason::SlowBody { received }, so_far);
+                            chunk.await
+                        }
+                    }
+                }
+            };
+            match chunk {
                 Ok(Some(chunk)) => {
                     if body.len() + chunk.len() > max {
                         return Ok(Err(too_large().with_status(status)));

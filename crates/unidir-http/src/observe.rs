@@ -23,6 +23,12 @@ pub enum WaitReason {
     },
     /// The provider has not answered yet; `duration` is how long the request has run.
     SlowResponse,
+    /// The provider answered, but its body is still coming (dripping or stalled);
+    /// `duration` is how long the request has run.
+    SlowBody {
+        /// Body bytes received so far.
+        received: u64,
+    },
 }
 
 /// One wait, as reported to an [`Observer`].
@@ -32,7 +38,8 @@ pub struct Notice<'a> {
     pub operation: &'a str,
     /// Why.
     pub reason: WaitReason,
-    /// How long the wait will be (or, for [`WaitReason::SlowResponse`], has been so far).
+    /// How long the wait will be (or, for [`WaitReason::SlowResponse`] and
+    /// [`WaitReason::SlowBody`], has been so far).
     pub duration: Duration,
 }
 
@@ -53,6 +60,11 @@ impl fmt::Display for Notice<'_> {
             WaitReason::SlowResponse => write!(
                 f,
                 "{}: still waiting for the provider to answer ({secs}s so far)",
+                self.operation
+            ),
+            WaitReason::SlowBody { received } => write!(
+                f,
+                "{}: the provider's answer is still arriving ({received} bytes in {secs}s so far)",
                 self.operation
             ),
         }
