@@ -85,9 +85,10 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_name = "SEED")]
     pub(crate) sim_seed: Option<u64>,
 
-    /// Longest one request to Buildkite may take, in seconds (1..=3600), counting every
-    /// attempt, retry and rate-limit wait. Past it the command fails (exit 7) instead of
-    /// hanging. Default 600.
+    /// Longest the whole command may take, in seconds (1..=3600), counting every request,
+    /// attempt, retry and rate-limit wait; past it the command fails (exit 7) instead of
+    /// hanging. Without it, each request has 600 s and the command no overall bound. For
+    /// `proxy` it bounds each request.
     #[arg(long, global = true, env = "UNIDIR_DEADLINE", value_name = "SECS", value_parser = RangedU64ValueParser::<u64>::new().range(1..=3600))]
     pub(crate) deadline: Option<u64>,
 }

@@ -45,9 +45,27 @@ fn main() -> ExitCode {
             );
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(within_deadline(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => exit::report(failure, json),
+    }
+}
+
+/// Runs the command within `--deadline`, which bounds the whole command (every request,
+/// retry and wait), not each request alone; the proxy, a server, is bounded per request.
+async fn within_deadline(cli: Cli) -> CliResult {
+    let deadline = match (&cli.command, cli.global.deadline) {
+        (Command::Proxy(_), _) | (_, None) => return run(cli).await,
+        (_, Some(secs)) => secs,
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(deadline), run(cli)).await {
+        Ok(result) => result,
+        Err(_) => Err(Failure::Coded(
+            code::UPSTREAM,
+            format!(
+                "the command did not finish within its deadline of {deadline}s (--deadline bounds the whole command); raise --deadline, or check the network and --api-url"
+            ),
+        )),
     }
 }
 
