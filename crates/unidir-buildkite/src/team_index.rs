@@ -186,6 +186,12 @@ impl TeamIndexBuilder {
         }
     }
 
+    /// The id and slug of the team at `position` (the full read's queue keeps neither).
+    pub(crate) fn id_and_slug(&self, position: u32) -> Option<(String, Option<String>)> {
+        let team = self.teams.get(position as usize)?;
+        Some((team.id.clone(), team.slug.clone()))
+    }
+
     /// Adds a team; its position is the order of these calls.
     pub(crate) fn team(&mut self, team: TeamEntry) -> u32 {
         self.teams.push(team);
@@ -267,7 +273,7 @@ impl TeamIndexBuilder {
         } = self;
         sort_entries(&mut entries);
         entries.shrink_to_fit();
-        let ids = teams.iter().map(|t| t.id.clone()).collect();
+        let ids = teams.iter().map(|t| digest(&t.id)).collect();
         TeamIndex {
             ids,
             teams,
@@ -297,7 +303,8 @@ impl TeamIndexBuilder {
 /// The finished index; see the module documentation.
 #[derive(Debug)]
 pub(crate) struct TeamIndex {
-    ids: HashSet<String>,
+    /// Digests of the team ids (16 bytes a team, not a second copy of each id).
+    ids: HashSet<u128>,
     teams: Vec<TeamEntry>,
     roles: Vec<String>,
     /// Sorted by [`sort_entries`].
@@ -308,7 +315,7 @@ pub(crate) struct TeamIndex {
 impl TeamIndex {
     /// Whether a team with this id was listed.
     pub(crate) fn has_team(&self, id: &str) -> bool {
-        self.ids.contains(id)
+        self.ids.contains(&digest(id))
     }
 
     /// The teams of `user_id`, with roles, in team-list order.

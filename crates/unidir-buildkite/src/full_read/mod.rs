@@ -102,11 +102,12 @@ impl Shared {
         {
             let mut index = self.index.lock().unwrap_or_else(|e| e.into_inner());
             for team in &mut teams {
-                // The index names the team from here on: the queue keeps no second name.
+                // The index names the team from here on: the queue keeps no second id, name
+                // or slug (they are looked up when the team is taken, see `named`).
                 team.position = index.team(TeamEntry {
-                    id: team.id.clone(),
+                    id: std::mem::take(&mut team.id),
                     name: std::mem::take(&mut team.name),
-                    slug: team.slug.clone(),
+                    slug: team.slug.take(),
                 });
             }
         }
@@ -117,11 +118,24 @@ impl Shared {
             .extend(teams);
     }
 
+    /// `team` with its id and slug from the index (a queued team holds neither).
+    fn named(&self, mut team: TeamRef) -> TeamRef {
+        if team.id.is_empty() {
+            let index = self.index.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((id, slug)) = index.id_and_slug(team.position) {
+                (team.id, team.slug) = (id, slug);
+            }
+        }
+        team
+    }
+
     fn take_front(&self) -> Option<TeamRef> {
-        self.queue
+        let team = self
+            .queue
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .pop_front()
+            .pop_front()?;
+        Some(self.named(team))
     }
 
     /// The last team for GraphQL, marking it busy until [`Shared::graphql_finished`].
@@ -138,7 +152,8 @@ impl Shared {
         }
         let team = queue.pop_back()?;
         self.graphql_busy.send_replace(true);
-        Some(team)
+        drop(queue);
+        Some(self.named(team))
     }
 
     /// GraphQL is done with its team; `back` is handed to REST.
