@@ -223,6 +223,15 @@ impl BuildkiteBuilder {
         self
     }
 
+    /// How many GraphQL member rows a `Detail::Full` read holds while REST is still reading
+    /// the teams (default 1,000: two pages). Later pages wait in an unlinked (0600)
+    /// temporary file and are read back in order once REST is done, so a slow REST side
+    /// costs disk, not memory; where no temporary file can be created, they wait in memory.
+    pub fn with_full_read_rows_in_memory(mut self, rows: usize) -> Self {
+        self.spill.rows_in_memory = rows;
+        self
+    }
+
     /// The directory of the full read's temporary files (default: the system's temporary
     /// directory; see [`Self::with_full_read_memberships_in_memory`]).
     pub fn with_full_read_temp_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {

@@ -110,6 +110,11 @@ fn the_deadline_bounds_the_whole_command_not_each_request() {
         "the message says the deadline is the command's: {stderr}"
     );
     // It stopped early: the server never saw the last page asked for.
-    let asked = server.requests().iter().map(Request::page).max().unwrap_or(0);
+    let asked = server
+        .requests()
+        .iter()
+        .map(Request::page)
+        .max()
+        .unwrap_or(0);
     assert!(asked < PAGES, "every page was read: {asked}");
 }

@@ -47,9 +47,7 @@ async fn a_body_that_stalls_after_its_headers_is_announced_with_the_bytes_receiv
         slow[0].text
     );
     assert!(
-        !notices
-            .iter()
-            .any(|n| n.reason == WaitReason::SlowResponse),
+        !notices.iter().any(|n| n.reason == WaitReason::SlowResponse),
         "the headers came at once: {notices:?}"
     );
 }

@@ -96,7 +96,9 @@ impl Parked {
     pub(super) fn drain(&mut self) -> io::Result<Drain> {
         let file = match self.file.take() {
             Some(writer) => {
-                let mut file = writer.into_inner().map_err(io::IntoInnerError::into_error)?;
+                let mut file = writer
+                    .into_inner()
+                    .map_err(io::IntoInnerError::into_error)?;
                 file.seek(SeekFrom::Start(0))?;
                 Some(BufReader::with_capacity(BUFFER, file))
             }
@@ -150,7 +152,7 @@ mod tests {
 
     fn row(n: u32) -> Row {
         let node = serde_json::json!({
-            "uuid": format!("m-{n}"), "role": if n % 2 == 0 { "MEMBER" } else { "Odd-Role" },
+            "uuid": format!("m-{n}"), "role": if n.is_multiple_of(2) { "MEMBER" } else { "Odd-Role" },
             "createdAt": "2024-05-03T11:00:02.123456Z", "lastSeenAt": null,
             "sso": { "mode": "REQUIRED" }, "security": { "twoFactorEnabled": true },
             "user": { "uuid": format!("u-{n}"), "name": "Ünïcode \u{1F600}", "email": null,
@@ -158,7 +160,7 @@ mod tests {
                       "machineUser": null },
         });
         let member: GqlMember = serde_json::from_value(node.clone()).expect("decodes");
-        (member, (n % 3 == 0).then_some(node))
+        (member, n.is_multiple_of(3).then_some(node))
     }
 
     fn text(rows: &[Row]) -> String {
