@@ -604,7 +604,7 @@ impl HttpClient {
         operation: &'static str,
         mut response: reqwest::Response,
         attempts: u32,
-        mut notice_at: Option<tokio::time::Instant>,
+        notice_at: Option<tokio::time::Instant>,
     ) -> std::result::Result<Result<RawResponse>, Failure> {
         let max = self.inner.max_body_bytes;
         let too_large = || {
@@ -626,23 +626,27 @@ impl HttpClient {
             return Ok(Err(too_large().with_status(status)));
         }
         let mut body = Vec::new();
+        // One timer for the whole body, not one per chunk.
+        let notice = tokio::time::sleep_until(notice_at.unwrap_or_else(tokio::time::Instant::now));
+        tokio::pin!(notice);
+        let mut announce = notice_at.is_some();
         loop {
-            let chunk = match notice_at {
-                None => response.chunk().await,
-                Some(at) => {
-                    let chunk = response.chunk();
-                    tokio::pin!(chunk);
-                    tokio::select! {
-                        chunk = &mut chunk => chunk,
-                        () = tokio::time::sleep_until(at) => {
-                            notice_at = None;
-                            let so_far = at.elapsed() + NOTICE_AFTER;
-                            let received = body.len() as u64;
-                            self.notify(operation, WaitReason::SlowBody { received }, so_far);
-                            chunk.await
-                        }
+            let chunk = if announce {
+                let chunk = response.chunk();
+                tokio::pin!(chunk);
+                tokio::select! {
+                    biased;
+                    chunk = &mut chunk => chunk,
+                    () = &mut notice => {
+                        announce = false;
+                        let so_far = notice.deadline().elapsed() + NOTICE_AFTER;
+                        let received = body.len() as u64;
+                        self.notify(operation, WaitReason::SlowBody { received }, so_far);
+                        chunk.await
                     }
                 }
+            } else {
+                response.chunk().await
             };
             match chunk {
                 Ok(Some(chunk)) => {
