@@ -28,8 +28,8 @@ pub(crate) const MAX_LIMIT: i64 = 100;
 2 usage or invalid input (including apply removals without --yes off a terminal), \
 3 token rejected, 4 missing scope or permission, 5 not found (unknown organization, group \
 or user), 6 rate limited, 7 network or upstream failure, 8 provisioning failure, partial \
-apply or a plan with problems (apply then changes nothing), 1 anything else (including a \
-cancelled apply)."
+apply or a plan with problems (apply then changes nothing), 9 local I/O failure (stdout, \
+an --out file, a full TMPDIR), 1 anything else (including a cancelled apply)."
 )]
 pub(crate) struct Cli {
     #[command(flatten)]

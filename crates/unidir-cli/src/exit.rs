@@ -13,7 +13,7 @@ pub(crate) const TOKEN_PAGE: &str = "https://buildkite.com/user/api-access-token
 
 /// Exit codes (documented in `--help` and the README).
 pub(crate) mod code {
-    /// Anything not covered below (an output file could not be written, ...).
+    /// Anything not covered below (a cancelled apply, ...).
     pub(crate) const OTHER: u8 = 1;
     /// Usage error or invalid input.
     pub(crate) const USAGE: u8 = 2;
@@ -29,6 +29,9 @@ pub(crate) mod code {
     pub(crate) const UPSTREAM: u8 = 7;
     /// A provisioning outcome failed, or an apply was partial.
     pub(crate) const PROVISIONING: u8 = 8;
+    /// A local file, directory or stdout failed (disk full, TMPDIR unwritable, stdout
+    /// closed with an error): nothing the provider or the input did.
+    pub(crate) const LOCAL_IO: u8 = 9;
 }
 
 /// Why a command did not succeed.
@@ -54,7 +57,7 @@ impl From<Error> for Failure {
 
 impl From<io::Error> for Failure {
     fn from(error: io::Error) -> Self {
-        Self::Io("could not write the output".to_owned(), error)
+        Self::Io("could not write to stdout".to_owned(), error)
     }
 }
 
@@ -71,6 +74,7 @@ pub(crate) fn code_of(kind: ErrorKind) -> u8 {
         ErrorKind::RateLimited => code::RATE_LIMITED,
         ErrorKind::Upstream | ErrorKind::ContractViolation => code::UPSTREAM,
         ErrorKind::Conflict => code::PROVISIONING,
+        ErrorKind::LocalIo => code::LOCAL_IO,
         _ => code::OTHER,
     }
 }
@@ -153,8 +157,8 @@ pub(crate) fn report(failure: Failure, json: bool) -> ExitCode {
         }
         Failure::Usage(message) => (code::USAGE, cli_body(ErrorKind::InvalidInput, message)),
         Failure::Io(context, e) => (
-            code::OTHER,
-            cli_body(ErrorKind::InvalidInput, format!("{context}: {e}")),
+            code::LOCAL_IO,
+            cli_body(ErrorKind::LocalIo, format!("{context}: {e}")),
         ),
         Failure::Coded(code, message) => {
             let kind = match code {
@@ -206,6 +210,7 @@ mod tests {
         assert_eq!(code_of(ErrorKind::RateLimited), 6);
         assert_eq!(code_of(ErrorKind::Upstream), 7);
         assert_eq!(code_of(ErrorKind::InvalidInput), 2);
+        assert_eq!(code_of(ErrorKind::LocalIo), 9);
     }
 
     #[test]

@@ -12,7 +12,8 @@ use crate::exit::{CliResult, Failure};
 pub(crate) const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The UTF-8 text of `path`, or a usage failure when it cannot be read, is larger than
-/// [`MAX_INPUT_BYTES`] or is not UTF-8.
+/// [`MAX_INPUT_BYTES`] or is not UTF-8. A leading byte-order mark (editors on Windows write
+/// one) is dropped: it is no part of the JSON.
 pub(crate) fn read_capped(path: &Path) -> CliResult<String> {
     read_capped_to(path, MAX_INPUT_BYTES)
 }
@@ -32,7 +33,12 @@ fn read_capped_to(path: &Path, cap: u64) -> CliResult<String> {
             cap / (1024 * 1024)
         )));
     }
-    String::from_utf8(bytes).map_err(|_| Failure::Usage(format!("{shown} is not UTF-8 text")))
+    let mut text =
+        String::from_utf8(bytes).map_err(|_| Failure::Usage(format!("{shown} is not UTF-8 text")))?;
+    if text.starts_with('\u{feff}') {
+        text.drain(..'\u{feff}'.len_utf8());
+    }
+    Ok(text)
 }
 
 #[cfg(test)]
@@ -53,6 +59,8 @@ mod tests {
         );
         std::fs::write(&file, [0xff, 0xfe]).expect("write");
         assert!(matches!(read_capped_to(&file, 5), Err(Failure::Usage(m)) if m.contains("UTF-8")));
+        std::fs::write(&file, "\u{feff}[1]").expect("write");
+        assert_eq!(read_capped_to(&file, 16).expect("a BOM"), "[1]");
         let _ = std::fs::remove_dir_all(&dir);
         if Path::new("/dev/zero").exists() {
             let zero = read_capped(Path::new("/dev/zero")).expect_err("endless");

@@ -42,6 +42,9 @@ pub enum ErrorKind {
     /// The provider answered something that breaks its own contract (malformed body,
     /// a repeated or missing page cursor, an unexpected shape).
     ContractViolation,
+    /// A local file, directory or stream failed (a full disk under the temporary directory,
+    /// a closed or full stdout): nothing the provider or the request did.
+    LocalIo,
 }
 
 impl ErrorKind {
@@ -58,6 +61,7 @@ impl ErrorKind {
             Self::Conflict => "conflict",
             Self::Upstream => "upstream failure",
             Self::ContractViolation => "provider contract violation",
+            Self::LocalIo => "local I/O failure",
         }
     }
 }

@@ -474,6 +474,14 @@ impl HttpClient {
                     self.read(operation, response, attempt + 1, notice_at).await
                 }
                 (Err(e), _) if e.is_connect() => Err(Failure::NotSent(e)),
+                // The provider answered, with a head no HTTP parser accepts: its contract
+                // violation, the same on every attempt, so not retried.
+                (Err(e), _) if malformed_head(&e).is_some() => {
+                    let what = malformed_head(&e).unwrap_or_default();
+                    return Err(self
+                        .error(ErrorKind::ContractViolation, operation, what)
+                        .with_source(e.without_url()));
+                }
                 (Err(e), _) => Err(Failure::Ambiguous(e)),
             };
             let retry_allowed = attempt < policy.max_retries;
@@ -587,11 +595,15 @@ impl HttpClient {
         } else {
             "the request failed"
         };
-        // `without_url` keeps the request URL (and any query) out of messages and logs.
+        // `without_url` keeps the request URL (and any query) out of messages and logs; the
+        // innermost cause (an I/O or HTTP error, which hold no URL) says why.
+        let cause = root_cause(&err)
+            .map(|c| format!(": {}", unidir_core::text::bounded(&c, 200)))
+            .unwrap_or_default();
         self.error(
             ErrorKind::Upstream,
             operation,
-            format!("{what} (after {attempts} attempt(s))"),
+            format!("{what} (after {attempts} attempt(s)){cause}"),
         )
         .with_source(err.without_url())
     }
@@ -688,4 +700,36 @@ impl Deadline {
             None => Duration::MAX,
         }
     }
+}
+
+/// What is wrong with a response head hyper could not parse, if that is why `err` failed.
+fn malformed_head(err: &reqwest::Error) -> Option<&'static str> {
+    let mut source = std::error::Error::source(err);
+    while let Some(e) = source {
+        if let Some(hyper) = e.downcast_ref::<hyper::Error>() {
+            if hyper.is_parse_too_large() {
+                return Some(
+                    "the provider's response head (status line and headers) is too large to \
+                     accept, such as a Link header with thousands of entries",
+                );
+            }
+            if hyper.is_parse() || hyper.is_parse_status() {
+                return Some("the provider's response head is not valid HTTP");
+            }
+        }
+        source = e.source();
+    }
+    None
+}
+
+/// The innermost error under `err` that is not `err` itself (reqwest's own message is
+/// generic: "error sending request").
+fn root_cause(err: &reqwest::Error) -> Option<String> {
+    let mut last = None;
+    let mut source = std::error::Error::source(err);
+    while let Some(e) = source {
+        last = Some(e.to_string());
+        source = e.source();
+    }
+    last
 }

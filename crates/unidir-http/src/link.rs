@@ -12,6 +12,15 @@ pub struct Link {
     pub rels: Vec<String>,
 }
 
+/// Most `Link` entries a response may carry. Providers send a handful (`first`, `prev`,
+/// `next`, `last`); more is a contract violation, refused with [`too_many`], never searched.
+pub const MAX_LINKS: usize = 16;
+
+/// The message for a response whose `Link` headers hold `count` (> [`MAX_LINKS`]) entries.
+pub fn too_many(count: usize) -> String {
+    format!("the Link header holds {count} entries; at most {MAX_LINKS} are accepted")
+}
+
 /// Parses a `Link` header value. Malformed entries are skipped, never panicked on.
 pub fn parse(header: &str) -> Vec<Link> {
     let mut links = Vec::new();
@@ -95,5 +104,12 @@ mod tests {
             let _ = parse(junk);
         }
         assert!(find(&parse("<x>; rel=\"prev\""), "next").is_none());
+    }
+
+    #[test]
+    fn too_many_entries_are_named() {
+        let header = vec!["<a?page=2>; rel=next"; MAX_LINKS + 1].join(", ");
+        assert_eq!(parse(&header).len(), MAX_LINKS + 1);
+        assert!(too_many(17).contains("17 entries"));
     }
 }

@@ -305,7 +305,10 @@ impl Api {
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(link::parse)
-            .collect();
+            .collect::<Vec<_>>();
+        if links.len() > link::MAX_LINKS {
+            return Err(contract(operation, link::too_many(links.len())).with_status(response.status));
+        }
         Ok(RestBytes {
             body: response.body,
             status: response.status,

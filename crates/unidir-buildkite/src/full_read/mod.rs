@@ -360,14 +360,31 @@ fn checked_ids(teams: Vec<TeamRef>) -> Result<Vec<TeamRef>> {
     Ok(teams)
 }
 
-/// A temporary file of the join failed: a local fault, not the provider's.
+/// A temporary file of the join failed: a local fault (a full disk, an unwritable
+/// directory), not the provider's, so it is `LocalIo` naming where the files go.
 fn spill_error(e: std::io::Error) -> Error {
     tag(Error::new(
-        unidir_core::ErrorKind::Upstream,
-        format!("the full read's temporary files failed: {e}"),
+        unidir_core::ErrorKind::LocalIo,
+        format!(
+            "the full read's temporary files in {} (TMPDIR) failed: {e}; free space there or set TMPDIR to a directory with room",
+            std::env::temp_dir().display()
+        ),
     ))
 }
 
 fn tag(e: Error) -> Error {
     e.with_provider(crate::PROVIDER).with_operation(OP)
+}
+
+#[cfg(test)]
+mod spill_error_tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_a_local_error_naming_tmpdir() {
+        let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        let e = spill_error(full);
+        assert_eq!(e.kind(), unidir_core::ErrorKind::LocalIo);
+        assert!(e.message().contains("TMPDIR"), "{e}");
+    }
 }

@@ -178,6 +178,21 @@ async fn drain<T: Serialize>(
     Ok(())
 }
 
+/// Makes sure `--out` names a directory, creating it when missing. The rule: export writes
+/// one file per resource into a directory and replaces only those files, so an existing path
+/// that is not a directory is refused by name, before anything is read.
+fn out_dir(dir: &Path) -> CliResult {
+    match fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(Failure::Usage(format!(
+            "--out {} exists and is not a directory; export writes one file per resource into a directory (created when missing): give a directory",
+            dir.display()
+        ))),
+        Err(_) => fs::create_dir_all(dir)
+            .map_err(|e| Failure::Io(format!("could not create the directory {}", dir.display()), e)),
+    }
+}
+
 /// `unidir export --out DIR [--format ndjson|json]`.
 pub(crate) async fn export(
     conn: &Connection,
@@ -187,8 +202,7 @@ pub(crate) async fn export(
     detail: Detail,
     remote_data: bool,
 ) -> CliResult {
-    fs::create_dir_all(dir)
-        .map_err(|e| Failure::Io(format!("could not create {}", dir.display()), e))?;
+    out_dir(dir)?;
     let directory = &conn.directory;
     let query = || ListQuery::new().with_remote_data(remote_data);
     let walker = || Walker::new(directory.walk_limits());
