@@ -75,9 +75,11 @@ impl Buildkite {
         match user {
             UserRef::Id(id) => {
                 check_id(operation, "user", id)?;
-                let path = self.org_path(&["members", id]);
+                // Buildkite's ids are lower-case; an upper-case copy names the same user.
+                let id = id.to_ascii_lowercase();
+                let path = self.org_path(&["members", &id]);
                 let member = found(self.api.get(operation, &path, &[]).await)?;
-                Ok(member.map(|_| id.clone()))
+                Ok(member.map(|_| id))
             }
             UserRef::Email(email) => Ok(unidir_core::find_user_by_email(self, email, false)
                 .await

@@ -72,6 +72,20 @@ pub trait Directory: std::fmt::Debug + Send + Sync + 'static {
         Err(Error::unsupported(self.provider(), "get_user"))
     }
 
+    /// User id `id` in the provider's canonical form, or [`ErrorKind::InvalidInput`] (saying
+    /// what an id looks like) when it cannot be an id of this provider. Sends nothing: it
+    /// lets [`crate::provision::plan`] refuse a name where an id belongs before any write.
+    /// The default accepts any non-empty id as written.
+    fn check_user_id(&self, id: &str) -> Result<String> {
+        if id.is_empty() {
+            Err(Error::invalid_input("a user id cannot be empty")
+                .with_provider(self.provider())
+                .with_operation("check_user_id"))
+        } else {
+            Ok(id.to_owned())
+        }
+    }
+
     /// One page of groups.
     async fn list_groups(&self, query: &ListQuery) -> Result<Page<Group>>;
 
@@ -247,6 +261,10 @@ macro_rules! forward_directory {
 
             async fn get_user(&self, id: &str, options: &GetOptions) -> Result<User> {
                 (**self).get_user(id, options).await
+            }
+
+            fn check_user_id(&self, id: &str) -> Result<String> {
+                (**self).check_user_id(id)
             }
 
             async fn list_groups(&self, query: &ListQuery) -> Result<Page<Group>> {

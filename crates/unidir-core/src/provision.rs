@@ -10,14 +10,19 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use futures::TryStreamExt;
+use resolve::UserResolution;
 use schemars::JsonSchema;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::directory::{Directory, DirectoryExt, find_user_by_email};
-use crate::error::{Error, ErrorBody, ErrorKind, Result};
-use crate::model::{Group, RoleScope};
-use crate::page::{GetOptions, ListQuery};
+use crate::directory::{Directory, DirectoryExt};
+use crate::error::{Error, ErrorBody, Result};
+use crate::model::Group;
+use crate::page::ListQuery;
+
+mod resolve;
+
+pub use resolve::LOOKUP_LIMIT;
 
 /// A user named by provider id or by e-mail address.
 #[derive(
@@ -77,6 +82,9 @@ pub enum Outcome {
     UserNotInOrganization,
     /// The group does not exist (or the credential cannot see it).
     GroupNotFound,
+    /// The user reference cannot name a user of this provider (empty, or not of the
+    /// provider's id syntax, such as a name where an id belongs); nothing was looked up.
+    InvalidUser,
 }
 
 impl Outcome {
@@ -84,7 +92,10 @@ impl Outcome {
     pub fn is_failure(self) -> bool {
         matches!(
             self,
-            Self::NotAMember | Self::UserNotInOrganization | Self::GroupNotFound
+            Self::NotAMember
+                | Self::UserNotInOrganization
+                | Self::GroupNotFound
+                | Self::InvalidUser
         )
     }
 
@@ -104,6 +115,7 @@ impl Outcome {
             Self::NotAMember => "not_a_member",
             Self::UserNotInOrganization => "user_not_in_organization",
             Self::GroupNotFound => "group_not_found",
+            Self::InvalidUser => "invalid_user",
         }
     }
 }
@@ -542,48 +554,63 @@ pub async fn resolve_group<D: Directory + ?Sized>(
     directory: &D,
     key: &str,
 ) -> Result<Option<Group>> {
-    match directory.get_group(key, &GetOptions::default()).await {
-        Ok(group) => return Ok(Some(group)),
-        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::InvalidInput) => {}
-        Err(e) => return Err(e),
-    }
-    let groups: Vec<Group> = directory.groups(ListQuery::new()).try_collect().await?;
-    Ok(groups
-        .into_iter()
-        .find(|g| g.slug.as_deref() == Some(key) || g.name.eq_ignore_ascii_case(key)))
+    resolve::Lookups::default().group(directory, key).await
 }
 
 /// Turns `maintainer`, `team:maintainer` or a role's name into the id of a group-scoped role.
 pub async fn resolve_group_role<D: Directory + ?Sized>(directory: &D, key: &str) -> Result<String> {
-    let roles: Vec<_> = directory.roles(ListQuery::new()).try_collect().await?;
-    let group_roles: Vec<_> = roles
-        .iter()
-        .filter(|r| r.scope == RoleScope::Group)
-        .collect();
-    let found = group_roles.iter().find(|r| {
-        r.id == key || r.id.rsplit(':').next() == Some(key) || r.name.eq_ignore_ascii_case(key)
-    });
-    match found {
-        Some(role) => Ok(role.id.clone()),
-        None => Err(Error::invalid_input(format!(
-            "{key:?} is not a group role; expected one of {:?}",
-            group_roles
-                .iter()
-                .map(|r| r.id.as_str())
-                .collect::<Vec<_>>()
-        ))
-        .with_provider(directory.provider())
-        .with_operation("resolve_group_role")),
-    }
+    resolve::Lookups::default().role(directory, key).await
+}
+
+/// A group the file lists twice (by the same name or by two names of one group): refused
+/// like a user listed twice with two roles, since the entries would be applied one after
+/// the other and the second (`remove_unlisted: true`) would undo the first.
+fn listed_twice(first: &str, second: &str, id: &str) -> Error {
+    let how = if first == second {
+        format!("group {first:?} is listed twice")
+    } else {
+        format!("groups {first:?} and {second:?} are the same group ({id}), listed twice")
+    };
+    Error::invalid_input(format!(
+        "{how} in the desired state; list each group once, with all its members"
+    ))
+    .with_operation("plan")
 }
 
 /// Compares the desired state with the live directory and lists the changes, without
 /// writing anything (a dry run is `plan` alone).
+///
+/// Every reference is resolved first: each group once (a group listed twice, under one
+/// name or two, is [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)), each role once, and every user of the
+/// file in one batched step (see [`LOOKUP_LIMIT`]): an empty or malformed id
+/// ([`Directory::check_user_id`]) is an [`Outcome::InvalidUser`] problem, an id or e-mail
+/// no organization member has is [`Outcome::UserNotInOrganization`]. A plan with problems
+/// should change nothing (`unidir apply` refuses it).
 pub async fn plan<D: Directory + ?Sized>(directory: &D, desired: &DesiredState) -> Result<Plan> {
     let mut plan = Plan::default();
-    let mut emails: HashMap<String, Option<(String, String)>> = HashMap::new();
-    for group_spec in &desired.groups {
-        let Some(group) = resolve_group(directory, &group_spec.group).await? else {
+    let mut lookups = resolve::Lookups::default();
+    // Names first, so a file with a repeated group fails before any user is looked up.
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    for (index, spec) in desired.groups.iter().enumerate() {
+        if let Some(first) = names.insert(spec.group.as_str(), index) {
+            let first = &desired.groups[first].group;
+            return Err(listed_twice(first, &spec.group, first));
+        }
+    }
+    let mut groups = Vec::with_capacity(desired.groups.len());
+    let mut by_id: HashMap<String, &str> = HashMap::new();
+    for spec in &desired.groups {
+        let group = lookups.group(directory, &spec.group).await?;
+        if let Some(group) = &group
+            && let Some(first) = by_id.insert(group.id.clone(), &spec.group)
+        {
+            return Err(listed_twice(first, &spec.group, &group.id));
+        }
+        groups.push(group);
+    }
+    let users = resolve::users(directory, desired).await?;
+    for (group_spec, group) in desired.groups.iter().zip(groups) {
+        let Some(group) = group else {
             plan.problems.push(PlanProblem {
                 group: group_spec.group.clone(),
                 user: None,
@@ -605,30 +632,25 @@ pub async fn plan<D: Directory + ?Sized>(directory: &D, desired: &DesiredState) 
                     ))
                     .with_operation("plan"));
                 }
-                Some(role) => Some(resolve_group_role(directory, role).await?),
+                Some(role) => Some(lookups.role(directory, role).await?),
             };
-            let (user_id, label) = match UserRef::parse(&member.user) {
-                UserRef::Id(id) => (id, None),
-                UserRef::Email(email) => {
-                    let key = email.to_ascii_lowercase();
-                    if !emails.contains_key(&key) {
-                        let found = find_user_by_email(directory, &email, false)
-                            .await?
-                            .map(|u| (u.id, email.clone()));
-                        emails.insert(key.clone(), found);
-                    }
-                    match emails.get(&key).cloned().flatten() {
-                        Some((id, label)) => (id, Some(label)),
-                        None => {
-                            plan.problems.push(PlanProblem {
-                                group: group_spec.group.clone(),
-                                user: Some(member.user.clone()),
-                                outcome: Outcome::UserNotInOrganization,
-                                message: format!("no organization member has the e-mail {email}"),
-                            });
-                            continue;
-                        }
-                    }
+            let (user_id, label) = match users.get(&member.user) {
+                Some(UserResolution::Member { id, email }) => (id.clone(), email.clone()),
+                Some(UserResolution::Problem { outcome, message }) => {
+                    plan.problems.push(PlanProblem {
+                        group: group_spec.group.clone(),
+                        user: Some(member.user.clone()),
+                        outcome: *outcome,
+                        message: message.clone(),
+                    });
+                    continue;
+                }
+                None => {
+                    return Err(Error::contract(format!(
+                        "user {} was not resolved",
+                        crate::text::bounded(&member.user, 64)
+                    ))
+                    .with_operation("plan"));
                 }
             };
             if let Some((previous, _)) = wanted.get(&user_id)

@@ -117,6 +117,28 @@ pub(crate) fn check_id(operation: &'static str, what: &str, id: &str) -> Result<
     }
 }
 
+/// A user id as Buildkite writes it: a UUID (8-4-4-4-12 hexadecimal digits), lower-cased
+/// (Buildkite's ids are lower-case; an upper-case copy names the same user). Anything else,
+/// such as a name where an id belongs, is invalid input naming the expected form.
+pub(crate) fn canonical_user_id(operation: &'static str, id: &str) -> Result<String> {
+    let groups: Vec<&str> = id.split('-').collect();
+    let shaped = groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups
+            .iter()
+            .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()));
+    if shaped {
+        Ok(id.to_ascii_lowercase())
+    } else {
+        Err(invalid(
+            operation,
+            format!(
+                "user \"{}\" is neither an e-mail address nor a Buildkite user id (a UUID such as 0f3c9a4e-1b2d-4c5e-8f70-112233445566)",
+                unidir_core::text::bounded(id, 64)
+            ),
+        ))
+    }
+}
+
 /// Organization slugs: lowercase letters, digits, `-` and `_`.
 pub(crate) fn check_slug(slug: &str) -> Result<()> {
     let ok = (1..=100).contains(&slug.len())

@@ -248,6 +248,10 @@ impl Directory for Buildkite {
         self.user_by_id(id, options).await
     }
 
+    fn check_user_id(&self, id: &str) -> Result<String> {
+        crate::api::canonical_user_id("check_user_id", id)
+    }
+
     async fn list_groups(&self, query: &ListQuery) -> Result<Page<Group>> {
         self.teams_page(query).await
     }
