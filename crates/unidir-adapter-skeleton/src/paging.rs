@@ -58,9 +58,11 @@ impl List<'_> {
         limits: &WalkLimits,
     ) -> Result<RawPage> {
         let op = self.operation;
-        let binding = CursorBinding::new(PROVIDER, self.resource, &query.filters, self.scope);
-        // `limit: 0` is refused even with a cursor; the size then comes from the cursor.
+        // `limit: 0` is refused even with a cursor, and so is a limit other than the
+        // cursor's page size (which its cursors carry, so the walk keeps it).
         let size = query.page_size(DEFAULT_PAGE, MAX_PAGE).map_err(tag(op))?;
+        let binding = CursorBinding::new(PROVIDER, self.resource, &query.filters, self.scope)
+            .with_page_size(size);
         let at = match &query.cursor {
             None => PageNumber::first(size),
             Some(cursor) => binding

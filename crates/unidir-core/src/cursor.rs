@@ -13,6 +13,10 @@
 //! - `q` fingerprints the filters and the scope (for example the group whose members are
 //!   listed), so a cursor replayed against another query fails with `InvalidCursor` instead
 //!   of silently returning the wrong rows.
+//! - `l` (optional) is the page size the walk was started with, so a cursor keeps it: a page
+//!   read at a cursor without a limit has the cursor's size, and a different limit is
+//!   refused naming both numbers ([`ListQuery::page_size`](crate::ListQuery::page_size)).
+//!   Cursors without `l` (written before it existed) take the query's limit or the default.
 //! - `c` is a checksum over the rest, so corrupted or hand-edited cursors are rejected. It is
 //!   not a signature: cursors are not secret and carry nothing a caller may not see.
 
@@ -52,6 +56,19 @@ impl Cursor {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The page size this cursor's walk was started with (`l`), read without checking the
+    /// rest: [`CursorBinding::decode`] validates the cursor, its checksum covering `l`.
+    /// `None` for a cursor without one, or one that is no cursor at all.
+    pub fn page_size(&self) -> Option<u32> {
+        if self.0.is_empty() || self.0.len() > MAX_CURSOR_LEN {
+            return None;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(&self.0).ok()?;
+        let value: Value = serde_json::from_slice(&bytes).ok()?;
+        let size = value.get("l")?.as_u64()?;
+        Some(u32::try_from(size).unwrap_or(u32::MAX))
+    }
 }
 
 impl fmt::Debug for Cursor {
@@ -80,6 +97,8 @@ struct Wire {
     r: String,
     q: String,
     s: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    l: Option<u32>,
     c: String,
 }
 
@@ -89,6 +108,7 @@ pub struct CursorBinding {
     provider: String,
     kind: Kind,
     fingerprint: String,
+    page_size: Option<u32>,
 }
 
 /// What a cursor's list is: a unified resource, or a named list outside the unified model.
@@ -154,7 +174,16 @@ impl CursorBinding {
             provider: provider.to_owned(),
             kind,
             fingerprint: short_hash(material.to_string().as_bytes()),
+            page_size: None,
         }
+    }
+
+    /// Writes page size `size` into the cursors it encodes, so a walk continued from one
+    /// keeps its page size ([`Cursor::page_size`]). Adapters pass the size they chose from
+    /// the query ([`ListQuery::page_size`](crate::ListQuery::page_size)); `None` writes none.
+    pub fn with_page_size(mut self, size: impl Into<Option<u32>>) -> Self {
+        self.page_size = size.into();
+        self
     }
 
     /// Encodes adapter `state` into a cursor bound to this query.
@@ -179,13 +208,14 @@ impl CursorBinding {
                  (too long, nested too deep, or holding control or non-ASCII characters)",
             ));
         }
-        let checksum = self.checksum(&state);
+        let checksum = self.checksum(&state, self.page_size);
         let wire = Wire {
             v: CURSOR_VERSION,
             p: self.provider.clone(),
             r: self.kind.wire(),
             q: self.fingerprint.clone(),
             s: state,
+            l: self.page_size,
             c: checksum,
         };
         let bytes = serde_json::to_vec(&wire)
@@ -229,7 +259,10 @@ impl CursorBinding {
         if !well_formed {
             return Err(Error::invalid_cursor("cursor is not a unidir cursor"));
         }
-        if wire.c != checksum_of(&wire.p, &wire.r, &wire.q, &wire.s) {
+        if wire.l == Some(0) {
+            return Err(Error::invalid_cursor("cursor is not a unidir cursor"));
+        }
+        if wire.c != checksum_of(&wire.p, &wire.r, &wire.q, &wire.s, wire.l) {
             return Err(Error::invalid_cursor(
                 "cursor checksum does not match: it was altered or corrupted",
             ));
@@ -260,13 +293,29 @@ impl CursorBinding {
             .map_err(|_| Error::invalid_cursor("cursor state is not valid for this adapter"))
     }
 
-    fn checksum(&self, state: &Value) -> String {
-        checksum_of(&self.provider, &self.kind.wire(), &self.fingerprint, state)
+    fn checksum(&self, state: &Value, page_size: Option<u32>) -> String {
+        checksum_of(
+            &self.provider,
+            &self.kind.wire(),
+            &self.fingerprint,
+            state,
+            page_size,
+        )
     }
 }
 
-fn checksum_of(provider: &str, resource: &str, fingerprint: &str, state: &Value) -> String {
-    let material = json!([CURSOR_VERSION, provider, resource, fingerprint, state]);
+fn checksum_of(
+    provider: &str,
+    resource: &str,
+    fingerprint: &str,
+    state: &Value,
+    page_size: Option<u32>,
+) -> String {
+    // Without a page size the material is what cursors written before `l` existed used.
+    let material = match page_size {
+        None => json!([CURSOR_VERSION, provider, resource, fingerprint, state]),
+        Some(size) => json!([CURSOR_VERSION, provider, resource, fingerprint, state, size]),
+    };
     short_hash(material.to_string().as_bytes())
 }
 

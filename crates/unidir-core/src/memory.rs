@@ -414,7 +414,10 @@ remote_data!(Organization, Group, Role, GroupMembership);
 
 /// Cuts one page out of `items` with an offset cursor bound to `binding`.
 fn page_of<T>(items: Vec<T>, query: &ListQuery, binding: &CursorBinding) -> Result<Page<T>> {
-    let size = query.page_size(DEFAULT_PAGE, MAX_PAGE)? as usize;
+    let size = query.page_size(DEFAULT_PAGE, MAX_PAGE)?;
+    // The cursors carry the page size, so the walk keeps it.
+    let binding = &binding.clone().with_page_size(size);
+    let size = size as usize;
     let start = match &query.cursor {
         None => 0,
         Some(c) => binding.decode::<Offset>(c)?.o,

@@ -278,13 +278,26 @@ impl ListQuery {
         self
     }
 
-    /// The page size to use: `limit` clamped to `1..=max`, or `default` when unset.
-    /// A `limit` of zero is an error rather than an empty page that looks complete.
+    /// The page size to use: `limit` clamped to `1..=max`; without a limit, the page size
+    /// the cursor's walk was started with ([`Cursor::page_size`]), else `default`.
+    /// A `limit` of zero is an error rather than an empty page that looks complete, and a
+    /// limit that differs from the cursor's page size is [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)
+    /// naming both: a walk keeps its page size (leave the limit out, or start a new walk).
     pub fn page_size(&self, default: u32, max: u32) -> Result<u32> {
-        match self.limit {
-            None => Ok(default.min(max)),
-            Some(0) => Err(Error::invalid_input("limit must be at least 1")),
-            Some(n) => Ok(n.min(max)),
+        let at_cursor = self.cursor.as_ref().and_then(Cursor::page_size);
+        match (self.limit, at_cursor) {
+            (Some(0), _) => Err(Error::invalid_input("limit must be at least 1")),
+            (_, Some(0)) => Err(Error::invalid_cursor("cursor is not a unidir cursor")),
+            (Some(n), Some(size)) if n.min(max) != size.min(max) => {
+                Err(Error::invalid_input(format!(
+                    "limit {n} differs from the page size {} this cursor's walk was started with; leave the limit out (or give {}) to continue it, or start a new walk without the cursor",
+                    size.min(max),
+                    size.min(max)
+                )))
+            }
+            (Some(n), _) => Ok(n.min(max)),
+            (None, Some(size)) => Ok(size.min(max)),
+            (None, None) => Ok(default.min(max)),
         }
     }
 }

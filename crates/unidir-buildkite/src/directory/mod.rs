@@ -84,8 +84,12 @@ fn tag(operation: &'static str) -> impl Fn(Error) -> Error {
     move |e| e.with_provider(PROVIDER).with_operation(operation)
 }
 
+/// The binding of `query`'s list; its cursors carry the page size the query asks for
+/// (every Buildkite list defaults to [`paging::MAX_PAGE`]), so a walk keeps it. A limit
+/// that conflicts with the cursor's is refused where the size is chosen.
 fn binding(resource: Resource, query: &ListQuery, scope: &[&str]) -> CursorBinding {
     CursorBinding::new(PROVIDER, resource, &query.filters, scope)
+        .with_page_size(query.page_size(paging::MAX_PAGE, paging::MAX_PAGE).ok())
 }
 
 impl Buildkite {

@@ -74,7 +74,10 @@ impl Buildkite {
                     .map_err(tag(operation))?,
             ),
             Some(cursor) => match binding.decode::<Position>(cursor).map_err(tag(operation))? {
-                Position::Rest(at) => at.resume(MAX_PAGE, self.walk_limits.max_pages),
+                // The page number carries the size; a limit that differs is refused.
+                Position::Rest(at) => query
+                    .page_size(MAX_PAGE, MAX_PAGE)
+                    .and_then(|_| at.resume(MAX_PAGE, self.walk_limits.max_pages)),
                 _ => Err(paging::not_a_page()),
             }
             .map_err(tag(operation))?,
