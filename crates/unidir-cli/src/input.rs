@@ -33,8 +33,8 @@ fn read_capped_to(path: &Path, cap: u64) -> CliResult<String> {
             cap / (1024 * 1024)
         )));
     }
-    let mut text =
-        String::from_utf8(bytes).map_err(|_| Failure::Usage(format!("{shown} is not UTF-8 text")))?;
+    let mut text = String::from_utf8(bytes)
+        .map_err(|_| Failure::Usage(format!("{shown} is not UTF-8 text")))?;
     if text.starts_with('\u{feff}') {
         text.drain(..'\u{feff}'.len_utf8());
     }

@@ -168,11 +168,18 @@ fn a_cursor_keeps_its_page_size_on_every_list() {
         first.extend(["--page", "--limit", "2", "--json"]);
         let page = sim.run_with(token, &first).ok().json();
         assert_eq!(array(&page["result"]).len(), 2, "{list:?}: {page}");
-        let cursor = page["next_cursor"].as_str().expect("a next page").to_owned();
+        let cursor = page["next_cursor"]
+            .as_str()
+            .expect("a next page")
+            .to_owned();
         let mut next = list.to_vec();
         next.extend(["--cursor", cursor.as_str(), "--json"]);
         let page = sim.run_with(token, &next).ok().json();
-        assert_eq!(array(&page["result"]).len(), 2, "{list:?} at the cursor: {page}");
+        assert_eq!(
+            array(&page["result"]).len(),
+            2,
+            "{list:?} at the cursor: {page}"
+        );
         next.extend(["--limit", "5"]);
         let conflict = sim.run_with(token, &next);
         assert_eq!(conflict.code, 2, "{list:?}: {}", conflict.stderr);

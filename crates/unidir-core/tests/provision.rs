@@ -606,3 +606,53 @@ fn a_member_may_leave_the_role_out() {
         Ok(state)
     );
 }
+
+/// The user problems of planning `users` into g-2 (additive), as (user, outcome).
+async fn user_problems(users: &[&str]) -> Vec<(String, Outcome)> {
+    let dir = sample_directory();
+    let members = users.iter().map(|u| DesiredMember::new(*u)).collect();
+    let state = DesiredState::new(vec![DesiredGroup::new("g-2", members)]);
+    let plan = plan(&dir, &state).await.expect("plan");
+    plan.problems
+        .into_iter()
+        .map(|p| (p.user.unwrap_or_default(), p.outcome))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_user_reference_is_checked_by_lookup_and_by_walk_alike() {
+    let few = ["u-2", "u-404", "", "CY@example.test", "nobody@example.test"];
+    let want = vec![
+        ("u-404".to_owned(), Outcome::UserNotInOrganization),
+        (String::new(), Outcome::InvalidUser),
+        (
+            "nobody@example.test".to_owned(),
+            Outcome::UserNotInOrganization,
+        ),
+    ];
+    assert!(few.len() <= unidir_core::provision::LOOKUP_LIMIT);
+    assert_eq!(user_problems(&few).await, want, "one lookup each");
+    // Past the lookup limit, one walk over the members resolves them all.
+    let padding: Vec<String> = (0..unidir_core::provision::LOOKUP_LIMIT)
+        .map(|i| format!("ghost-{i}@example.test"))
+        .collect();
+    let mut many: Vec<&str> = few.to_vec();
+    many.extend(padding.iter().map(String::as_str));
+    let mut walked = user_problems(&many).await;
+    walked.retain(|(u, _)| !u.starts_with("ghost-"));
+    assert_eq!(walked, want, "one walk");
+}
+
+#[tokio::test]
+async fn a_group_listed_twice_is_refused_by_name_or_by_two_names() {
+    let dir = sample_directory();
+    for second in ["platform", "g-1"] {
+        let state = DesiredState::new(vec![
+            DesiredGroup::new("platform", vec![DesiredMember::new("u-1")]),
+            DesiredGroup::new(second, vec![DesiredMember::new("u-1")]).with_remove_unlisted(true),
+        ]);
+        let err = plan(&dir, &state).await.expect_err("listed twice");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{second}: {err}");
+        assert!(err.message().contains("listed twice"), "{err}");
+    }
+}

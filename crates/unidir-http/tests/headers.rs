@@ -16,7 +16,8 @@ async fn an_oversized_response_head_is_a_contract_violation_not_retried() {
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let server = HostileServer::start(move |_| Reply::raw_json(200, "[]").header("Link", &link)).await;
+    let server =
+        HostileServer::start(move |_| Reply::raw_json(200, "[]").header("Link", &link)).await;
     let rec = RecordingSleeper::default();
     let http = HttpClientBuilder::new("test")
         .with_retry_policy(RetryPolicy {

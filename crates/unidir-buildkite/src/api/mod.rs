@@ -329,7 +329,9 @@ impl Api {
             .flat_map(link::parse)
             .collect::<Vec<_>>();
         if links.len() > link::MAX_LINKS {
-            return Err(contract(operation, link::too_many(links.len())).with_status(response.status));
+            return Err(
+                contract(operation, link::too_many(links.len())).with_status(response.status)
+            );
         }
         Ok(RestBytes {
             body: response.body,

@@ -188,8 +188,12 @@ fn out_dir(dir: &Path) -> CliResult {
             "--out {} exists and is not a directory; export writes one file per resource into a directory (created when missing): give a directory",
             dir.display()
         ))),
-        Err(_) => fs::create_dir_all(dir)
-            .map_err(|e| Failure::Io(format!("could not create the directory {}", dir.display()), e)),
+        Err(_) => fs::create_dir_all(dir).map_err(|e| {
+            Failure::Io(
+                format!("could not create the directory {}", dir.display()),
+                e,
+            )
+        }),
     }
 }
 

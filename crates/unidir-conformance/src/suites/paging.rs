@@ -177,8 +177,10 @@ async fn first_cursor(ctx: &Ctx<'_>, list: &List) -> Result<Option<Cursor>, Stri
     Ok(first.next_cursor)
 }
 
-/// A cursor replayed against another list, scope or filter is refused; against the same
-/// query with another page size it is accepted.
+/// A cursor replayed against another list, scope or filter is refused. A cursor keeps its
+/// page size: without a limit the page has the cursor's size, with the same limit it is
+/// accepted, and with another limit it is refused (`InvalidInput`, naming both numbers),
+/// rather than silently read at either size.
 async fn cursor_bound(ctx: &Ctx<'_>, list: &List) -> Result<(), Stop> {
     let name = list.name();
     let Some(cursor) = first_cursor(ctx, list).await? else {
@@ -190,8 +192,23 @@ async fn cursor_bound(ctx: &Ctx<'_>, list: &List) -> Result<(), Stop> {
     };
     let again = ListQuery::new().with_limit(1).with_cursor(cursor.clone());
     ctx.ok(
+        list.page(ctx.dir, &again).await,
+        &format!("{name}: the next cursor with its own page size"),
+    )?;
+    let kept = ctx.ok(
+        list.page(ctx.dir, &ListQuery::new().with_cursor(cursor.clone()))
+            .await,
+        &format!("{name}: the next cursor without a limit"),
+    )?;
+    ensure!(
+        kept.result_count() <= 1,
+        "{name}: a cursor from a walk at limit 1, followed without a limit, returned {} items",
+        kept.result_count()
+    );
+    ctx.refused(
         list.page(ctx.dir, &again.clone().with_limit(2)).await,
-        &format!("{name}: the next cursor with another page size"),
+        &[ErrorKind::InvalidInput],
+        &format!("{name}: the next cursor of a walk at limit 1 with limit 2"),
     )?;
     let other = if *list == List::Roles {
         List::Groups

@@ -74,7 +74,10 @@ pub(crate) async fn users<D: Directory + ?Sized>(
                 Err(e) => return Err(e),
             },
             UserRef::Email(email) => {
-                pending.insert(member.user.clone(), Wanted::Email(email.to_ascii_lowercase()));
+                pending.insert(
+                    member.user.clone(),
+                    Wanted::Email(email.to_ascii_lowercase()),
+                );
             }
         }
     }
