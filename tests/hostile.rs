@@ -1325,7 +1325,11 @@ fn forge(cursor: &Cursor, edit: impl FnOnce(&mut Value)) -> Cursor {
     let bytes = URL_SAFE_NO_PAD.decode(cursor.as_str()).expect("base64url");
     let mut wire: Value = serde_json::from_slice(&bytes).expect("cursor JSON");
     edit(&mut wire);
-    let material = json!([wire["v"], wire["p"], wire["r"], wire["q"], wire["s"]]);
+    // The cursor's checksum material: `l` (the walk's page size) only when it carries one.
+    let material = match wire.get("l") {
+        Some(l) => json!([wire["v"], wire["p"], wire["r"], wire["q"], wire["s"], l]),
+        None => json!([wire["v"], wire["p"], wire["r"], wire["q"], wire["s"]]),
+    };
     let digest = Sha256::digest(material.to_string().as_bytes());
     wire["c"] = json!(
         digest[..8]
