@@ -15,6 +15,9 @@
 //!
 //! Fragments count with the fields they add, whatever their type condition, and fields selected
 //! twice count twice: an upper bound for the documents the simulator runs.
+//!
+//! [`CostRule::EdgesCharged`] plays a stricter server than the documented rule: each edge object
+//! costs 1 per item too (as `nodes` items do), so a connection's item costs one more.
 
 use apollo_compiler::ExecutableDocument;
 use apollo_compiler::ast::Value as GqlValue;
@@ -24,24 +27,54 @@ use serde_json::{Map, Value};
 /// Page size of a connection without `first` or `last`.
 pub(crate) const DEFAULT_PAGE: u64 = 500;
 
+/// How the simulator prices a connection's items.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CostRule {
+    /// Buildkite's documented rule: an edge is free, its `node` and objects inside cost 1 each.
+    #[default]
+    Documented,
+    /// Stricter than the documents: every edge object costs 1 per item as well.
+    EdgesCharged,
+}
+
+/// When the simulator charges GraphQL points against the budgets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Accounting {
+    /// Buildkite's documented accounting: the actual complexity, after the query ran.
+    #[default]
+    ChargeActual,
+    /// The requested complexity, charged before the query runs; a query requesting more than
+    /// the budget left is refused with a 429.
+    ChargeRequested,
+}
+
 /// The requested complexity of `operation` with these variables.
 pub(crate) fn requested(
     document: &ExecutableDocument,
     operation: &Operation,
     variables: &Map<String, Value>,
+    rule: CostRule,
 ) -> u64 {
     let cx = Requested {
         document,
         operation,
         variables,
+        rule,
     };
     cx.set(&operation.selection_set)
 }
 
 /// The actual complexity of `data`, the answer to `selection`.
-pub(crate) fn actual(document: &ExecutableDocument, selection: &SelectionSet, data: &Value) -> u64 {
+pub(crate) fn actual(
+    document: &ExecutableDocument,
+    selection: &SelectionSet,
+    data: &Value,
+    rule: CostRule,
+) -> u64 {
     match data {
-        Value::Object(fields) => actual_set(document, selection, fields),
+        Value::Object(fields) => actual_set(document, selection, fields, rule),
         _ => 0,
     }
 }
@@ -109,10 +142,10 @@ enum ItemList {
 }
 
 impl ItemList {
-    fn per_item(self) -> u64 {
-        match self {
-            ItemList::Edges => 0,
-            ItemList::Nodes => 1,
+    fn per_item(self, rule: CostRule) -> u64 {
+        match (self, rule) {
+            (ItemList::Edges, CostRule::Documented) => 0,
+            (ItemList::Edges, CostRule::EdgesCharged) | (ItemList::Nodes, _) => 1,
         }
     }
 }
@@ -121,6 +154,7 @@ struct Requested<'a> {
     document: &'a ExecutableDocument,
     operation: &'a Operation,
     variables: &'a Map<String, Value>,
+    rule: CostRule,
 }
 
 impl Requested<'_> {
@@ -139,8 +173,10 @@ impl Requested<'_> {
             fields(self.document, &field.selection_set)
                 .into_iter()
                 .map(|f| match item_field(f) {
-                    Some(list) => page
-                        .saturating_mul(list.per_item().saturating_add(self.set(&f.selection_set)))
+                    Some(list) => page.saturating_mul(
+                        list.per_item(self.rule)
+                            .saturating_add(self.set(&f.selection_set)),
+                    )
                         .saturating_add(1),
                     None => self.field(f),
                 })
@@ -184,22 +220,28 @@ fn actual_set(
     document: &ExecutableDocument,
     set: &SelectionSet,
     fields_of: &Map<String, Value>,
+    rule: CostRule,
 ) -> u64 {
     fields(document, set)
         .into_iter()
-        .map(|f| actual_field(document, f, fields_of.get(f.response_key().as_str())))
+        .map(|f| actual_field(document, f, fields_of.get(f.response_key().as_str()), rule))
         .fold(0, u64::saturating_add)
 }
 
 /// 1 per object returned (each item of a list), nothing for null or a scalar.
-fn actual_field(document: &ExecutableDocument, field: &Field, value: Option<&Value>) -> u64 {
+fn actual_field(
+    document: &ExecutableDocument,
+    field: &Field,
+    value: Option<&Value>,
+    rule: CostRule,
+) -> u64 {
     if is_leaf(field) {
         return 0;
     }
     match value {
         Some(Value::Array(items)) => items
             .iter()
-            .map(|item| actual_field(document, field, Some(item)))
+            .map(|item| actual_field(document, field, Some(item), rule))
             .fold(0, u64::saturating_add),
         Some(Value::Object(object)) if is_connection(field) => {
             fields(document, &field.selection_set)
@@ -211,21 +253,21 @@ fn actual_field(document: &ExecutableDocument, field: &Field, value: Option<&Val
                             items
                                 .iter()
                                 .map(|item| match item {
-                                    Value::Object(item) => list.per_item().saturating_add(
-                                        actual_set(document, &f.selection_set, item),
+                                    Value::Object(item) => list.per_item(rule).saturating_add(
+                                        actual_set(document, &f.selection_set, item, rule),
                                     ),
                                     _ => 0,
                                 })
                                 .fold(1, u64::saturating_add)
                         }
                         (Some(_), _) => 0,
-                        (None, value) => actual_field(document, f, value),
+                        (None, value) => actual_field(document, f, value, rule),
                     }
                 })
                 .fold(1, u64::saturating_add)
         }
         Some(Value::Object(object)) => {
-            actual_set(document, &field.selection_set, object).saturating_add(1)
+            actual_set(document, &field.selection_set, object, rule).saturating_add(1)
         }
         _ => 0,
     }
@@ -247,7 +289,12 @@ mod tests {
     fn requested_of(query: &str, variables: Value) -> u64 {
         let doc = document(query);
         let op = doc.operations.get(None).expect("one operation");
-        requested(&doc, op, variables.as_object().expect("object"))
+        requested(
+            &doc,
+            op,
+            variables.as_object().expect("object"),
+            CostRule::Documented,
+        )
     }
 
     #[test]
@@ -273,6 +320,16 @@ mod tests {
     }
 
     #[test]
+    fn the_stricter_rule_charges_each_edge() {
+        let q = "{ organization(slug: \"a\") { members(first: 500) { edges { node {
+            teams(first: 50) { edges { node { team { name } } } } } } } } }";
+        let doc = document(q);
+        let op = doc.operations.get(None).expect("one operation");
+        let strict = requested(&doc, op, &Map::new(), CostRule::EdgesCharged);
+        assert_eq!(strict, 3 + 500 * (1 + 1 + 1 + 1 + 50 * 3));
+    }
+
+    #[test]
     fn actual_counts_what_was_returned() {
         let q = "{ organization(slug: \"a\") { members(first: 100) { count pageInfo { hasNextPage }
             edges { node { user { name } teams(first: 50) { edges { node { team { name } } } } } } } } }";
@@ -291,9 +348,22 @@ mod tests {
         } } });
         // organization, members, pageInfo, edges; A: node, user, teams, edges, 2 × (node, team);
         // B: node, teams, edges (its user is null).
-        assert_eq!(actual(&doc, &op.selection_set, &data), 4 + (4 + 4) + 3);
         assert_eq!(
-            actual(&doc, &op.selection_set, &json!({ "organization": null })),
+            actual(&doc, &op.selection_set, &data, CostRule::Documented),
+            4 + (4 + 4) + 3
+        );
+        // Stricter: each of the 2 member edges and 2 team edges costs 1 more.
+        assert_eq!(
+            actual(&doc, &op.selection_set, &data, CostRule::EdgesCharged),
+            4 + (4 + 4) + 3 + 4
+        );
+        assert_eq!(
+            actual(
+                &doc,
+                &op.selection_set,
+                &json!({ "organization": null }),
+                CostRule::Documented
+            ),
             0
         );
     }

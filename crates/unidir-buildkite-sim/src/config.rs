@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::complexity::{Accounting, CostRule};
 use crate::ratelimit::{
     GRAPHQL_ORG_LIMIT, GRAPHQL_USER_LIMIT, MAX_QUERY_COMPLEXITY, REST_ORG_LIMIT, REST_USER_LIMIT,
 };
@@ -73,6 +74,10 @@ pub struct SimConfig {
     /// runs (HTTP 200 with Buildkite's error). Default `Some(50_000)`, Buildkite's; `None` =
     /// no cap.
     pub max_query_complexity: Option<u32>,
+    /// How GraphQL complexity is counted (default: Buildkite's documented rule).
+    pub cost_rule: CostRule,
+    /// When GraphQL points are charged (default: the actual complexity, after the query).
+    pub accounting: Accounting,
     /// Every rate-limit window is this many times shorter than Buildkite's, with the same
     /// budgets, so budget-bound work finishes N times sooner (real-world duration = measured
     /// time × N). Default 1; must be at least 1.
@@ -168,6 +173,20 @@ impl SimConfig {
         self
     }
 
+    /// Counts GraphQL complexity by `rule` (e.g. [`CostRule::EdgesCharged`], stricter than
+    /// Buildkite's documents).
+    pub fn with_cost_rule(mut self, rule: CostRule) -> Self {
+        self.cost_rule = rule;
+        self
+    }
+
+    /// Charges GraphQL points as `accounting` says (e.g. [`Accounting::ChargeRequested`]:
+    /// the requested complexity, before the query runs).
+    pub fn with_accounting(mut self, accounting: Accounting) -> Self {
+        self.accounting = accounting;
+        self
+    }
+
     /// Makes every rate-limit window `scale` times shorter (budgets unchanged): REST windows
     /// last 60 s / `scale`, GraphQL windows 300 s / `scale`. `RateLimit-*-Reset` headers and
     /// 429 bodies report the scaled wait in whole seconds, rounded up, so keep windows at a
@@ -251,6 +270,8 @@ impl Default for SimConfig {
             graphql_org_points: GRAPHQL_ORG_LIMIT,
             graphql_user_points: GRAPHQL_USER_LIMIT,
             max_query_complexity: Some(MAX_QUERY_COMPLEXITY),
+            cost_rule: CostRule::Documented,
+            accounting: Accounting::ChargeActual,
             time_scale: 1,
             latency: None,
             spec: None,

@@ -96,6 +96,7 @@ pub(crate) fn execute(
     req: &GqlRequest,
     document: &Valid<ExecutableDocument>,
     cap: Option<u64>,
+    rule: complexity::CostRule,
 ) -> GqlOutcome {
     let operation = match document.operations.get(req.operation.as_deref()) {
         Ok(operation) => operation,
@@ -120,7 +121,7 @@ pub(crate) fn execute(
             ));
         }
     }
-    let requested = complexity::requested(document, operation, &req.variables);
+    let requested = complexity::requested(document, operation, &req.variables, rule);
     if let Some(cap) = cap.filter(|&cap| requested > cap) {
         return GqlOutcome {
             requested,
@@ -153,7 +154,7 @@ pub(crate) fn execute(
         match project(document, data, &operation.selection_set) {
             Ok(data) => {
                 // A query that ran costs at least 1, even when it found nothing.
-                actual = complexity::actual(document, &operation.selection_set, &data).max(1);
+                actual = complexity::actual(document, &operation.selection_set, &data, rule).max(1);
                 body["data"] = data;
             }
             Err(field) => {

@@ -134,6 +134,7 @@ mod snapshot;
 mod spec;
 mod state;
 
+pub use complexity::{Accounting, CostRule};
 pub use config::{SimConfig, SimToken};
 pub use error::SimError;
 pub use model::{OrgRole, SsoMode, TeamPrivacy, TeamRole};

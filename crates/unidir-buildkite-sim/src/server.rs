@@ -22,6 +22,7 @@ use unidir_sim_harness::server::{
 use url::Url;
 
 use crate::auth::{self, Caller};
+use crate::complexity::{Accounting, CostRule};
 use crate::config::SimConfig;
 use crate::data;
 use crate::error::{ApiError, SimError};
@@ -66,6 +67,8 @@ impl Simulator {
                 state,
             }),
             max_query_complexity: config.max_query_complexity.map(u64::from),
+            cost_rule: config.cost_rule,
+            accounting: config.accounting,
             schema,
         };
         let options = ServeOptions::default().with_latency(config.latency);
@@ -188,7 +191,8 @@ pub struct SimStats {
     pub rest_requests: u64,
     /// Requests to `/v1` (GraphQL), refused and faulted ones included.
     pub graphql_requests: u64,
-    /// GraphQL complexity points charged (actual complexity, as the budgets count it).
+    /// GraphQL complexity points charged, as the budgets count them (actual complexity, or
+    /// requested with [`Accounting::ChargeRequested`]).
     pub graphql_points: u64,
     /// REST answers with status 429 (budget exceeded or injected).
     pub rest_rate_limited: u64,
@@ -204,6 +208,10 @@ struct Buildkite {
     inner: Mutex<Inner>,
     /// Per-query requested-complexity cap.
     max_query_complexity: Option<u64>,
+    /// How complexity is counted.
+    cost_rule: CostRule,
+    /// When points are charged.
+    accounting: Accounting,
     /// What GraphQL documents are validated against (possibly an older schema).
     schema: GqlSchema,
 }
@@ -383,12 +391,29 @@ fn graphql_route(bk: &Buildkite, ctx: &Context<'_>, parts: &Parts, body: &Bytes)
         &request,
         &document,
         bk.max_query_complexity,
+        bk.cost_rule,
     );
-    // Buildkite charges the actual complexity against both budgets.
-    let (org, user) = inner
-        .limits
-        .graphql_charge(caller.user, outcome.actual, now);
-    ctx.charge(GRAPHQL, outcome.actual);
+    // Buildkite charges the actual complexity against both budgets; a stricter server charges
+    // what a query that runs requested, before it runs, and refuses one that asks for more
+    // than is left.
+    let charge = match bk.accounting {
+        Accounting::ChargeActual => outcome.actual,
+        Accounting::ChargeRequested if outcome.actual == 0 => 0,
+        Accounting::ChargeRequested => {
+            let short = [(LimitScope::Org, &org), (LimitScope::User, &user)]
+                .into_iter()
+                .find(|(_, usage)| usage.remaining() < outcome.requested);
+            if let Some((scope, usage)) = short {
+                let message = ratelimit::graphql_limit_message(scope, usage);
+                let mut resp = graphql_error(StatusCode::TOO_MANY_REQUESTS, &message);
+                add_headers(&mut resp, &ratelimit::graphql_headers(&org, &user, None));
+                return resp;
+            }
+            outcome.requested
+        }
+    };
+    let (org, user) = inner.limits.graphql_charge(caller.user, charge, now);
+    ctx.charge(GRAPHQL, charge);
     if wants_query_stats(parts)
         && let Some(body) = outcome.body.as_object_mut()
     {
