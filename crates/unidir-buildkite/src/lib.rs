@@ -26,7 +26,9 @@
 #![warn(missing_docs)]
 
 mod api;
+mod calibration;
 mod capabilities;
+mod complexity;
 mod config;
 mod directory;
 mod drift;

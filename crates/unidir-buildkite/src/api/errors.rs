@@ -153,6 +153,44 @@ pub(super) fn graphql_status_error(
     status_error(operation, response.status, message, response)
 }
 
+/// A query refused for its complexity ("Query has complexity of N, which exceeds max
+/// complexity of M"): `Some((N, M))`, each `None` when absent or not a sane number.
+pub(super) fn complexity_refusal(message: &str) -> Option<(Option<u64>, Option<u64>)> {
+    let lower = message.to_ascii_lowercase();
+    if !lower.contains("exceeds max complexity") {
+        return None;
+    }
+    let number_after = |marker: &str| {
+        let rest = &lower[lower.find(marker)? + marker.len()..];
+        let digits: String = rest
+            .trim_start()
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .take(14)
+            .collect();
+        digits
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=unidir_http::MAX_HEADER_COUNT).contains(n))
+    };
+    Some((
+        number_after("complexity of"),
+        number_after("max complexity of"),
+    ))
+}
+
+/// A caller-chosen page too large for the cap, naming the largest that fits.
+pub(super) fn too_complex(operation: &'static str, what: &str, largest: u64) -> Error {
+    let advice = if largest >= 1 {
+        format!("the largest page that fits is {largest}: ask for a limit of {largest} or less")
+    } else {
+        "no page fits: Buildkite refuses even a page of one".to_owned()
+    };
+    Error::new(ErrorKind::InvalidInput, format!("{what} ({advice})"))
+        .with_provider(PROVIDER)
+        .with_operation(operation)
+}
+
 pub(super) fn graphql_body_error(operation: &'static str, messages: &[String]) -> Error {
     let first = &messages[0];
     let lower = first.to_ascii_lowercase();
@@ -191,6 +229,22 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn parses_complexity_refusals_with_bounds() {
+        let m = "Query has complexity of 64003, which exceeds max complexity of 50000";
+        assert_eq!(complexity_refusal(m), Some((Some(64_003), Some(50_000))));
+        assert_eq!(
+            complexity_refusal("Query exceeds max complexity"),
+            Some((None, None))
+        );
+        let huge = "Query has complexity of 99999999999999999999999, which exceeds max complexity of x";
+        assert_eq!(complexity_refusal(huge), Some((None, None)));
+        assert_eq!(complexity_refusal("Rate limit exceeded"), None);
+        let e = too_complex("op", m, 370);
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.message().contains("largest page that fits is 370"), "{e}");
+    }
 
     #[test]
     fn parses_scope_and_seconds() {

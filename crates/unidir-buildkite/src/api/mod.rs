@@ -1,6 +1,7 @@
 //! Requests to Buildkite and the mapping of its answers to typed errors.
 
 mod errors;
+mod sized;
 
 use std::fmt;
 
@@ -165,6 +166,8 @@ pub(crate) struct Api {
     pub(crate) org: String,
     /// Optional GraphQL fields the server rejected; never asked for again (drift.rs).
     optional: crate::drift::OptionalFields,
+    /// What Buildkite charges per operation, and the page sizer (calibration.rs).
+    pub(crate) calibration: crate::calibration::Calibration,
 }
 
 impl fmt::Debug for Api {
@@ -194,6 +197,7 @@ impl Api {
             graphql,
             org,
             optional: crate::drift::OptionalFields::default(),
+            calibration: crate::calibration::Calibration::default(),
         }
     }
 
@@ -342,11 +346,8 @@ impl Api {
 
     /// Runs a GraphQL operation and returns its `data`, decoded straight from the body into
     /// `T`. Any `errors` entry is a typed error: partial data is never passed off as complete.
-    ///
-    /// A body that is
-    /// not a clean answer of that shape (a non-2xx status, an `errors` entry, or a field of
-    /// another type) takes the `Value` route, which owns every error and the schema-drift
-    /// retry; only a clean answer skips the `Value` tree and its allocations.
+    /// Page sizes in `variables` are the adapter's own: the sizer may shrink them (see
+    /// [`Api::graphql_sized`]).
     pub(crate) async fn graphql<T: DeserializeOwned>(
         &self,
         operation: &'static str,
@@ -354,62 +355,78 @@ impl Api {
         operation_name: &str,
         variables: Value,
     ) -> Result<T> {
-        // Each retry drops at least one optional field, so this ends.
-        loop {
-            let sent = self.optional.document(document);
-            let body =
-                json!({ "query": sent, "operationName": operation_name, "variables": &variables });
-            let url = self.graphql.clone();
-            // GraphQL reads are idempotent (all operations here are queries).
-            let response = self
-                .gql_http
-                .execute(operation, true, || {
-                    self.gql_http
-                        .reqwest()
-                        .post(url.clone())
-                        .header(reqwest::header::AUTHORIZATION, self.token.bearer_header())
-                        .json(&body)
-                })
-                .await?;
-            if response.is_success()
-                && let Some(data) = clean_data(&response.body)
-            {
-                return Ok(data);
+        self.graphql_sized(operation, document, operation_name, variables, false)
+            .await
+    }
+
+    /// One GraphQL request as sent (one attempt of [`Api::graphql_sized`]).
+    async fn send_graphql(
+        &self,
+        operation: &'static str,
+        sent: &str,
+        operation_name: &str,
+        variables: &Value,
+    ) -> Result<RawResponse> {
+        let body = json!({ "query": sent, "operationName": operation_name, "variables": variables });
+        let url = self.graphql.clone();
+        // GraphQL reads are idempotent (all operations here are queries).
+        self.gql_http
+            .execute(operation, true, || {
+                self.gql_http
+                    .reqwest()
+                    .post(url.clone())
+                    .header(reqwest::header::AUTHORIZATION, self.token.bearer_header())
+                    // The server's requested and actual complexity come back in headers.
+                    .header("Buildkite-Include-Query-Stats", "true")
+                    .json(&body)
+            })
+            .await
+    }
+
+    /// The answer's `data`, or its typed error; `Ok(None)`: ask again (an optional field
+    /// this server's schema lacks was dropped).
+    fn graphql_answer<T: DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        sent: &str,
+        response: &RawResponse,
+    ) -> Result<Option<T>> {
+        if response.is_success()
+            && let Some(data) = clean_data(&response.body)
+        {
+            return Ok(Some(data));
+        }
+        let parsed: Option<Value> = serde_json::from_slice(&response.body).ok();
+        let messages = graphql_messages(parsed.as_ref(), Some(&self.token));
+        if !response.is_success() {
+            return Err(graphql_status_error(
+                operation,
+                response,
+                &messages,
+                &self.token,
+            ));
+        }
+        let mut parsed = parsed.ok_or_else(|| {
+            contract(
+                operation,
+                "Buildkite GraphQL answered with a body that is not valid JSON",
+            )
+            .with_status(response.status)
+        })?;
+        if !messages.is_empty() {
+            if self.optional.retry_without(sent, &parsed) {
+                return Ok(None);
             }
-            let parsed: Option<Value> = serde_json::from_slice(&response.body).ok();
-            let messages = graphql_messages(parsed.as_ref(), Some(&self.token));
-            if !response.is_success() {
-                return Err(graphql_status_error(
-                    operation,
-                    &response,
-                    &messages,
-                    &self.token,
-                ));
+            return Err(graphql_body_error(operation, &messages));
+        }
+        match parsed.get_mut("data").map(Value::take) {
+            Some(data) if !data.is_null() => {
+                crate::map::decode(operation, "GraphQL data", &data).map(Some)
             }
-            let parsed = parsed.ok_or_else(|| {
-                contract(
-                    operation,
-                    "Buildkite GraphQL answered with a body that is not valid JSON",
-                )
-                .with_status(response.status)
-            })?;
-            if !messages.is_empty() {
-                // An optional field this server's schema lacks: ask again without it.
-                if self.optional.retry_without(&sent, &parsed) {
-                    continue;
-                }
-                return Err(graphql_body_error(operation, &messages));
-            }
-            let mut parsed = parsed;
-            return match parsed.get_mut("data").map(Value::take) {
-                Some(data) if !data.is_null() => {
-                    crate::map::decode(operation, "GraphQL data", &data)
-                }
-                _ => Err(contract(
-                    operation,
-                    "Buildkite GraphQL answered without data or errors",
-                )),
-            };
+            _ => Err(contract(
+                operation,
+                "Buildkite GraphQL answered without data or errors",
+            )),
         }
     }
 }

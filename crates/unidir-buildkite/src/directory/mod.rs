@@ -57,7 +57,7 @@ use crate::wire::RestAccessToken;
 use crate::{PROVIDER, map};
 
 pub(crate) use paging::{graphql_after, users_binding};
-pub(crate) use users_graphql::{NestedShape, organization_not_found, team_groups};
+pub(crate) use users_graphql::{MEMBERS_QUERY, NestedShape, organization_not_found, team_groups};
 
 /// The Buildkite adapter. Build it with [`Buildkite::builder`].
 #[derive(Debug)]

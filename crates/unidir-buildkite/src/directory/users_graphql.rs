@@ -18,7 +18,7 @@ use crate::api::{check_id, contract};
 use crate::wire::{GqlMember, GqlTeamMembership, MemberTeams, OrgMembers, PageInfo, RestTeam};
 use crate::{PROVIDER, map, roles};
 
-const MEMBERS_QUERY: &str = include_str!("../graphql/members.graphql");
+pub(crate) const MEMBERS_QUERY: &str = include_str!("../graphql/members.graphql");
 const MEMBER_TEAMS_QUERY: &str = include_str!("../graphql/member_teams.graphql");
 
 /// Page sizes of one `UnidirMembers` request.
@@ -178,8 +178,11 @@ impl Buildkite {
             "teamsFirst": shape.teams_first,
         });
         let keep = query.include_remote_data;
+        // The caller's `limit` is never shrunk to fit Buildkite's cap; the adapter's own
+        // sizes (the default page, the nested teams, a full read's pages) are.
+        let fixed = query.limit.is_some() && shape.size.is_none();
         let (info, rows) = self
-            .members_page(OP, MEMBERS_QUERY, "UnidirMembers", variables, keep)
+            .members_page_sized(OP, MEMBERS_QUERY, "UnidirMembers", variables, keep, fixed)
             .await?;
         let mut users = Vec::with_capacity(rows.len());
         for (mut member, mut raw) in rows {
@@ -223,10 +226,24 @@ impl Buildkite {
         variables: Value,
         keep: bool,
     ) -> Result<(PageInfo, Vec<(GqlMember, Option<Value>)>)> {
+        self.members_page_sized(operation, document, operation_name, variables, keep, false)
+            .await
+    }
+
+    /// [`Self::members_page`]; `fixed`: the page size is the caller's (never shrunk).
+    pub(crate) async fn members_page_sized(
+        &self,
+        operation: &'static str,
+        document: &str,
+        operation_name: &str,
+        variables: Value,
+        keep: bool,
+        fixed: bool,
+    ) -> Result<(PageInfo, Vec<(GqlMember, Option<Value>)>)> {
         if keep {
             let data: OrgMembers<Value> = self
                 .api
-                .graphql(operation, document, operation_name, variables)
+                .graphql_sized(operation, document, operation_name, variables, fixed)
                 .await?;
             let (info, nodes) = self.members_of(operation, data)?;
             let rows = nodes
@@ -237,7 +254,7 @@ impl Buildkite {
         } else {
             let data: OrgMembers<GqlMember> = self
                 .api
-                .graphql(operation, document, operation_name, variables)
+                .graphql_sized(operation, document, operation_name, variables, fixed)
                 .await?;
             let (info, members) = self.members_of(operation, data)?;
             Ok((info, members.into_iter().map(|m| (m, None)).collect()))

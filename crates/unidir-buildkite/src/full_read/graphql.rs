@@ -13,8 +13,9 @@ use unidir_http::paging::relay_next;
 use super::parked::Parked;
 use super::{GRAPHQL_TEAM_PAGE, NESTED_POINTS_PER_MEMBER, OP, Shared, TeamRef, spill_error, tag};
 use crate::api::contract;
+use crate::calibration::Charging;
 use crate::directory::{
-    Buildkite, NestedShape, graphql_after, organization_not_found, users_binding,
+    Buildkite, MEMBERS_QUERY, NestedShape, graphql_after, organization_not_found, users_binding,
 };
 use crate::map;
 use crate::team_index::{TeamEntry, TeamIndex, digest};
@@ -55,11 +56,37 @@ impl Buildkite {
             .members
             .and_then(|m| m.count)
             .ok_or_else(|| contract(OP, "organization.members.count is missing"))?;
-        let needed = members.saturating_mul(NESTED_POINTS_PER_MEMBER);
-        Ok(self
+        Ok(self.nested_points(members))
+    }
+
+    /// Whether the GraphQL budget left pays for `members` with nested teams: by the
+    /// calibrated estimate of what Buildkite charges (requested points where it charges
+    /// them up front; otherwise an actual cost per member, scaled as Buildkite counts).
+    fn nested_points(&self, members: u64) -> bool {
+        let needed = match self.api.calibration.charging() {
+            Charging::Requested => self.api.graphql_cost(
+                "UnidirMembers",
+                MEMBERS_QUERY,
+                &json!({ "first": members, "teamsFirst": NESTED_SHAPE.teams_first }),
+            ),
+            Charging::Unknown | Charging::Actual => {
+                let ratio = self.api.calibration.ratio("UnidirMembers").max(1.0);
+                (members.saturating_mul(NESTED_POINTS_PER_MEMBER) as f64 * ratio) as u64
+            }
+        };
+        self
             .api
             .graphql_remaining()
-            .is_some_and(|left| left >= needed))
+            .is_some_and(|left| left >= needed)
+    }
+
+    /// What to reserve before taking a team for GraphQL: a team page's calibrated cost.
+    pub(super) fn team_page_points(&self) -> u64 {
+        self.api.graphql_pacing(
+            "UnidirTeamMembers",
+            TEAM_MEMBERS,
+            &json!({ "first": GRAPHQL_TEAM_PAGE }),
+        )
     }
 
     /// Every page of `UnidirMembers` (teams nested), 500 members a page.

@@ -315,7 +315,7 @@ impl Buildkite {
                     // once REST has taken the last one, there is nothing to wait for.
                     let mut teams_done = teams_done_rx.clone();
                     tokio::select! {
-                        ready = self.api.reserve_graphql(OP, 1) => ready?,
+                        ready = self.api.reserve_graphql(OP, self.team_page_points()) => ready?,
                         () = wait(&mut teams_done) => break,
                     }
                     let Some(team) = shared.take_back() else {
