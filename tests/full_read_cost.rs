@@ -101,11 +101,11 @@ fn config(rule: CostRule, accounting: Accounting) -> SimConfig {
         .with_accounting(accounting)
 }
 
-async fn read(bk: &Buildkite, detail: Detail) -> Vec<User> {
+async fn read(bk: &Buildkite, detail: Detail, label: &str) -> Vec<User> {
     bk.users(ListQuery::new().with_detail(detail))
         .try_collect()
         .await
-        .expect("the full read completes")
+        .unwrap_or_else(|e| panic!("{label}: the full read completes: {e}"))
 }
 
 #[tokio::test]
@@ -115,7 +115,7 @@ async fn full_read_completes_under_a_stricter_cost_rule_and_charge_before() {
         let sim = Simulator::start(config(CostRule::Documented, Accounting::ChargeActual))
             .await
             .expect("sim");
-        let users = read(&directory(&sim, &RecordingObserver::default()), Detail::Full).await;
+        let users = read(&directory(&sim, &RecordingObserver::default()), Detail::Full, "baseline").await;
         assert_eq!(memberships(&users), truth(&sim), "baseline: every membership");
         rows(&users)
     };
@@ -132,7 +132,7 @@ async fn full_read_completes_under_a_stricter_cost_rule_and_charge_before() {
             let observer = RecordingObserver::default();
             let bk = directory(&sim, &observer);
             let before = sim.stats();
-            let users = read(&bk, detail).await;
+            let users = read(&bk, detail, &label).await;
             let after = sim.stats();
             assert_eq!(rows(&users), baseline, "{label}: the baseline's users");
             assert_eq!(memberships(&users), truth(&sim), "{label}: every membership");

@@ -21,8 +21,10 @@ use crate::complexity::{Document, PageVar};
 pub(crate) const DEFAULT_CAP: u64 = 50_000;
 /// A shrunk page aims this far under the cap, so a slightly dearer next page still fits.
 const CAP_MARGIN: f64 = 0.8;
-/// And this far under the budget left.
+/// And this far under the budget left, once the server has priced the operation; before
+/// that, half of it: a server stricter than the model by up to 2× still finds it fits.
 const BUDGET_MARGIN: f64 = 0.9;
+const UNCALIBRATED_BUDGET_MARGIN: f64 = 0.5;
 /// The server's figure differs from the estimate by more than this: say so (once).
 const DRIFT: f64 = 1.1;
 /// Operation names are the adapter's own; the bound keeps the map small whatever happens.
@@ -46,6 +48,8 @@ struct OpCal {
     ratio: f64,
     /// Actual ÷ requested, as the server reported them (for pacing).
     actual_share: f64,
+    /// The server has priced this operation.
+    calibrated: bool,
     drift_reported: bool,
     shrink_reported: bool,
 }
@@ -55,6 +59,7 @@ impl Default for OpCal {
         Self {
             ratio: 1.0,
             actual_share: 1.0,
+            calibrated: false,
             drift_reported: false,
             shrink_reported: false,
         }
@@ -172,6 +177,7 @@ impl Calibration {
             return None;
         }
         cal.ratio = requested as f64 / estimate as f64;
+        cal.calibrated = true;
         if let Some(actual) = actual.filter(|a| *a <= MAX_FIGURE) {
             // Smoothed: pages differ in how full they are.
             let share = (actual as f64 / requested as f64).min(1.0);
@@ -195,6 +201,7 @@ impl Calibration {
         let Some(cal) = Self::op(&mut state, name) else {
             return;
         };
+        cal.calibrated = true;
         match requested.filter(|r| (1..=MAX_FIGURE).contains(r)) {
             Some(requested) if estimate > 0 => {
                 cal.ratio = cal.ratio.max(requested as f64 / estimate as f64);
@@ -215,9 +222,15 @@ impl Calibration {
         remaining: Option<u64>,
     ) -> Fit {
         let ratio = self.ratio(name);
-        let (cap, charging, limit) = {
+        let (cap, charging, limit, calibrated) = {
             let s = self.lock();
-            (s.cap, s.charging, s.limit)
+            let calibrated = s.ops.get(name).is_some_and(|c| c.calibrated);
+            (s.cap, s.charging, s.limit, calibrated)
+        };
+        let margin = if calibrated {
+            BUDGET_MARGIN
+        } else {
+            UNCALIBRATED_BUDGET_MARGIN
         };
         let cost = |v: &Value| scaled(doc.requested(v), ratio);
         let vars = doc.page_vars();
@@ -239,9 +252,9 @@ impl Calibration {
             Charging::Unknown | Charging::Requested => remaining.or(limit),
         };
         if let Some(budget) = budget
-            && cost(variables) > budget
+            && cost(variables) > scaled(budget, margin)
         {
-            if fixed || !shrink(doc, &vars, variables, scaled(budget, BUDGET_MARGIN), false, &cost)
+            if fixed || !shrink(doc, &vars, variables, scaled(budget, margin), false, &cost)
             {
                 return Fit::Wait {
                     cost: cost(variables),
@@ -450,7 +463,7 @@ mod tests {
             panic!("fits");
         };
         let cost = cal.cost("M", &doc, &v);
-        assert!(cost <= 4_500, "{cost}");
+        assert!(cost <= 2_500, "{cost}: half the budget before the server priced it");
         // The budget fell by the requested figure, not the actual one: charge-before.
         cal.observe("M", cost, Some(cost), Some(cost / 10), Some(cost), Some(5_000));
         assert_eq!(cal.charging(), Charging::Requested);

@@ -727,3 +727,59 @@ fn errors_have_exit_codes_and_actionable_messages() {
     );
     assert_eq!(embedded(&["no-such-command"]).code, 2);
 }
+
+/// Issue 16 A1: against a server that counts each edge object too (stricter than Buildkite's
+/// documents) and charges the requested points before a query runs, `users` and `export` on
+/// a 237-member organization complete with the same records as under the documented rule,
+/// get no 429, and say on stderr what they adapted to (they used to exit 2: "Query has
+/// complexity of 64504, which exceeds max complexity of 50000").
+#[test]
+fn users_and_export_complete_under_a_stricter_cost_rule() {
+    use unidir_buildkite_sim::{Accounting, CostRule};
+    let config = |rule, accounting| {
+        SimConfig::default()
+            .with_users(237)
+            .with_teams(12)
+            .with_cost_rule(rule)
+            .with_accounting(accounting)
+    };
+    let records = |sim: &Sim| {
+        let users = sim.run(&["users", "--json"]).ok();
+        let mut users: Vec<Value> = array(&users.json()).clone();
+        users.sort_by_key(|u| u["id"].as_str().unwrap_or_default().to_owned());
+        let dir = temp_dir("export-cost");
+        let run = sim.run(&["export", "--out", dir.to_str().unwrap(), "--json"]).ok();
+        let mut lines: Vec<String> = ["users.ndjson", "group_memberships.ndjson"]
+            .iter()
+            .flat_map(|f| {
+                std::fs::read_to_string(dir.join(f))
+                    .expect(f)
+                    .lines()
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        lines.sort();
+        let _ = std::fs::remove_dir_all(&dir);
+        (users, lines, run.stderr)
+    };
+    let documented = Sim::start(config(CostRule::Documented, Accounting::ChargeActual));
+    let (users, exported, _) = records(&documented);
+    assert_eq!(users.len(), 237);
+    for accounting in [Accounting::ChargeActual, Accounting::ChargeRequested] {
+        let strict = Sim::start(config(CostRule::EdgesCharged, accounting));
+        let before = strict.sim().stats();
+        let (strict_users, strict_exported, stderr) = records(&strict);
+        let after = strict.sim().stats();
+        assert_eq!(strict_users, users, "{accounting:?}: the same users");
+        assert_eq!(strict_exported, exported, "{accounting:?}: the same export");
+        assert_eq!(
+            after.graphql_rate_limited, before.graphql_rate_limited,
+            "{accounting:?}: no 429"
+        );
+        assert!(
+            stderr.contains("unidir: warning:") && stderr.contains("Buildkite"),
+            "{accounting:?}: the adaptation is said: {stderr}"
+        );
+    }
+}
