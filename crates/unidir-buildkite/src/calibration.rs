@@ -273,10 +273,21 @@ impl Calibration {
     pub(crate) fn largest(&self, name: &str, doc: &Document, variables: &Value) -> u64 {
         let ratio = self.ratio(name);
         let cap = self.lock().cap;
+        let vars = doc.page_vars();
+        let cost = |v: &Value| scaled(doc.requested(v), ratio);
         let mut variables = variables.clone();
-        largest_outer(&doc.page_vars(), &mut variables, cap, &|v: &Value| {
-            scaled(doc.requested(v), ratio)
-        })
+        let largest = largest_outer(&vars, &mut variables, cap, &cost);
+        if largest > 0 {
+            return largest;
+        }
+        // With the nested pages (the adapter's) at their smallest.
+        let outer: Vec<PageVar> = outer(&vars, &variables).into_iter().cloned().collect();
+        for v in vars.iter().filter(|v| !outer.contains(v)) {
+            if size_of(&variables, &v.name).is_some() {
+                set(&mut variables, &v.name, 1);
+            }
+        }
+        largest_outer(&vars, &mut variables, cap, &cost)
     }
 
     fn shrink_sentence(

@@ -184,7 +184,7 @@ pub(super) fn too_complex(operation: &'static str, what: &str, largest: u64) -> 
     let advice = if largest >= 1 {
         format!("the largest page that fits is {largest}: ask for a limit of {largest} or less")
     } else {
-        "no page fits: Buildkite refuses even a page of one".to_owned()
+        "by Buildkite's figures not even a page of one fits".to_owned()
     };
     Error::new(ErrorKind::InvalidInput, format!("{what} ({advice})"))
         .with_provider(PROVIDER)

@@ -81,10 +81,20 @@ impl Api {
                     cap.map_or("the cap".to_owned(), |n| n.to_string()),
                 );
                 if fixed {
-                    let largest = self
+                    // The caller's page stays; the nested sizes (the adapter's) may shrink.
+                    let mut smaller = variables.clone();
+                    let fit = self
                         .calibration
-                        .largest(operation_name, doc, &variables);
-                    return Err(too_complex(operation, &first, largest));
+                        .fit(operation_name, doc, &mut smaller, true, None);
+                    if refusals >= MAX_REFUSALS
+                        || smaller == variables
+                        || !matches!(fit, Fit::Send { .. })
+                    {
+                        let largest = self
+                            .calibration
+                            .largest(operation_name, doc, &variables);
+                        return Err(too_complex(operation, &first, largest));
+                    }
                 }
                 if refusals < MAX_REFUSALS {
                     refusals += 1;
