@@ -67,6 +67,13 @@
 //!   refused).
 //! * `with_org_budget_per_minute`, `with_user_budget_per_minute`, `with_graphql_budget` and
 //!   `with_max_query_complexity` set single limits.
+//! * A server stricter than Buildkite's documents, for clients that must adapt:
+//!   [`SimConfig::with_cost_rule`]`(`[`CostRule::EdgesCharged`]`)` charges each edge object
+//!   1 per item too (`members.graphql` then costs 4 + (9 + 3 × `teamsFirst`) per requested
+//!   member: 64,504 for 500 with `teamsFirst: 40`, over the cap), and
+//!   [`SimConfig::with_accounting`]`(`[`Accounting::ChargeRequested`]`)` charges the
+//!   requested points before a query runs, refusing with a 429 one that asks for more than
+//!   is left.
 //!
 //! # Deviations from Buildkite
 //!
@@ -85,7 +92,7 @@
 //!   request (`/v2/user` and `/v2/access-token` too) counts against the organization budget.
 //!   Whether Buildkite
 //!   refuses a GraphQL query whose *requested* complexity exceeds what is left is not
-//!   documented; the simulator does not (see above). The 15-level query depth limit and the
+//!   documented; the simulator does not (see above), unless told to charge before. The 15-level query depth limit and the
 //!   `/rate_limit` status endpoint are not simulated.
 //! * Cursors are list positions, as in the fixtures; error texts the reference leaves open
 //!   (400 paging messages, 404 `No member found`/`No team member found`, 422 reasons) are

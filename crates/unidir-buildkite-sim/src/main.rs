@@ -95,6 +95,14 @@ struct Args {
     /// Repeatable.
     #[arg(long, value_name = "TYPE.FIELD")]
     schema_without: Vec<String>,
+    /// Count GraphQL complexity more strictly than Buildkite documents: each edge object
+    /// costs 1 per item too.
+    #[arg(long)]
+    strict_cost: bool,
+    /// Charge the requested GraphQL points before a query runs (not the actual ones after),
+    /// refusing with a 429 a query that asks for more than is left.
+    #[arg(long)]
+    charge_before: bool,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -121,6 +129,12 @@ async fn main() -> ExitCode {
     }
     if args.acme {
         config = config.with_spec(OrgSpec::acme());
+    }
+    if args.strict_cost {
+        config = config.with_cost_rule(unidir_buildkite_sim::CostRule::EdgesCharged);
+    }
+    if args.charge_before {
+        config = config.with_accounting(unidir_buildkite_sim::Accounting::ChargeRequested);
     }
     for coordinate in args.schema_without {
         config = config.with_schema_without(coordinate);

@@ -139,9 +139,12 @@ impl Calibration {
     pub(crate) fn pacing_cost(&self, name: &str, doc: &Document, variables: &Value) -> u64 {
         let requested = self.cost(name, doc, variables);
         let state = self.lock();
-        let share = match state.charging {
-            Charging::Actual => state.ops.get(name).map_or(1.0, |c| c.actual_share),
-            Charging::Unknown | Charging::Requested => 1.0,
+        let op = state.ops.get(name).filter(|c| c.calibrated);
+        let share = match (state.charging, op) {
+            (Charging::Requested, _) => 1.0,
+            // Nothing known of this operation's actual cost yet: a point, as before.
+            (_, None) => return 1,
+            (_, Some(op)) => op.actual_share,
         };
         scaled(requested, share).max(1)
     }
@@ -254,13 +257,19 @@ impl Calibration {
         if let Some(budget) = budget
             && cost(variables) > scaled(budget, margin)
         {
-            if fixed || !shrink(doc, &vars, variables, scaled(budget, margin), false, &cost)
-            {
+            let before = variables.clone();
+            if !fixed && shrink(doc, &vars, variables, scaled(budget, margin), false, &cost) {
+                shrunk = true;
+            } else if charging == Charging::Requested {
+                *variables = before;
                 return Fit::Wait {
                     cost: cost(variables),
                 };
+            } else {
+                // Not known to charge up front, and no page fits the budget left: send it
+                // as it is, as Buildkite documents (the actual cost is charged after).
+                *variables = before;
             }
-            shrunk = true;
         }
         let cost = cost(variables);
         let shrunk = shrunk.then(|| self.shrink_sentence(name, start, cost, &vars, variables));
@@ -468,7 +477,7 @@ mod tests {
     fn charge_before_is_detected_and_pages_fit_the_budget_left() {
         let doc = Document::parse(MEMBERS).expect("parses");
         let cal = Calibration::default();
-        // Unknown accounting: a page never asks for more than the budget left.
+        // Unknown accounting: a page asks for at most half the budget left, when one fits.
         let mut v = json!({ "first": 500, "teamsFirst": 40 });
         let Fit::Send { .. } = cal.fit("M", &doc, &mut v, false, Some(5_000)) else {
             panic!("fits");
@@ -480,6 +489,7 @@ mod tests {
         assert_eq!(cal.charging(), Charging::Requested);
         let mut v = json!({ "first": 1, "teamsFirst": 40 });
         assert!(matches!(cal.fit("M", &doc, &mut v, false, Some(10)), Fit::Wait { .. }));
+        assert_eq!(v["teamsFirst"], 40, "unchanged when it waits");
         // The budget fell by the actual figure: the documented accounting, the cap only.
         cal.observe("M", cost, Some(cost), Some(cost / 10), Some(cost / 10), None);
         assert_eq!(cal.charging(), Charging::Actual);
