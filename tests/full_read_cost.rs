@@ -115,8 +115,17 @@ async fn full_read_completes_under_a_stricter_cost_rule_and_charge_before() {
         let sim = Simulator::start(config(CostRule::Documented, Accounting::ChargeActual))
             .await
             .expect("sim");
-        let users = read(&directory(&sim, &RecordingObserver::default()), Detail::Full, "baseline").await;
-        assert_eq!(memberships(&users), truth(&sim), "baseline: every membership");
+        let users = read(
+            &directory(&sim, &RecordingObserver::default()),
+            Detail::Full,
+            "baseline",
+        )
+        .await;
+        assert_eq!(
+            memberships(&users),
+            truth(&sim),
+            "baseline: every membership"
+        );
         rows(&users)
     };
     for (rule, accounting) in [
@@ -135,7 +144,11 @@ async fn full_read_completes_under_a_stricter_cost_rule_and_charge_before() {
             let users = read(&bk, detail, &label).await;
             let after = sim.stats();
             assert_eq!(rows(&users), baseline, "{label}: the baseline's users");
-            assert_eq!(memberships(&users), truth(&sim), "{label}: every membership");
+            assert_eq!(
+                memberships(&users),
+                truth(&sim),
+                "{label}: every membership"
+            );
             assert_eq!(
                 after.graphql_rate_limited, before.graphql_rate_limited,
                 "{label}: no GraphQL 429"
@@ -161,4 +174,42 @@ async fn full_read_completes_under_a_stricter_cost_rule_and_charge_before() {
             && text.contains("ratio="),
         "the calibration is logged"
     );
+}
+
+/// Only a page size the caller chose surfaces a refusal, and its error names the largest page
+/// that fits, which then works; a read without a size adapts instead.
+#[tokio::test]
+async fn a_caller_chosen_page_too_large_names_the_largest_that_fits() {
+    use unidir_core::{Directory, ErrorKind};
+    let sim = Simulator::start(
+        SimConfig::unlimited()
+            .with_users(30)
+            .with_cost_rule(CostRule::EdgesCharged)
+            .with_max_query_complexity(Some(500)),
+    )
+    .await
+    .expect("sim");
+    let observer = RecordingObserver::default();
+    let bk = directory(&sim, &observer);
+    let error = bk
+        .list_users(&ListQuery::new().with_limit(100))
+        .await
+        .expect_err("a page of 100 cannot fit 500 points");
+    assert_eq!(error.kind(), ErrorKind::InvalidInput, "{error}");
+    let message = error.message();
+    let largest: u32 = message
+        .split("the largest page that fits is ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("names the largest page: {message}"));
+    assert!((1..100).contains(&largest), "{message}");
+    let page = bk
+        .list_users(&ListQuery::new().with_limit(largest))
+        .await
+        .expect("the largest page that fits is served");
+    assert_eq!(page.result.len(), largest as usize);
+    // Without a page size the same directory adapts and reads everyone.
+    let users = read(&bk, Detail::Full, "no limit").await;
+    assert_eq!(users.len(), 30);
 }

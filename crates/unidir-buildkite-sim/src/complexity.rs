@@ -173,10 +173,11 @@ impl Requested<'_> {
             fields(self.document, &field.selection_set)
                 .into_iter()
                 .map(|f| match item_field(f) {
-                    Some(list) => page.saturating_mul(
-                        list.per_item(self.rule)
-                            .saturating_add(self.set(&f.selection_set)),
-                    )
+                    Some(list) => page
+                        .saturating_mul(
+                            list.per_item(self.rule)
+                                .saturating_add(self.set(&f.selection_set)),
+                        )
                         .saturating_add(1),
                     None => self.field(f),
                 })
@@ -249,17 +250,15 @@ fn actual_field(
                 .map(|f| {
                     let value = object.get(f.response_key().as_str());
                     match (item_field(f), value) {
-                        (Some(list), Some(Value::Array(items))) => {
-                            items
-                                .iter()
-                                .map(|item| match item {
-                                    Value::Object(item) => list.per_item(rule).saturating_add(
-                                        actual_set(document, &f.selection_set, item, rule),
-                                    ),
-                                    _ => 0,
-                                })
-                                .fold(1, u64::saturating_add)
-                        }
+                        (Some(list), Some(Value::Array(items))) => items
+                            .iter()
+                            .map(|item| match item {
+                                Value::Object(item) => list.per_item(rule).saturating_add(
+                                    actual_set(document, &f.selection_set, item, rule),
+                                ),
+                                _ => 0,
+                            })
+                            .fold(1, u64::saturating_add),
                         (Some(_), _) => 0,
                         (None, value) => actual_field(document, f, value, rule),
                     }

@@ -16,6 +16,7 @@ use std::sync::Mutex;
 use serde_json::Value;
 
 use crate::complexity::{Document, PageVar};
+use crate::page_sizer::{largest_outer, outer, scaled, set, shrink, size_of};
 
 /// Buildkite's documented cap on one query's requested complexity.
 pub(crate) const DEFAULT_CAP: u64 = 50_000;
@@ -196,7 +197,13 @@ impl Calibration {
 
     /// A refused query: the server's `requested` (if it gave one) calibrates, its `cap` (if it
     /// gave one) replaces the default; without a number the model is taken to be half right.
-    pub(crate) fn refused(&self, name: &str, estimate: u64, requested: Option<u64>, cap: Option<u64>) {
+    pub(crate) fn refused(
+        &self,
+        name: &str,
+        estimate: u64,
+        requested: Option<u64>,
+        cap: Option<u64>,
+    ) {
         let mut state = self.lock();
         if let Some(cap) = cap.filter(|c| (1..=MAX_FIGURE).contains(c)) {
             state.cap = cap;
@@ -324,112 +331,12 @@ impl Calibration {
     }
 }
 
-fn scaled(points: u64, factor: f64) -> u64 {
-    let x = (points as f64 * factor).ceil();
-    if x >= u64::MAX as f64 { u64::MAX } else { x as u64 }
-}
-
-fn size_of(variables: &Value, name: &str) -> Option<u64> {
-    variables.get(name).and_then(Value::as_u64)
-}
-
-fn set(variables: &mut Value, name: &str, size: u64) {
-    if let Some(map) = variables.as_object_mut() {
-        map.insert(name.to_owned(), Value::from(size));
-    }
-}
-
-/// The outermost page variables that hold a size.
-fn outer<'a>(vars: &'a [PageVar], variables: &Value) -> Vec<&'a PageVar> {
-    let set: Vec<&PageVar> = vars
-        .iter()
-        .filter(|v| size_of(variables, &v.name).is_some())
-        .collect();
-    let depth = set.first().map(|v| v.depth);
-    set.into_iter().filter(|v| Some(v.depth) == depth).collect()
-}
-
-/// The largest outer size (≤ the current one) whose cost is within `target`; 0 if none.
-fn largest_outer(
-    vars: &[PageVar],
-    variables: &mut Value,
-    target: u64,
-    cost: &dyn Fn(&Value) -> u64,
-) -> u64 {
-    let outer: Vec<PageVar> = outer(vars, variables).into_iter().cloned().collect();
-    let Some(current) = outer.first().and_then(|v| size_of(variables, &v.name)) else {
-        return 0;
-    };
-    let saved = variables.clone();
-    let (mut lo, mut hi) = (0, current);
-    while lo < hi {
-        let mid = lo + (hi - lo).div_ceil(2);
-        for v in &outer {
-            set(variables, &v.name, mid);
-        }
-        if cost(variables) <= target {
-            lo = mid;
-        } else {
-            hi = mid - 1;
-        }
-    }
-    *variables = saved;
-    lo
-}
-
-/// Shrinks the page sizes until the cost is within `target`: the outer page (unless `fixed`),
-/// then the nested ones. Whether it fits.
-fn shrink(
-    _doc: &Document,
-    vars: &[PageVar],
-    variables: &mut Value,
-    target: u64,
-    fixed: bool,
-    cost: &dyn Fn(&Value) -> u64,
-) -> bool {
-    let outer: Vec<PageVar> = outer(vars, variables).into_iter().cloned().collect();
-    let nested: Vec<PageVar> = vars
-        .iter()
-        .filter(|v| !outer.contains(v) && size_of(variables, &v.name).is_some())
-        .cloned()
-        .collect();
-    for round in 0..2 {
-        if !fixed {
-            let best = largest_outer(vars, variables, target, cost);
-            if best >= 1 {
-                for v in &outer {
-                    set(variables, &v.name, best);
-                }
-                return true;
-            }
-        } else if cost(variables) <= target {
-            return true;
-        }
-        if round == 1 || nested.is_empty() {
-            break;
-        }
-        // Not even an outer page of one fits: shrink the nested pages by the ratio.
-        let mut probe = variables.clone();
-        if !fixed {
-            for v in &outer {
-                set(&mut probe, &v.name, 1);
-            }
-        }
-        let over = cost(&probe).max(1);
-        let factor = target as f64 / over as f64;
-        for v in &nested {
-            let size = size_of(variables, &v.name).unwrap_or(1);
-            set(variables, &v.name, ((size as f64 * factor).floor() as u64).max(1));
-        }
-    }
-    cost(variables) <= target
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::page_sizer::set;
 
     const MEMBERS: &str = include_str!("graphql/members.graphql");
 
@@ -439,7 +346,10 @@ mod tests {
         let cal = Calibration::default();
         let mut v = json!({ "first": 500, "teamsFirst": 40 });
         // The documented rule: 44,004 fits.
-        assert!(matches!(cal.fit("M", &doc, &mut v, false, None), Fit::Send { shrunk: None, .. }));
+        assert!(matches!(
+            cal.fit("M", &doc, &mut v, false, None),
+            Fit::Send { shrunk: None, .. }
+        ));
         assert_eq!(v["first"], 500);
         // A stricter server said 64,504.
         cal.refused("M", doc.requested(&v), Some(64_504), Some(50_000));
@@ -453,14 +363,21 @@ mod tests {
         assert_eq!(v["teamsFirst"], 40, "the outer page shrinks first");
         // A caller's page of 500 is never shrunk: the nested teams (the adapter's) are.
         let mut v = json!({ "first": 500, "teamsFirst": 40 });
-        assert!(matches!(cal.fit("M", &doc, &mut v, true, None), Fit::Send { .. }));
+        assert!(matches!(
+            cal.fit("M", &doc, &mut v, true, None),
+            Fit::Send { .. }
+        ));
         assert_eq!(v["first"], 500);
         assert!(v["teamsFirst"].as_u64().expect("size") < 40);
         // One too large even so: the error names the largest page that fits.
         let mut v = json!({ "first": 5_000, "teamsFirst": 40 });
         assert!(matches!(
             cal.fit("M", &doc, &mut v, true, None),
-            Fit::TooLarge { cap: 50_000, largest: 1.., .. }
+            Fit::TooLarge {
+                cap: 50_000,
+                largest: 1..,
+                ..
+            }
         ));
         let wide = json!({ "first": 5_000, "teamsFirst": 40 });
         let largest = cal.largest("M", &doc, &wide);
@@ -483,21 +400,47 @@ mod tests {
             panic!("fits");
         };
         let cost = cal.cost("M", &doc, &v);
-        assert!(cost <= 2_500, "{cost}: half the budget before the server priced it");
+        assert!(
+            cost <= 2_500,
+            "{cost}: half the budget before the server priced it"
+        );
         // The budget fell by the requested figure, not the actual one: charge-before.
-        cal.observe("M", cost, Some(cost), Some(cost / 10), Some(cost), Some(5_000));
+        cal.observe(
+            "M",
+            cost,
+            Some(cost),
+            Some(cost / 10),
+            Some(cost),
+            Some(5_000),
+        );
         assert_eq!(cal.charging(), Charging::Requested);
         let mut v = json!({ "first": 1, "teamsFirst": 40 });
-        assert!(matches!(cal.fit("M", &doc, &mut v, false, Some(10)), Fit::Wait { .. }));
+        assert!(matches!(
+            cal.fit("M", &doc, &mut v, false, Some(10)),
+            Fit::Wait { .. }
+        ));
         assert_eq!(v["teamsFirst"], 40, "unchanged when it waits");
         // The budget fell by the actual figure: the documented accounting, the cap only.
-        cal.observe("M", cost, Some(cost), Some(cost / 10), Some(cost / 10), None);
+        cal.observe(
+            "M",
+            cost,
+            Some(cost),
+            Some(cost / 10),
+            Some(cost / 10),
+            None,
+        );
         assert_eq!(cal.charging(), Charging::Actual);
         let mut v = json!({ "first": 500, "teamsFirst": 40 });
-        assert!(matches!(cal.fit("M", &doc, &mut v, false, Some(10)), Fit::Send { .. }));
+        assert!(matches!(
+            cal.fit("M", &doc, &mut v, false, Some(10)),
+            Fit::Send { .. }
+        ));
         assert_eq!(v["first"], 500);
         // Garbage figures are ignored.
-        assert!(cal.observe("M", 10, Some(u64::MAX), None, None, None).is_none());
+        assert!(
+            cal.observe("M", 10, Some(u64::MAX), None, None, None)
+                .is_none()
+        );
         assert!(cal.observe("M", 10, Some(0), None, None, None).is_none());
     }
 }

@@ -69,10 +69,10 @@ impl Document {
                     let name = p.next()?.strip_prefix('$')?.to_owned();
                     p.expect(":")?;
                     p.skip_type()?;
-                    if p.eat("=") {
-                        if let Arg::Int(n) = p.value(0)? {
-                            doc.defaults.push((name, n));
-                        }
+                    if p.eat("=")
+                        && let Arg::Int(n) = p.value(0)?
+                    {
+                        doc.defaults.push((name, n));
                     }
                 }
             }
@@ -361,14 +361,17 @@ mod tests {
     use super::*;
 
     fn requested(query: &str, variables: Value) -> u64 {
-        Document::parse(query).expect("parses").requested(&variables)
+        Document::parse(query)
+            .expect("parses")
+            .requested(&variables)
     }
 
     /// Buildkite's published figures (research §A.1/§A.2).
     #[test]
     fn matches_buildkites_published_figures() {
         // The documented example.
-        let q = "{ organization(slug: \"a\") { pipelines(first: 500) { edges { node { slug } } } } }";
+        let q =
+            "{ organization(slug: \"a\") { pipelines(first: 500) { edges { node { slug } } } } }";
         assert_eq!(requested(q, json!({})), 503);
         // buildkite/cli#162, as reported by the server: organizations without `first`.
         let q = "{ viewer { organizations { edges { node { slug pipelines(first: 500) {

@@ -36,6 +36,7 @@ mod full_read;
 mod map;
 #[doc(hidden)]
 pub mod normalize;
+mod page_sizer;
 mod provision;
 mod proxy_rules;
 pub mod roles;

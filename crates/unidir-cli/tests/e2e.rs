@@ -748,7 +748,9 @@ fn users_and_export_complete_under_a_stricter_cost_rule() {
         let mut users: Vec<Value> = array(&users.json()).clone();
         users.sort_by_key(|u| u["id"].as_str().unwrap_or_default().to_owned());
         let dir = temp_dir("export-cost");
-        let run = sim.run(&["export", "--out", dir.to_str().unwrap(), "--json"]).ok();
+        let run = sim
+            .run(&["export", "--out", dir.to_str().unwrap(), "--json"])
+            .ok();
         let mut lines: Vec<String> = ["users.ndjson", "group_memberships.ndjson"]
             .iter()
             .flat_map(|f| {

@@ -238,7 +238,8 @@ mod tests {
             complexity_refusal("Query exceeds max complexity"),
             Some((None, None))
         );
-        let huge = "Query has complexity of 99999999999999999999999, which exceeds max complexity of x";
+        let huge =
+            "Query has complexity of 99999999999999999999999, which exceeds max complexity of x";
         assert_eq!(complexity_refusal(huge), Some((None, None)));
         assert_eq!(complexity_refusal("Rate limit exceeded"), None);
         let e = too_complex("op", m, 370);

@@ -367,7 +367,8 @@ impl Api {
         operation_name: &str,
         variables: &Value,
     ) -> Result<RawResponse> {
-        let body = json!({ "query": sent, "operationName": operation_name, "variables": variables });
+        let body =
+            json!({ "query": sent, "operationName": operation_name, "variables": variables });
         let url = self.graphql.clone();
         // GraphQL reads are idempotent (all operations here are queries).
         self.gql_http

@@ -8,8 +8,8 @@ use serde_json::Value;
 use unidir_core::Result;
 use unidir_http::{RawResponse, Report, ReportKind};
 
-use super::errors::{complexity_refusal, graphql_messages, too_complex};
 use super::Api;
+use super::errors::{complexity_refusal, graphql_messages, too_complex};
 use crate::calibration::Fit;
 use crate::complexity::Document;
 
@@ -90,9 +90,7 @@ impl Api {
                         || smaller == variables
                         || !matches!(fit, Fit::Send { .. })
                     {
-                        let largest = self
-                            .calibration
-                            .largest(operation_name, doc, &variables);
+                        let largest = self.calibration.largest(operation_name, doc, &variables);
                         return Err(too_complex(operation, &first, largest));
                     }
                 }
@@ -135,7 +133,10 @@ impl Api {
         let after = self.graphql_remaining();
         let dropped = before.zip(after).and_then(|(b, a)| b.checked_sub(a));
         let state = &response.rate_limit;
-        let limit = [state.org.limit, state.user.limit].into_iter().flatten().min();
+        let limit = [state.org.limit, state.user.limit]
+            .into_iter()
+            .flatten()
+            .min();
         let Some(seen) =
             self.calibration
                 .observe(operation_name, estimate, requested, actual, dropped, limit)

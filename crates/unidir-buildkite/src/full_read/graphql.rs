@@ -74,8 +74,7 @@ impl Buildkite {
                 (members.saturating_mul(NESTED_POINTS_PER_MEMBER) as f64 * ratio) as u64
             }
         };
-        self
-            .api
+        self.api
             .graphql_remaining()
             .is_some_and(|left| left >= needed)
     }
