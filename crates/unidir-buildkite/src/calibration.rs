@@ -245,10 +245,14 @@ impl Calibration {
         let cost = |v: &Value| scaled(doc.requested(v), ratio);
         let vars = doc.page_vars();
         let start = cost(variables);
-        let mut shrunk = false;
+        // Why a page shrank, when it is worth saying: a provider that disagrees with the model
+        // (not the adapter's own caution before it knows how the server charges).
+        let mut shrunk: Option<String> = None;
         if start > cap {
             let target = scaled(cap, CAP_MARGIN);
-            shrunk = shrink(doc, &vars, variables, target, fixed, &cost);
+            if shrink(doc, &vars, variables, target, fixed, &cost) {
+                shrunk = Some(format!("over Buildkite's cap of {cap} points a query"));
+            }
             if fixed && cost(variables) > cap {
                 return Fit::TooLarge {
                     cost: start,
@@ -266,7 +270,17 @@ impl Calibration {
         {
             let before = variables.clone();
             if !fixed && shrink(doc, &vars, variables, scaled(budget, margin), false, &cost) {
-                shrunk = true;
+                if charging == Charging::Requested {
+                    shrunk = Some(format!(
+                        "more than the {budget} points left, which Buildkite charges before a query runs"
+                    ));
+                } else {
+                    tracing::debug!(
+                        operation = name,
+                        budget,
+                        "a page sized to the budget left until Buildkite's accounting is known"
+                    );
+                }
             } else if charging == Charging::Requested {
                 *variables = before;
                 return Fit::Wait {
@@ -279,10 +293,9 @@ impl Calibration {
             }
         }
         let cost = cost(variables);
-        let shrunk = shrunk.then(|| self.shrink_sentence(name, start, cost, &vars, variables));
-        Fit::Send {
-            shrunk: shrunk.flatten(),
-        }
+        let shrunk =
+            shrunk.and_then(|why| self.shrink_sentence(name, start, cost, &why, &vars, variables));
+        Fit::Send { shrunk }
     }
 
     /// The largest caller page that fits the cap with the other sizes as they are.
@@ -311,11 +324,11 @@ impl Calibration {
         name: &str,
         start: u64,
         cost: u64,
+        why: &str,
         vars: &[PageVar],
         variables: &Value,
     ) -> Option<String> {
         let mut state = self.lock();
-        let cap = state.cap;
         let cal = Self::op(&mut state, name)?;
         if std::mem::replace(&mut cal.shrink_reported, true) {
             return None;
@@ -325,7 +338,7 @@ impl Calibration {
             .filter_map(|v| Some(format!("{} {}", v.name, variables.get(&v.name)?.as_u64()?)))
             .collect();
         Some(format!(
-            "{name} would cost about {start} points (Buildkite's cap is {cap} a query, or the budget left is less); asking for smaller pages ({}: about {cost} points) instead",
+            "{name} would cost about {start} points, {why}; asking for smaller pages ({}: about {cost} points) instead",
             sizes.join(", ")
         ))
     }
