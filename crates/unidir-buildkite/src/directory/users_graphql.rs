@@ -178,9 +178,14 @@ impl Buildkite {
             "teamsFirst": shape.teams_first,
         });
         let keep = query.include_remote_data;
-        // The caller's `limit` is never shrunk to fit Buildkite's cap; the adapter's own
-        // sizes (the default page, the nested teams, a full read's pages) are.
-        let fixed = query.limit.is_some() && shape.size.is_none();
+        // The caller's `limit` (or the size its cursor pinned) is never shrunk to fit
+        // Buildkite's cap; the adapter's own sizes (the default page, the nested teams, a full
+        // read's pages) are.
+        let pinned = query
+            .cursor
+            .as_ref()
+            .and_then(unidir_core::Cursor::page_size);
+        let fixed = (query.limit.is_some() || pinned.is_some()) && shape.size.is_none();
         let (info, rows) = self
             .members_page_sized(OP, MEMBERS_QUERY, "UnidirMembers", variables, keep, fixed)
             .await?;
