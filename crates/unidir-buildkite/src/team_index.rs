@@ -9,7 +9,7 @@
 //! follow them there, to be joined partition by partition ([`DiskJoin`]), so its memory does
 //! not grow with the organization.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -54,8 +54,44 @@ impl TeamEntry {
     }
 }
 
-/// No role (an interned role's index otherwise).
-const NO_ROLE: u16 = u16::MAX;
+
+/// No role (an interned role's index otherwise). Interned roles are `0..NO_ROLE`: a role
+/// table can never reach it, since each new role comes with a membership and a walk's
+/// memberships are bounded (`WalkLimits`) far below 2³² (see [`Roles::intern`]).
+const NO_ROLE: u32 = u32::MAX;
+
+/// The distinct role ids of an index, interned: each role string once, looked up by hash
+/// (Buildkite has two team roles, but an upstream may name any number; a linear search
+/// would make 70,000 invented names quadratic, and a 16-bit index would wrap them onto
+/// "no role").
+#[derive(Debug, Default)]
+struct Roles {
+    names: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Roles {
+    /// The index of `role`, interning it on first sight. Never [`NO_ROLE`]: the table
+    /// would need 2³² − 1 distinct names (hundreds of gigabytes of memberships) first, and
+    /// then the role is refused by panicking rather than silently read as another.
+    fn intern(&mut self, role: String) -> u32 {
+        if let Some(&at) = self.index.get(&role) {
+            return at;
+        }
+        let at = u32::try_from(self.names.len())
+            .ok()
+            .filter(|&at| at < NO_ROLE)
+            .expect("fewer than 2^32 - 1 distinct team roles");
+        self.names.push(role.clone());
+        self.index.insert(role, at);
+        at
+    }
+
+    /// The role table, without its lookup map (a finished index only reads it).
+    fn into_names(self) -> Vec<String> {
+        self.names
+    }
+}
 
 /// One membership: the user's digest (as two halves, so the entry is 8-aligned), the team
 /// position, the role (index into the interned roles) and the join time.
@@ -63,22 +99,25 @@ const NO_ROLE: u16 = u16::MAX;
 struct Entry {
     user: [u64; 2],
     team: u32,
-    role: u16,
+    role: u32,
     joined_at: Option<Timestamp>,
 }
 
+// A 32-bit role fits in what was padding: an entry stays 40 bytes.
+const _: () = assert!(std::mem::size_of::<Entry>() == 40);
+
 /// Bytes of an [`Entry`] on disk after its digest: team, role, a flag, seconds, nanoseconds.
-const ENTRY_BYTES: usize = 4 + 2 + 1 + 8 + 4;
+const ENTRY_BYTES: usize = 4 + 4 + 1 + 8 + 4;
 
 impl Entry {
     fn encode(&self) -> [u8; ENTRY_BYTES] {
         let mut out = [0u8; ENTRY_BYTES];
         out[..4].copy_from_slice(&self.team.to_le_bytes());
-        out[4..6].copy_from_slice(&self.role.to_le_bytes());
+        out[4..8].copy_from_slice(&self.role.to_le_bytes());
         if let Some(t) = self.joined_at {
-            out[6] = 1;
-            out[7..15].copy_from_slice(&t.timestamp().to_le_bytes());
-            out[15..19].copy_from_slice(&t.timestamp_subsec_nanos().to_le_bytes());
+            out[8] = 1;
+            out[9..17].copy_from_slice(&t.timestamp().to_le_bytes());
+            out[17..21].copy_from_slice(&t.timestamp_subsec_nanos().to_le_bytes());
         }
         out
     }
@@ -91,9 +130,9 @@ impl Entry {
             )
         };
         let bytes: &[u8; ENTRY_BYTES] = bytes.try_into().map_err(|_| bad())?;
-        let joined_at = if bytes[6] == 1 {
-            let secs = i64::from_le_bytes(bytes[7..15].try_into().map_err(|_| bad())?);
-            let nanos = u32::from_le_bytes(bytes[15..19].try_into().map_err(|_| bad())?);
+        let joined_at = if bytes[8] == 1 {
+            let secs = i64::from_le_bytes(bytes[9..17].try_into().map_err(|_| bad())?);
+            let nanos = u32::from_le_bytes(bytes[17..21].try_into().map_err(|_| bad())?);
             Some(DateTime::from_timestamp(secs, nanos).ok_or_else(bad)?)
         } else {
             None
@@ -101,7 +140,7 @@ impl Entry {
         Ok(Self {
             user: halves(digest),
             team: u32::from_le_bytes(bytes[..4].try_into().map_err(|_| bad())?),
-            role: u16::from_le_bytes(bytes[4..6].try_into().map_err(|_| bad())?),
+            role: u32::from_le_bytes(bytes[4..8].try_into().map_err(|_| bad())?),
             joined_at,
         })
     }
@@ -137,7 +176,7 @@ fn assignments(teams: &[TeamEntry], roles: &[String], entries: &[Entry]) -> Vec<
                     .with_slug(team.slug.clone())
                     .with_role_id(
                         (entry.role != NO_ROLE)
-                            .then(|| roles.get(usize::from(entry.role)).cloned())
+                            .then(|| roles.get(entry.role as usize).cloned())
                             .flatten(),
                     )
                     .with_joined_at(entry.joined_at),
@@ -159,7 +198,7 @@ fn entries_of(entries: &[Entry], user: u128) -> &[Entry] {
 #[derive(Debug, Default)]
 pub(crate) struct TeamIndexBuilder {
     teams: Vec<TeamEntry>,
-    roles: Vec<String>,
+    roles: Roles,
     entries: Vec<Entry>,
     /// Where memberships go past the in-memory bound (only for [`Self::spilling`]).
     spill: Option<SpillConfig>,
@@ -206,16 +245,7 @@ impl TeamIndexBuilder {
         role_id: Option<String>,
         joined_at: Option<Timestamp>,
     ) {
-        let role = role_id.map_or(NO_ROLE, |role| {
-            let at = match self.roles.iter().position(|r| *r == role) {
-                Some(at) => at,
-                None => {
-                    self.roles.push(role);
-                    self.roles.len() - 1
-                }
-            };
-            u16::try_from(at).unwrap_or(NO_ROLE)
-        });
+        let role = role_id.map_or(NO_ROLE, |role| self.roles.intern(role));
         let entry = Entry {
             user: halves(digest(user_id)),
             team,
@@ -277,7 +307,7 @@ impl TeamIndexBuilder {
         TeamIndex {
             ids,
             teams,
-            roles,
+            roles: roles.into_names(),
             entries,
             last_used: Mutex::new(Instant::now()),
         }
@@ -293,7 +323,7 @@ impl TeamIndexBuilder {
         };
         Ok(Built::Disk(DiskJoin {
             teams: self.teams,
-            roles: self.roles,
+            roles: self.roles.into_names(),
             memberships: disk.finish()?,
             members: Partitions::create(&config)?,
         }))
@@ -446,6 +476,58 @@ mod tests {
         assert!(index.groups_of("nobody").is_empty());
         assert!(index.has_team("z") && !index.has_team("y"));
         assert_eq!(groups[1].name.as_deref(), Some("Team z"));
+    }
+
+    /// An upstream inventing 70,000 team role names: each membership keeps its own, through
+    /// index 65,535 (once taken for "no role") and past 2¹⁶ (once read as no role), in
+    /// memory and through the disk join.
+    #[test]
+    fn seventy_thousand_invented_roles_are_each_kept() -> io::Result<()> {
+        const ROLES: usize = 70_000;
+        let dir = tempfile::tempdir()?;
+        let fill = |b: &mut TeamIndexBuilder| {
+            let t = b.team(team("t"));
+            for u in 0..ROLES {
+                b.add(t, &format!("u{u}"), Some(format!("team:invented-{u}")), None);
+            }
+            b.add(t, "none", None, None);
+        };
+        let role_of = |groups: Vec<GroupAssignment>| groups[0].role_id.clone();
+        let mut memory = TeamIndexBuilder::default();
+        fill(&mut memory);
+        let memory = memory.finish();
+        for u in [0, 65_534, 65_535, 65_536, ROLES - 1] {
+            assert_eq!(
+                role_of(memory.groups_of(&format!("u{u}"))).as_deref(),
+                Some(format!("team:invented-{u}").as_str()),
+                "user {u}"
+            );
+        }
+        assert_eq!(role_of(memory.groups_of("none")), None);
+
+        let mut spilling = TeamIndexBuilder::spilling(SpillConfig {
+            memberships_in_memory: 1_000,
+            dir: Some(dir.path().to_owned()),
+        });
+        fill(&mut spilling);
+        let Built::Disk(mut join) = spilling.finish_join()? else {
+            panic!("past 1,000 memberships the index is on disk");
+        };
+        for u in 0..ROLES {
+            join.push(&format!("u{u}"), format!("u{u}").as_bytes())?;
+        }
+        let mut partitions = join.into_partitions()?;
+        let mut checked = 0;
+        while let Some(mut partition) = partitions.next_partition()? {
+            while let Some((record, groups)) = partition.next_member()? {
+                let id = std::str::from_utf8(record).expect("id").to_owned();
+                let want = format!("team:invented-{}", &id[1..]);
+                assert_eq!(role_of(groups).as_deref(), Some(want.as_str()), "{id}");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, ROLES);
+        Ok(())
     }
 
     #[test]
