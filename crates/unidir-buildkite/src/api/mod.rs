@@ -1,12 +1,12 @@
 //! Requests to Buildkite and the mapping of its answers to typed errors.
 
+mod clean;
 mod errors;
 mod sized;
 
 use std::fmt;
 
-use serde::Deserialize;
-use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use unidir_core::{Error, Result};
 use unidir_http::link::{self, Link};
@@ -14,6 +14,7 @@ use unidir_http::{HttpClient, RawResponse, SecretToken};
 use url::Url;
 
 use crate::PROVIDER;
+pub(crate) use clean::clean_data;
 pub(crate) use errors::Statuses;
 pub use errors::error_for_status;
 use errors::{graphql_body_error, graphql_messages, graphql_status_error};
@@ -54,26 +55,6 @@ impl RestBytes {
     pub(crate) fn page_of(&self, rel: &str, operation: &'static str) -> Result<Option<u32>> {
         page_of(&self.links, rel, operation)
     }
-}
-
-/// The `data` of a GraphQL body decoded straight into `T`, when the body is a clean answer:
-/// no `errors` entry, `data` present and of that shape. Anything else is `None`, for the
-/// `Value` route and its precise errors.
-pub(crate) fn clean_data<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
-    match serde_json::from_slice::<Envelope<T>>(body) {
-        Ok(Envelope {
-            data: Some(data),
-            errors: None,
-        }) => Some(data),
-        _ => None,
-    }
-}
-
-/// A GraphQL answer as the fast route decodes it: `errors` is only looked at for presence.
-#[derive(Deserialize)]
-struct Envelope<T> {
-    data: Option<T>,
-    errors: Option<IgnoredAny>,
 }
 
 /// The page number `rel` points at, if the `Link` header has that relation.
