@@ -66,7 +66,23 @@ async fn the_disk_join_gives_exactly_the_in_memory_users() {
         };
         let expected = read(&in_memory, query()).await;
         let bk = on_disk(&sim, dir.path());
-        let got = read(&bk, query()).await;
+        // The disk is really used: after the first user, partition files are open in `dir`
+        // (an in-memory join opens none there).
+        let mut stream = bk.users(query());
+        let mut got = vec![stream.next().await.expect("a user").expect("no error")];
+        let open = open_files_under(dir.path());
+        assert!(open > 0, "{detail:?}: joined on disk, {open} files open in the temp dir");
+        while let Some(user) = stream.try_next().await.expect("full read") {
+            got.push(user);
+        }
+        drop(stream);
+        got.sort_by(|a, b| a.id.cmp(&b.id));
+        let in_memory_files = {
+            let mut stream = in_memory.users(query());
+            stream.next().await.expect("a user").expect("no error");
+            open_files_under(dir.path())
+        };
+        assert_eq!(in_memory_files, 0, "the in-memory join writes nothing there");
         assert_eq!(expected.len(), 400, "every member");
         assert!(
             expected.iter().any(|u| u.groups.len() > 2),

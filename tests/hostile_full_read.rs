@@ -402,6 +402,16 @@ async fn the_honest_organization_reads_exactly_at_both_details() {
         // The gate hands team 3 to GraphQL, and REST never reads it too.
         assert_eq!(asked(&s, "UnidirTeamMembers", 3), 1, "{detail:?}");
         assert_eq!(s.server.hits(&team_members_path(3)), 0, "{detail:?}");
+        // Exactly one member walk: REST's member list once (its one page), and for `Full`
+        // GraphQL's once; no second walk for leftovers or the join.
+        assert_eq!(s.server.hits(MEMBERS), 1, "{detail:?}: {ops:?}");
+        let lite_pages = ops.iter().filter(|o| *o == "UnidirMembersLite").count();
+        assert_eq!(lite_pages, usize::from(detail == Detail::Full), "{detail:?}");
+        // And every team's members once: by REST or by GraphQL, never both, never twice.
+        for t in TEAM_IDS {
+            let reads = asked(&s, "UnidirTeamMembers", t) + s.server.hits(&team_members_path(t));
+            assert_eq!(reads, 1, "{detail:?}: team {t}");
+        }
         s.finish();
     }
 }

@@ -14,17 +14,24 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 /// valid UTF-8 without lone surrogate escapes, no `errors` entry, `data` present and of that
 /// shape. Anything else is `None`, for the `Value` route and its precise errors.
 pub(crate) fn clean_data<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
+    match typed::<Envelope<T>>(body)? {
+        Envelope {
+            data: Some(data),
+            errors: None,
+        } => Some(data),
+        _ => None,
+    }
+}
+
+/// `body` decoded straight into `T` (a GraphQL envelope, a REST page), when it is valid
+/// UTF-8 without lone surrogate escapes and of that shape; `None` sends the caller to the
+/// `Value` route, so both routes accept the same bodies.
+pub(crate) fn typed<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
     let text = std::str::from_utf8(body).ok()?;
     if has_lone_surrogate(text.as_bytes()) {
         return None;
     }
-    match serde_json::from_str::<Envelope<T>>(text) {
-        Ok(Envelope {
-            data: Some(data),
-            errors: None,
-        }) => Some(data),
-        _ => None,
-    }
+    serde_json::from_str(text).ok()
 }
 
 /// Whether `body` holds a surrogate escape that is not half of a pair: a `\uD800`–`\uDBFF`
@@ -105,6 +112,18 @@ mod tests {
                 "the fast route leaves {what} to the Value route"
             );
         }
+    }
+
+    #[test]
+    fn rest_pages_decode_typed_only_where_the_value_route_agrees() {
+        let lone = br#"[{"name":"a","other":"\udfff"}]"#;
+        assert!(!value_route_accepts(lone));
+        assert!(typed::<Vec<Selected>>(lone).is_none());
+        let bad = b"[{\"name\":\"a\",\"other\":\"\xc3\"}]";
+        assert!(!value_route_accepts(bad));
+        assert!(typed::<Vec<Selected>>(bad).is_none());
+        let fine = br#"[{"name":"a","other":"\ud83d\ude00"}]"#;
+        assert!(typed::<Vec<Selected>>(fine).is_some());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use unidir_http::{HttpClient, RawResponse, SecretToken};
 use url::Url;
 
 use crate::PROVIDER;
-pub(crate) use clean::clean_data;
+pub(crate) use clean::{clean_data, typed};
 pub(crate) use errors::Statuses;
 pub use errors::error_for_status;
 use errors::{graphql_body_error, graphql_messages, graphql_status_error};

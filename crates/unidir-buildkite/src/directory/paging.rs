@@ -116,9 +116,10 @@ impl Buildkite {
         params.extend(extra.iter().cloned());
         let rest = self.api.get_bytes(operation, segments, &params).await?;
         let next_link = rest.page_of("next", operation)?;
-        let items: Vec<T> = match serde_json::from_slice(&rest.body) {
-            Ok(items) => items,
-            Err(_) => {
+        // Typed only where the `Value` route would accept the body too (api/clean.rs).
+        let items: Vec<T> = match crate::api::typed(&rest.body) {
+            Some(items) => items,
+            None => {
                 let body = rest.into_value(operation)?.body;
                 map::into_array(operation, body)?
                     .iter()
