@@ -71,7 +71,10 @@ async fn the_disk_join_gives_exactly_the_in_memory_users() {
         let mut stream = bk.users(query());
         let mut got = vec![stream.next().await.expect("a user").expect("no error")];
         let open = open_files_under(dir.path());
-        assert!(open > 0, "{detail:?}: joined on disk, {open} files open in the temp dir");
+        assert!(
+            open > 0,
+            "{detail:?}: joined on disk, {open} files open in the temp dir"
+        );
         while let Some(user) = stream.try_next().await.expect("full read") {
             got.push(user);
         }
@@ -82,7 +85,10 @@ async fn the_disk_join_gives_exactly_the_in_memory_users() {
             stream.next().await.expect("a user").expect("no error");
             open_files_under(dir.path())
         };
-        assert_eq!(in_memory_files, 0, "the in-memory join writes nothing there");
+        assert_eq!(
+            in_memory_files, 0,
+            "the in-memory join writes nothing there"
+        );
         assert_eq!(expected.len(), 400, "every member");
         assert!(
             expected.iter().any(|u| u.groups.len() > 2),

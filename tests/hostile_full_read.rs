@@ -406,7 +406,11 @@ async fn the_honest_organization_reads_exactly_at_both_details() {
         // GraphQL's once; no second walk for leftovers or the join.
         assert_eq!(s.server.hits(MEMBERS), 1, "{detail:?}: {ops:?}");
         let lite_pages = ops.iter().filter(|o| *o == "UnidirMembersLite").count();
-        assert_eq!(lite_pages, usize::from(detail == Detail::Full), "{detail:?}");
+        assert_eq!(
+            lite_pages,
+            usize::from(detail == Detail::Full),
+            "{detail:?}"
+        );
         // And every team's members once: by REST or by GraphQL, never both, never twice.
         for t in TEAM_IDS {
             let reads = asked(&s, "UnidirTeamMembers", t) + s.server.hits(&team_members_path(t));

@@ -27,6 +27,7 @@ pub(crate) const MAX_PAGES: u64 = 20;
 /// Retries after the first attempt.
 pub(crate) const RETRIES: u32 = 2;
 
+pub(crate) const ORGANIZATION: &str = "/v2/organizations/acme-inc";
 pub(crate) const TEAMS: &str = "/v2/organizations/acme-inc/teams";
 pub(crate) const MEMBERS: &str = "/v2/organizations/acme-inc/members";
 pub(crate) const ACCESS_TOKEN: &str = "/v2/access-token";
@@ -202,6 +203,17 @@ pub(crate) fn team(n: u64) -> Value {
         "description": null, "privacy": "visible", "default": false,
         "default_member_role": "member", "created_at": "2024-11-07T13:22:40.051Z",
     })
+}
+
+/// The organization (`GET /v2/organizations/acme-inc`): its id fills `organization_id`.
+pub(crate) fn organization() -> Reply {
+    Reply::json(
+        200,
+        &json!({
+            "id": uuid(777), "name": "Acme Inc", "slug": ORG,
+            "web_url": "https://buildkite.com/acme-inc", "created_at": "2021-06-01T09:12:44.120Z",
+        }),
+    )
 }
 
 pub(crate) fn member(n: u64) -> Value {

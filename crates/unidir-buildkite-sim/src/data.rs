@@ -206,6 +206,12 @@ impl UserFactory {
         let last_seen_at = rng
             .percent(85)
             .then(|| last_seen_base() + Duration::seconds(rng.below(20 * 86_400) as i64));
+        // Members who must use SSO signed in through it, some minutes before they were last
+        // seen; derived without drawing from `rng`, so every other generated value (and
+        // every seed's organization) is as before.
+        let last_sso_sign_in_at = last_seen_at.filter(|_| sso_mode == SsoMode::Required).map(|t| {
+            t - Duration::seconds(60 * i64::from(self.clock.timestamp_subsec_millis() % 600))
+        });
         let membership = Membership {
             graphql_id: graphql_id("OrganizationMember", &membership_uuid),
             uuid: membership_uuid,
@@ -213,6 +219,7 @@ impl UserFactory {
             sso_mode,
             created_at: self.clock,
             last_seen_at,
+            last_sso_sign_in_at,
             two_factor: rng.percent(60),
             password_protected: rng.percent(90),
         };

@@ -421,6 +421,7 @@ fn members(state: &State, caller: Caller, vars: &Vars<'_>) -> Result<Value, Stri
     Ok(json!({
             "data": {
                 "organization": {
+                    "uuid": state.org.uuid,
                     "members": {
                         "count": total,
                         "pageInfo": {
@@ -452,7 +453,12 @@ fn member_node(state: &State, caller: Caller, user: usize, teams_first: Option<u
         "role": m.role.as_graphql(),
         "createdAt": graphql_time(m.created_at),
         "lastSeenAt": m.last_seen_at.map(graphql_time),
-        "sso": { "mode": m.sso_mode.as_graphql() },
+        // `authorizations(first: 1)`: the latest sign-in only (literal arguments are not
+        // evaluated; the adapter asks for exactly one).
+        "sso": {
+            "mode": m.sso_mode.as_graphql(),
+            "authorizations": sso_authorizations(m.last_sso_sign_in_at),
+        },
         "security": {
             "twoFactorEnabled": m.two_factor,
             "passwordProtected": m.password_protected,
@@ -468,6 +474,15 @@ fn member_node(state: &State, caller: Caller, user: usize, teams_first: Option<u
         },
         "teams": teams,
     })
+}
+
+/// `OrganizationMemberSSO.authorizations`: the member's latest authorization, if any.
+fn sso_authorizations(last: Option<chrono::DateTime<chrono::Utc>>) -> Value {
+    let edges: Vec<Value> = last
+        .map(|at| json!({ "node": { "createdAt": graphql_time(at), "state": "VERIFIED" } }))
+        .into_iter()
+        .collect();
+    json!({ "count": edges.len(), "edges": edges })
 }
 
 /// `OrganizationMember.teams(first:, after:)` with the fields both operations select, in
@@ -547,7 +562,9 @@ fn org_size(state: &State, caller: Caller, vars: &Vars<'_>) -> Result<Value, Str
         return Ok(json!({ "data": { "organization": null } }));
     }
     let count = state.members_by_name().len();
-    Ok(json!({ "data": { "organization": { "members": { "count": count } } } }))
+    Ok(
+        json!({ "data": { "organization": { "uuid": state.org.uuid, "members": { "count": count } } } }),
+    )
 }
 
 // ---- UnidirTeamSizes -------------------------------------------------------------------------

@@ -42,6 +42,8 @@ pub(crate) struct Membership {
     pub(crate) sso_mode: SsoMode,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) last_seen_at: Option<DateTime<Utc>>,
+    /// When the member last signed in through SSO (their latest `SSOAuthorization`).
+    pub(crate) last_sso_sign_in_at: Option<DateTime<Utc>>,
     pub(crate) two_factor: bool,
     pub(crate) password_protected: bool,
 }

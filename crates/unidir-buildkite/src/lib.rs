@@ -32,6 +32,7 @@ mod complexity;
 mod config;
 mod directory;
 mod drift;
+mod fields;
 mod full_read;
 mod map;
 #[doc(hidden)]

@@ -28,6 +28,14 @@ pub(crate) fn time(raw: Option<&str>) -> Option<Timestamp> {
     None
 }
 
+/// A membership's join time to the whole second. GraphQL gives `createdAt` to the second
+/// and REST `created_at` to the millisecond for the same membership; the full read reads
+/// each team through whichever API is free, so the common precision wins and a user's
+/// `joined_at` does not depend on which API read the team.
+pub(crate) fn joined_at(at: Option<Timestamp>) -> Option<Timestamp> {
+    at.and_then(|t| DateTime::from_timestamp(t.timestamp(), 0))
+}
+
 /// Decodes one provider object, naming the field that broke and the type it should have
 /// had, never the value (which may be megabytes long, or hold the token).
 pub(crate) fn decode<T: DeserializeOwned>(
@@ -139,7 +147,7 @@ pub(crate) fn membership(
     GroupMembership::new(group_id, member.user_id)
         .with_role_id(member.role.map(|r| roles::team_role_id(&r)))
         .with_user_name(member.user_name)
-        .with_created_at(member.created_at)
+        .with_created_at(joined_at(member.created_at))
         .with_remote_data(remote)
 }
 
@@ -193,18 +201,23 @@ pub(crate) fn team_assignment(membership: GqlTeamMembership) -> Option<GroupAssi
             .with_name(team.name)
             .with_slug(team.slug)
             .with_role_id(roles::team_role_id(&membership.role))
-            .with_joined_at(membership.created_at),
+            .with_joined_at(joined_at(membership.created_at)),
     )
 }
 
 /// A user from a GraphQL `OrganizationMember` node and all its team memberships.
 pub(crate) fn graphql_user(
-    member: GqlMember,
+    mut member: GqlMember,
     groups: Vec<GroupAssignment>,
     remote: Option<Value>,
 ) -> User {
     let mut roles_held = vec![roles::assignment(roles::org_role_id(&member.role), None)];
     add_team_roles(&mut roles_held, &groups);
+    let last_sign_in = member
+        .sso
+        .as_mut()
+        .and_then(|sso| sso.authorizations.as_mut())
+        .and_then(|auths| auths.nodes().flatten().filter_map(|a| a.created_at).max());
     let bot = match (member.user.bot, member.user.machine_user) {
         (None, None) => None,
         (a, b) => Some(a.unwrap_or(false) || b.unwrap_or(false)),
@@ -221,6 +234,7 @@ pub(crate) fn graphql_user(
         .with_is_sso_required(sso_required(member.sso.and_then(|s| s.mode).as_deref()))
         .with_created_at(member.created_at)
         .with_last_active_at(member.last_seen_at)
+        .with_last_sign_in_at(last_sign_in)
         .with_remote_data(remote)
 }
 

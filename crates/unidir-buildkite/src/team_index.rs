@@ -250,7 +250,7 @@ impl TeamIndexBuilder {
             user: halves(digest(user_id)),
             team,
             role,
-            joined_at,
+            joined_at: crate::map::joined_at(joined_at),
         };
         if self.disk.is_none()
             && self
@@ -488,7 +488,12 @@ mod tests {
         let fill = |b: &mut TeamIndexBuilder| {
             let t = b.team(team("t"));
             for u in 0..ROLES {
-                b.add(t, &format!("u{u}"), Some(format!("team:invented-{u}")), None);
+                b.add(
+                    t,
+                    &format!("u{u}"),
+                    Some(format!("team:invented-{u}")),
+                    None,
+                );
             }
             b.add(t, "none", None, None);
         };

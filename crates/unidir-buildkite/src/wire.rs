@@ -208,7 +208,19 @@ pub(crate) struct GqlUser {
 
 #[derive(Debug, Deserialize, Serialize)]
 pub(crate) struct GqlSso {
+    /// Absent from `UnidirMembersLite` (REST says the SSO mode there).
     pub(crate) mode: Option<Word>,
+    /// Only when the read selects `last_sign_in_at` (`authorizations(first: 1)`).
+    #[serde(default)]
+    pub(crate) authorizations: Option<Connection<GqlSsoAuthorization>>,
+}
+
+/// An `SSOAuthorization`: a sign-in through SSO.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GqlSsoAuthorization {
+    #[serde(default, deserialize_with = "timestamp")]
+    pub(crate) created_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -316,6 +328,9 @@ pub(crate) struct OrgMembers<N> {
 /// An object with a `members` connection (an organization, a team).
 #[derive(Debug, Deserialize)]
 pub(crate) struct Members<N> {
+    /// The organization's UUID (selected on organizations only; it fills `organization_id`).
+    #[serde(default)]
+    pub(crate) uuid: Option<String>,
     pub(crate) members: Option<Connection<N>>,
 }
 

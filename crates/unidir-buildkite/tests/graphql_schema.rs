@@ -107,6 +107,32 @@ fn the_adapters_documents_validate() {
     }
 }
 
+/// Field selection (`src/fields.rs`): a read that selects no optional field sends each
+/// document without its `# with <field>` lines; that cheap form validates too, and the
+/// sign-in selection is where the SDL has it (`OrganizationMemberSSO.authorizations`, whose
+/// `SSOAuthorization` has `createdAt`).
+#[test]
+fn the_documents_validate_without_their_selectable_fields() {
+    let mut marked = 0;
+    for (name, operation, document) in DOCUMENTS {
+        let cheap: String = document
+            .lines()
+            .filter(|line| !line.contains("# with "))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        marked += usize::from(cheap.len() != document.len());
+        let valid = validate(schema(), name, &cheap).unwrap_or_else(|e| panic!("{name}:\n{e}"));
+        assert!(valid.operations.get(Some(operation)).is_ok(), "{name}");
+    }
+    assert_eq!(marked, 2, "UnidirMembers and UnidirMembersLite select last_sign_in_at");
+    let sso = schema()
+        .get_object("OrganizationMemberSSO")
+        .expect("OrganizationMemberSSO");
+    assert!(sso.fields.contains_key("authorizations"));
+    let authorization = schema().get_object("SSOAuthorization").expect("SSOAuthorization");
+    assert!(authorization.fields.contains_key("createdAt"));
+}
+
 #[test]
 fn an_unknown_field_fails_validation() {
     let (name, _, members) = DOCUMENTS[0];

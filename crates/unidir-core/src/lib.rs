@@ -32,6 +32,7 @@ mod capabilities;
 mod cursor;
 mod directory;
 mod error;
+mod fields;
 mod memory;
 mod model;
 mod open_enum;
@@ -50,6 +51,7 @@ pub use capabilities::{
 pub use cursor::{CURSOR_VERSION, Cursor, CursorBinding, MAX_CURSOR_LEN};
 pub use directory::{ArcDirectoryExt, Directory, DirectoryExt, find_user_by_email};
 pub use error::{Error, ErrorBody, ErrorKind, Result};
+pub use fields::UserField;
 pub use memory::{MemoryDirectory, MemoryDirectoryBuilder};
 pub use model::{
     Credential, Email, Group, GroupAssignment, GroupMembership, GroupPrivacy, GroupType, Me,

@@ -222,7 +222,8 @@ pub struct User {
     pub created_at: Option<Timestamp>,
     /// When the user last changed (`null` when the provider does not say).
     pub updated_at: Option<Timestamp>,
-    /// Last sign-in (`null` when the provider does not say).
+    /// Last sign-in (`null` when the provider does not say). Filled only when the read
+    /// selects it ([`crate::UserField::LastSignInAt`], it costs the provider more).
     pub last_sign_in_at: Option<Timestamp>,
     /// Last activity of any kind seen by the provider.
     pub last_active_at: Option<Timestamp>,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::capabilities::FilterField;
 use crate::cursor::Cursor;
 use crate::error::{Error, Result};
+use crate::fields::UserField;
 use crate::model::UserStatus;
 
 /// One page of a list.
@@ -200,6 +201,11 @@ pub struct ListQuery {
     /// Which user attributes must be filled (users only; other lists ignore it).
     #[serde(default, skip_serializing_if = "Detail::is_full")]
     pub detail: Detail,
+    /// Optional user fields to fill as well, each at an extra cost (users only; see
+    /// [`UserField`]). A provider that cannot read a selected field leaves it `null` and
+    /// says so.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<UserField>,
 }
 
 /// How much of each user a read must fill. A provider may be able to read the essentials
@@ -276,6 +282,19 @@ impl ListQuery {
     pub fn with_detail(mut self, detail: Detail) -> Self {
         self.detail = detail;
         self
+    }
+
+    /// Selects an optional user field (once, however often it is asked for).
+    pub fn with_field(mut self, field: UserField) -> Self {
+        if !self.fields.contains(&field) {
+            self.fields.push(field);
+        }
+        self
+    }
+
+    /// Whether the optional user field `field` is selected.
+    pub fn wants(&self, field: UserField) -> bool {
+        self.fields.contains(&field)
     }
 
     /// The page size to use: `limit` clamped to `1..=max`; without a limit, the page size

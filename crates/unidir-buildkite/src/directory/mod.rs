@@ -29,6 +29,7 @@
 //! (with `me`) and `role_list`.
 
 mod groups;
+mod organization_id;
 mod organizations;
 mod paging;
 mod role_list;
@@ -45,9 +46,9 @@ use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use serde_json::Value;
 use unidir_core::{
-    Capabilities, CursorBinding, Directory, Error, ErrorKind, GetOptions, Group, GroupMembership,
-    ListQuery, Me, MembershipResult, Organization, Page, Resource, Result, Role, User, UserRef,
-    WalkLimits, bounded_pages,
+    Capabilities, CursorBinding, Detail, Directory, Error, ErrorKind, GetOptions, Group,
+    GroupMembership, ListQuery, Me, MembershipResult, Organization, Page, Resource, Result, Role,
+    User, UserField, UserRef, WalkLimits, bounded_pages,
 };
 
 use crate::api::Api;
@@ -78,6 +79,8 @@ pub struct Buildkite {
     team_index_ttl: Duration,
     /// When a full read joins on disk, and where.
     pub(crate) spill: crate::spill::SpillConfig,
+    /// The organization's id for `organization_id`, read once (`None`: unreadable).
+    organization_id: tokio::sync::OnceCell<Option<String>>,
 }
 
 fn tag(operation: &'static str) -> impl Fn(Error) -> Error {
@@ -117,6 +120,7 @@ impl Buildkite {
             team_index_build: tokio::sync::Mutex::new(()),
             team_index_ttl,
             spill: crate::spill::SpillConfig::default(),
+            organization_id: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -234,22 +238,48 @@ impl Directory for Buildkite {
     }
 
     async fn list_users(&self, query: &ListQuery) -> Result<Page<User>> {
-        self.users_page(query).await
+        if query.cursor.is_none() {
+            // Once per walk, on its first page.
+            self.note_unreadable_fields("list_users", query).await;
+        }
+        let mut page = self.users_page(query).await?;
+        self.stamp_users(&mut page.result).await;
+        Ok(page)
     }
 
-    fn read_users(&self, query: ListQuery) -> BoxStream<'_, Result<Vec<User>>> {
-        if crate::full_read::plannable(&query) {
-            return self.full_read(query);
+    fn read_users(&self, mut query: ListQuery) -> BoxStream<'_, Result<Vec<User>>> {
+        // The last sign-in is in GraphQL's member pages, which a full read of the
+        // essentials does not read: selecting it reads every attribute.
+        if query.wants(UserField::LastSignInAt) {
+            query.detail = Detail::Full;
         }
-        bounded_pages(query, self.walk_limits, move |q| async move {
-            self.list_users(&q).await
-        })
-        .map_ok(|page| page.result)
-        .boxed()
+        let batches = if crate::full_read::plannable(&query) {
+            let note = query.clone();
+            let noted = futures::stream::once(async move {
+                self.note_unreadable_fields("list_users", &note).await;
+            })
+            .filter_map(|()| async { None });
+            noted.chain(self.full_read(query)).boxed()
+        } else {
+            bounded_pages(query, self.walk_limits, move |q| async move {
+                self.list_users(&q).await
+            })
+            .map_ok(|page| page.result)
+            .boxed()
+        };
+        batches
+            .and_then(move |mut users| async move {
+                self.stamp_users(&mut users).await;
+                Ok(users)
+            })
+            .boxed()
     }
 
     async fn get_user(&self, id: &str, options: &GetOptions) -> Result<User> {
-        self.user_by_id(id, options).await
+        let mut user = [self.user_by_id(id, options).await?];
+        self.stamp_users(&mut user).await;
+        let [user] = user;
+        Ok(user)
     }
 
     fn check_user_id(&self, id: &str) -> Result<String> {
@@ -257,11 +287,16 @@ impl Directory for Buildkite {
     }
 
     async fn list_groups(&self, query: &ListQuery) -> Result<Page<Group>> {
-        self.teams_page(query).await
+        let mut page = self.teams_page(query).await?;
+        self.stamp_groups(&mut page.result).await;
+        Ok(page)
     }
 
     async fn get_group(&self, id: &str, options: &GetOptions) -> Result<Group> {
-        self.team_by_id(id, options).await
+        let mut group = [self.team_by_id(id, options).await?];
+        self.stamp_groups(&mut group).await;
+        let [group] = group;
+        Ok(group)
     }
 
     async fn list_roles(&self, query: &ListQuery) -> Result<Page<Role>> {
@@ -281,7 +316,9 @@ impl Directory for Buildkite {
     }
 
     async fn list_user_groups(&self, user_id: &str, query: &ListQuery) -> Result<Page<Group>> {
-        self.user_teams_page(user_id, query).await
+        let mut page = self.user_teams_page(user_id, query).await?;
+        self.stamp_groups(&mut page.result).await;
+        Ok(page)
     }
 
     /// Teams always have roles: `None` is the team's `default_member_role`.

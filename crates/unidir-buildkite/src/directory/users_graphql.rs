@@ -187,7 +187,14 @@ impl Buildkite {
             .and_then(unidir_core::Cursor::page_size);
         let fixed = (query.limit.is_some() || pinned.is_some()) && shape.size.is_none();
         let (info, rows) = self
-            .members_page_sized(OP, MEMBERS_QUERY, "UnidirMembers", variables, keep, fixed)
+            .members_page_sized(
+                OP,
+                &crate::fields::document(MEMBERS_QUERY, query),
+                "UnidirMembers",
+                variables,
+                keep,
+                fixed,
+            )
             .await?;
         let mut users = Vec::with_capacity(rows.len());
         for (mut member, mut raw) in rows {
@@ -275,6 +282,7 @@ impl Buildkite {
         let organization = data
             .organization
             .ok_or_else(|| organization_not_found(operation))?;
+        self.learn_organization_id(organization.uuid.as_deref());
         let mut members = organization
             .members
             .ok_or_else(|| contract(operation, "organization.members is missing"))?;

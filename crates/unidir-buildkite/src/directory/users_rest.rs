@@ -92,7 +92,7 @@ impl Buildkite {
                     .with_name(team.name)
                     .with_slug(team.slug)
                     .with_role_id(m.role.map(|r| roles::team_role_id(&r)))
-                    .with_joined_at(m.created_at),
+                    .with_joined_at(map::joined_at(m.created_at)),
             );
         }
         Ok(map::rest_user(member, raw, groups))

@@ -50,9 +50,11 @@ impl Buildkite {
                 json!({ "slug": self.api.org }),
             )
             .await?;
-        let members = data
+        let organization = data
             .organization
-            .ok_or_else(|| organization_not_found(OP))?
+            .ok_or_else(|| organization_not_found(OP))?;
+        self.learn_organization_id(organization.uuid.as_deref());
+        let members = organization
             .members
             .and_then(|m| m.count)
             .ok_or_else(|| contract(OP, "organization.members.count is missing"))?;
@@ -222,9 +224,11 @@ impl Buildkite {
         shared: &Shared,
         index: &Mutex<Option<Arc<TeamIndex>>>,
         rest_done: watch::Receiver<bool>,
-        keep: bool,
+        query: &ListQuery,
         out: &mpsc::Sender<Result<Vec<User>>>,
     ) -> Result<Parked> {
+        let keep = query.include_remote_data;
+        let document = crate::fields::document(MEMBERS_LITE, query);
         let mut budget = self.walk_limits.start();
         let mut waiting = Parked::new(&self.spill);
         let mut seen = HashSet::new();
@@ -237,7 +241,7 @@ impl Buildkite {
                 "after": after,
             });
             let (info, rows) = self
-                .members_page(OP, MEMBERS_LITE, "UnidirMembersLite", variables, keep)
+                .members_page(OP, &document, "UnidirMembersLite", variables, keep)
                 .await?;
             budget.add_items(rows.len()).map_err(tag)?;
             let mut batch = Vec::with_capacity(rows.len());

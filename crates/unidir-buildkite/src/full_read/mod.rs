@@ -301,7 +301,7 @@ impl Buildkite {
             let mut waiting = parked::Parked::new(&self.spill);
             if full {
                 waiting = self
-                    .graphql_members(&shared, &index, rest_done_rx.clone(), keep, out)
+                    .graphql_members(&shared, &index, rest_done_rx.clone(), query, out)
                     .await?;
             }
             if graphql_lists {
