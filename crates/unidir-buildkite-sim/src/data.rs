@@ -209,9 +209,11 @@ impl UserFactory {
         // Members who must use SSO signed in through it, some minutes before they were last
         // seen; derived without drawing from `rng`, so every other generated value (and
         // every seed's organization) is as before.
-        let last_sso_sign_in_at = last_seen_at.filter(|_| sso_mode == SsoMode::Required).map(|t| {
-            t - Duration::seconds(60 * i64::from(self.clock.timestamp_subsec_millis() % 600))
-        });
+        let last_sso_sign_in_at = last_seen_at
+            .filter(|_| sso_mode == SsoMode::Required)
+            .map(|t| {
+                t - Duration::seconds(60 * i64::from(self.clock.timestamp_subsec_millis() % 600))
+            });
         let membership = Membership {
             graphql_id: graphql_id("OrganizationMember", &membership_uuid),
             uuid: membership_uuid,

@@ -124,12 +124,17 @@ fn the_documents_validate_without_their_selectable_fields() {
         let valid = validate(schema(), name, &cheap).unwrap_or_else(|e| panic!("{name}:\n{e}"));
         assert!(valid.operations.get(Some(operation)).is_ok(), "{name}");
     }
-    assert_eq!(marked, 2, "UnidirMembers and UnidirMembersLite select last_sign_in_at");
+    assert_eq!(
+        marked, 2,
+        "UnidirMembers and UnidirMembersLite select last_sign_in_at"
+    );
     let sso = schema()
         .get_object("OrganizationMemberSSO")
         .expect("OrganizationMemberSSO");
     assert!(sso.fields.contains_key("authorizations"));
-    let authorization = schema().get_object("SSOAuthorization").expect("SSOAuthorization");
+    let authorization = schema()
+        .get_object("SSOAuthorization")
+        .expect("SSOAuthorization");
     assert!(authorization.fields.contains_key("createdAt"));
 }
 

@@ -170,6 +170,23 @@ impl From<DetailArg> for unidir_core::Detail {
     }
 }
 
+/// An optional user field to read as well (`--with`): each costs the provider more, so
+/// reads leave it out unless asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum WithArg {
+    /// The last sign-in (on Buildkite: the latest SSO sign-in, read over GraphQL).
+    #[value(name = "last_sign_in_at")]
+    LastSignInAt,
+}
+
+impl From<WithArg> for unidir_core::UserField {
+    fn from(value: WithArg) -> Self {
+        match value {
+            WithArg::LastSignInAt => unidir_core::UserField::LastSignInAt,
+        }
+    }
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
@@ -196,6 +213,9 @@ pub(crate) enum Command {
         /// How much of each user to read.
         #[arg(long, value_enum, default_value_t = DetailArg::Full)]
         detail: DetailArg,
+        /// Also read this optional user field (repeatable).
+        #[arg(long = "with", value_enum, value_name = "FIELD")]
+        with: Vec<WithArg>,
     },
     /// Groups (Buildkite teams).
     Groups {
@@ -236,6 +256,9 @@ pub(crate) enum Command {
         /// How much of each user to read.
         #[arg(long, value_enum, default_value_t = DetailArg::Full)]
         detail: DetailArg,
+        /// Also read this optional user field (repeatable).
+        #[arg(long = "with", value_enum, value_name = "FIELD")]
+        with: Vec<WithArg>,
     },
     /// Add a user to a group or change their role (idempotent).
     Grant {

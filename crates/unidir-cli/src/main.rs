@@ -102,12 +102,14 @@ async fn dispatch(
             role,
             group,
             detail,
+            with,
         } => {
             let filters = read::UserFilters {
                 email: email.clone(),
                 role: role.clone(),
                 group: group.clone(),
                 detail: (*detail).into(),
+                fields: with.iter().map(|&f| f.into()).collect(),
             };
             read::users(conn, out, list, &filters, raw).await
         }
@@ -122,7 +124,11 @@ async fn dispatch(
             out: dir,
             format,
             detail,
-        } => export::export(conn, out, dir, *format, (*detail).into(), raw).await,
+            with,
+        } => {
+            let fields: Vec<_> = with.iter().map(|&f| f.into()).collect();
+            export::export(conn, out, dir, *format, (*detail).into(), &fields, raw).await
+        }
         Command::Grant { group, user, role } => {
             provision::grant(conn, out, group, user, role.as_deref()).await
         }

@@ -21,7 +21,7 @@ use futures::TryStreamExt;
 use futures::stream::{BoxStream, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
-use unidir_core::{Detail, DirectoryExt, ListQuery, Page, Result, User, Walker};
+use unidir_core::{Detail, DirectoryExt, ListQuery, Page, Result, User, UserField, Walker};
 
 use crate::cli::{ExportFormat, Format};
 use crate::connect::Connection;
@@ -204,6 +204,7 @@ pub(crate) async fn export(
     dir: &Path,
     format: ExportFormat,
     detail: Detail,
+    fields: &[UserField],
     remote_data: bool,
 ) -> CliResult {
     out_dir(dir)?;
@@ -252,7 +253,13 @@ pub(crate) async fn export(
     let w = walker();
     // A full read, which the adapter may plan as a whole.
     let pages = w
-        .batches(directory.read_users(query().with_detail(detail)))
+        .batches(
+            directory.read_users(
+                fields
+                    .iter()
+                    .fold(query().with_detail(detail), |q, &f| q.with_field(f)),
+            ),
+        )
         .map_ok(Page::complete)
         .boxed();
     if remote_data {

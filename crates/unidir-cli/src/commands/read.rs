@@ -207,6 +207,8 @@ pub(crate) struct UserFilters {
     pub(crate) group: Option<String>,
     /// `--detail`.
     pub(crate) detail: Detail,
+    /// `--with`.
+    pub(crate) fields: Vec<unidir_core::UserField>,
 }
 
 /// `unidir users`.
@@ -227,7 +229,10 @@ pub(crate) async fn users(
     if let Some(group) = &filters.group {
         query = query.with_group_id(group_id(conn, group).await?.id);
     }
-    let query = query.with_detail(filters.detail);
+    let query = filters
+        .fields
+        .iter()
+        .fold(query.with_detail(filters.detail), |q, &f| q.with_field(f));
     let walker = Walker::new(conn.directory.walk_limits());
     if args.single_page() {
         let dir = Arc::clone(&conn.directory);
