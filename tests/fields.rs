@@ -9,9 +9,7 @@ use std::sync::Arc;
 use futures::TryStreamExt;
 use unidir_buildkite::{Buildkite, GraphqlMode};
 use unidir_buildkite_sim::{RunningSimulator, SimConfig, SimStats, Simulator};
-use unidir_core::{
-    Detail, Directory, DirectoryExt, ListQuery, Timestamp, User, UserField, Walker,
-};
+use unidir_core::{Detail, Directory, DirectoryExt, ListQuery, Timestamp, User, UserField, Walker};
 use unidir_http::ReportKind;
 use unidir_http::testing::RecordingObserver;
 
@@ -30,7 +28,10 @@ fn directory(sim: &RunningSimulator, mode: GraphqlMode, observer: &RecordingObse
 async fn page_walk(bk: &Buildkite, query: ListQuery) -> Vec<User> {
     let walker = Walker::new(bk.walk_limits());
     let mut users: Vec<User> = walker
-        .items(query.with_limit(100), |q| async move { bk.list_users(&q).await })
+        .items(
+            query.with_limit(100),
+            |q| async move { bk.list_users(&q).await },
+        )
         .try_collect()
         .await
         .expect("page walk");
@@ -71,7 +72,10 @@ async fn organization_id_is_the_organizations_own_id_on_every_user_and_group() {
     for mode in [GraphqlMode::Auto, GraphqlMode::Disabled] {
         let observer = RecordingObserver::default();
         let bk = directory(&sim, mode, &observer);
-        let orgs = bk.list_organizations(&ListQuery::new()).await.expect("orgs");
+        let orgs = bk
+            .list_organizations(&ListQuery::new())
+            .await
+            .expect("orgs");
         let org = orgs
             .result
             .iter()
@@ -122,7 +126,10 @@ async fn joined_at_is_the_same_whichever_api_read_the_team() {
     let graphql = directory(&sim, GraphqlMode::Auto, &observer);
     let baseline = joined(&page_walk(&rest, ListQuery::new()).await);
     assert!(baseline.len() > users, "real memberships");
-    assert!(baseline.values().all(|t| t.is_some()), "every join time known");
+    assert!(
+        baseline.values().all(|t| t.is_some()),
+        "every join time known"
+    );
     assert!(
         baseline
             .values()
@@ -131,7 +138,10 @@ async fn joined_at_is_the_same_whichever_api_read_the_team() {
         "whole seconds"
     );
     for (label, got) in [
-        ("GraphQL page walk", page_walk(&graphql, ListQuery::new()).await),
+        (
+            "GraphQL page walk",
+            page_walk(&graphql, ListQuery::new()).await,
+        ),
         (
             "full read, essentials",
             full_read(&graphql, ListQuery::new().with_detail(Detail::Essential)).await,
@@ -164,10 +174,20 @@ async fn last_sign_in_at_is_read_only_when_selected() {
     let before = sim.stats();
     let signed = page_walk(&bk, selected()).await;
     let (signed_requests, signed_points) = delta(sim.stats(), before);
-    let known = signed.iter().filter(|u| u.last_sign_in_at.is_some()).count();
-    assert!(known > 0 && known < signed.len(), "{known} of {}", signed.len());
+    let known = signed
+        .iter()
+        .filter(|u| u.last_sign_in_at.is_some())
+        .count();
+    assert!(
+        known > 0 && known < signed.len(),
+        "{known} of {}",
+        signed.len()
+    );
     assert_eq!(signed_requests, cheap_requests, "no extra request");
-    assert!(signed_points > cheap_points, "{signed_points} > {cheap_points}");
+    assert!(
+        signed_points > cheap_points,
+        "{signed_points} > {cheap_points}"
+    );
     // Only members who must use SSO have signed in through it here.
     for user in &signed {
         if user.last_sign_in_at.is_some() {
@@ -180,7 +200,10 @@ async fn last_sign_in_at_is_read_only_when_selected() {
         .collect();
     for query in [selected(), selected().with_detail(Detail::Essential)] {
         let read = full_read(&bk, query).await;
-        let got: BTreeMap<_, _> = read.iter().map(|u| (u.id.clone(), u.last_sign_in_at)).collect();
+        let got: BTreeMap<_, _> = read
+            .iter()
+            .map(|u| (u.id.clone(), u.last_sign_in_at))
+            .collect();
         assert_eq!(got, by_id, "the full read fills it too");
     }
     assert!(
@@ -198,8 +221,64 @@ async fn last_sign_in_at_is_read_only_when_selected() {
     assert!(users.iter().all(|u| u.last_sign_in_at.is_none()));
     let reports = rest_observer.reports();
     assert!(
-        reports.iter().any(|r| r.kind == ReportKind::FieldsUnknown
-            && r.message.contains("last_sign_in_at")),
+        reports
+            .iter()
+            .any(|r| r.kind == ReportKind::FieldsUnknown && r.message.contains("last_sign_in_at")),
         "{reports:?}"
     );
+}
+
+/// `unidir export` lists the groups, then reads every user: the full read takes the team
+/// list just walked instead of listing the teams again (issue 16, E15). Counted on the
+/// simulator: after the walk the same full read sends exactly the team list's pages fewer
+/// REST requests, and gives the same users.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_read_right_after_a_group_walk_does_not_list_the_teams_again() {
+    let (users, teams) = (150, 230); // three team pages of 100
+    let points = u32::try_from(10 * users).expect("small");
+    // Too few GraphQL points for the nested walk: the read is planned over both APIs, and
+    // REST lists the teams (as it does for `Full`, export's default, and without GraphQL).
+    let sim = Simulator::start(
+        SimConfig::unlimited()
+            .with_users(users)
+            .with_teams(teams)
+            .with_graphql_budget(points, points)
+            .with_time_scale(60),
+    )
+    .await
+    .expect("sim");
+    let observer = RecordingObserver::default();
+    for mode in [GraphqlMode::Auto, GraphqlMode::Disabled] {
+        let bk = directory(&sim, mode, &observer);
+        // Scopes, organization id: read once, before counting.
+        let _ = full_read(&bk, ListQuery::new()).await;
+        let before = sim.stats();
+        let alone = full_read(&bk, ListQuery::new()).await;
+        let alone_rest = sim.stats().rest_requests - before.rest_requests;
+
+        let groups: Vec<_> = bk
+            .groups(ListQuery::new())
+            .try_collect()
+            .await
+            .expect("groups");
+        assert_eq!(groups.len(), teams);
+        let before = sim.stats();
+        let after_walk = full_read(&bk, ListQuery::new()).await;
+        let after_walk_rest = sim.stats().rest_requests - before.rest_requests;
+        assert_eq!(after_walk, alone, "{mode:?}: the same users");
+        if mode == GraphqlMode::Auto {
+            // How the teams split between the two workers depends on timing: only the
+            // REST-only read has a fixed request count.
+            continue;
+        }
+        assert_eq!(
+            alone_rest - after_walk_rest,
+            3,
+            "{alone_rest} REST requests alone, {after_walk_rest} after the walk"
+        );
+        // Taken once: the next full read lists the teams itself again.
+        let before = sim.stats();
+        let _ = full_read(&bk, ListQuery::new()).await;
+        assert_eq!(sim.stats().rest_requests - before.rest_requests, alone_rest);
+    }
 }

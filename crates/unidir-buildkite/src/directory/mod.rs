@@ -34,6 +34,7 @@ mod organizations;
 mod paging;
 mod role_list;
 mod team_cache;
+mod team_list;
 mod users;
 mod users_graphql;
 mod users_rest;
@@ -81,6 +82,8 @@ pub struct Buildkite {
     pub(crate) spill: crate::spill::SpillConfig,
     /// The organization's id for `organization_id`, read once (`None`: unreadable).
     organization_id: tokio::sync::OnceCell<Option<String>>,
+    /// The team list a caller just walked, for the next full read (`team_list`).
+    team_list: std::sync::Mutex<team_list::TeamList>,
 }
 
 fn tag(operation: &'static str) -> impl Fn(Error) -> Error {
@@ -121,6 +124,7 @@ impl Buildkite {
             team_index_ttl,
             spill: crate::spill::SpillConfig::default(),
             organization_id: tokio::sync::OnceCell::new(),
+            team_list: team_list::new(),
         }
     }
 
@@ -288,6 +292,7 @@ impl Directory for Buildkite {
 
     async fn list_groups(&self, query: &ListQuery) -> Result<Page<Group>> {
         let mut page = self.teams_page(query).await?;
+        self.saw_team_page(query, &page);
         self.stamp_groups(&mut page.result).await;
         Ok(page)
     }

@@ -23,6 +23,23 @@ impl Buildkite {
     /// slug; a description is skipped as it is decoded), each within
     /// [`crate::team_index::MAX_TEAM_TEXT`].
     pub(super) async fn list_team_refs(&self) -> Result<Vec<TeamRef>> {
+        // The caller walked the team list just now (`unidir export`): not a second time.
+        if let Some(walked) = self.take_walked_teams() {
+            return walked
+                .into_iter()
+                .map(|team| {
+                    let team = TeamEntry::checked(OP, team.id, team.name, team.slug)?;
+                    Ok(TeamRef {
+                        position: 0,
+                        id: team.id,
+                        slug: team.slug,
+                        name: team.name,
+                        size: None,
+                        rest_only: false,
+                    })
+                })
+                .collect();
+        }
         let mut teams = Vec::new();
         self.rest_walk_each(OP, &self.org_path(&["teams"]), &[], |team: RestTeamRef| {
             let team = TeamEntry::checked(OP, team.id, team.name, team.slug)?;
