@@ -7,8 +7,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    MEMBER_TEAMS_QUERY, MEMBERS_QUERY, Resp, get, gql, gql_document, member_edges, member_vars,
-    send, start, with, without_optional,
+    MEMBER_TEAMS_QUERY, MEMBERS_QUERY, Resp, as_sent, get, gql, gql_document, member_edges,
+    member_vars, send, start, with, without_optional,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -145,7 +145,7 @@ async fn graphql_complexity_of_the_adapters_queries() {
     let resp = gql_document(
         &sim,
         Some(sim.default_token()),
-        &without_optional(MEMBERS_QUERY),
+        &without_optional(&as_sent(MEMBERS_QUERY)),
         "UnidirMembers",
         page(100, 50),
     )
@@ -240,7 +240,7 @@ async fn graphql_budgets_trip_with_buildkites_429() {
             let resp = gql_document(
                 &sim,
                 Some(&token),
-                MEMBERS_QUERY,
+                &as_sent(MEMBERS_QUERY),
                 "UnidirMembers",
                 page(100, 50),
             )

@@ -145,10 +145,11 @@ async fn check(sim: &RunningSimulator, path: &Path, token: Option<&str>) -> Vec<
             Value::Null => common::member_vars("acme-inc"),
             vars => vars,
         };
+        // As the adapter sends it: no optional user field selected.
         let query = if operation == "UnidirMemberTeams" {
-            MEMBER_TEAMS_QUERY
+            common::as_sent(MEMBER_TEAMS_QUERY)
         } else {
-            MEMBERS_QUERY
+            common::as_sent(MEMBERS_QUERY)
         };
         let body = json!({ "query": query, "operationName": operation, "variables": variables });
         send(Method::POST, sim.graphql_url().as_str(), token, Some(&body)).await

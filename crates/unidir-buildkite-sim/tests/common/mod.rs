@@ -13,6 +13,16 @@ pub(crate) const MEMBERS_QUERY: &str =
 pub(crate) const MEMBER_TEAMS_QUERY: &str =
     include_str!("../../../unidir-buildkite/src/graphql/member_teams.graphql");
 
+/// A document as the adapter sends it for a read that selects no optional user field:
+/// without its `# with <field>` lines (`unidir-buildkite/src/fields.rs`).
+pub(crate) fn as_sent(document: &str) -> String {
+    document
+        .lines()
+        .filter(|line| !line.contains("# with "))
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
 /// A document without the lines its author marked `# optional` (as the adapter sends it once
 /// the server has rejected those fields).
 pub(crate) fn without_optional(document: &str) -> String {
@@ -149,7 +159,7 @@ pub(crate) async fn gql_with(
     variables: Value,
 ) -> Resp {
     let query = match operation {
-        "UnidirMembers" => MEMBERS_QUERY.to_owned(),
+        "UnidirMembers" => as_sent(MEMBERS_QUERY),
         "UnidirMemberTeams" => MEMBER_TEAMS_QUERY.to_owned(),
         // A valid document the simulator does not run.
         _ => format!("query {operation} {{ viewer {{ user {{ name }} }} }}"),
