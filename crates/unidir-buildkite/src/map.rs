@@ -207,17 +207,13 @@ pub(crate) fn team_assignment(membership: GqlTeamMembership) -> Option<GroupAssi
 
 /// A user from a GraphQL `OrganizationMember` node and all its team memberships.
 pub(crate) fn graphql_user(
-    mut member: GqlMember,
+    member: GqlMember,
     groups: Vec<GroupAssignment>,
     remote: Option<Value>,
 ) -> User {
     let mut roles_held = vec![roles::assignment(roles::org_role_id(&member.role), None)];
     add_team_roles(&mut roles_held, &groups);
-    let last_sign_in = member
-        .sso
-        .as_mut()
-        .and_then(|sso| sso.authorizations.as_mut())
-        .and_then(|auths| auths.nodes().flatten().filter_map(|a| a.created_at).max());
+    let last_sign_in = member.sso.as_ref().and_then(|sso| sso.last_sign_in_at());
     let bot = match (member.user.bot, member.user.machine_user) {
         (None, None) => None,
         (a, b) => Some(a.unwrap_or(false) || b.unwrap_or(false)),

@@ -54,7 +54,6 @@ impl TeamEntry {
     }
 }
 
-
 /// No role (an interned role's index otherwise). Interned roles are `0..NO_ROLE`: a role
 /// table can never reach it, since each new role comes with a membership and a walk's
 /// memberships are bounded (`WalkLimits`) far below 2³² (see [`Roles::intern`]).
@@ -512,6 +511,7 @@ mod tests {
 
         let mut spilling = TeamIndexBuilder::spilling(SpillConfig {
             memberships_in_memory: 1_000,
+            rows_in_memory: 0,
             dir: Some(dir.path().to_owned()),
         });
         fill(&mut spilling);

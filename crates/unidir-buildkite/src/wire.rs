@@ -211,12 +211,36 @@ pub(crate) struct GqlSso {
     /// Absent from `UnidirMembersLite` (REST says the SSO mode there).
     pub(crate) mode: Option<Word>,
     /// Only when the read selects `last_sign_in_at` (`authorizations(first: 1)`).
-    #[serde(default)]
-    pub(crate) authorizations: Option<Connection<GqlSsoAuthorization>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) authorizations: Option<GqlSsoAuthorizations>,
+}
+
+impl GqlSso {
+    /// The latest sign-in among the authorizations read (see `src/fields.rs`).
+    pub(crate) fn last_sign_in_at(&self) -> Option<Timestamp> {
+        self.authorizations
+            .as_ref()?
+            .edges
+            .iter()
+            .flatten()
+            .filter_map(|edge| edge.node.as_ref()?.created_at)
+            .max()
+    }
+}
+
+/// `OrganizationMemberSSO.authorizations`, as selected (kept through a parked page).
+#[derive(Debug, Deserialize, Serialize)]
+pub(crate) struct GqlSsoAuthorizations {
+    pub(crate) edges: Option<Vec<GqlSsoEdge>>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+pub(crate) struct GqlSsoEdge {
+    pub(crate) node: Option<GqlSsoAuthorization>,
 }
 
 /// An `SSOAuthorization`: a sign-in through SSO.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct GqlSsoAuthorization {
     #[serde(default, deserialize_with = "timestamp")]
@@ -409,6 +433,28 @@ mod tests {
         let mut null = base;
         null["teams"] = serde_json::Value::Null;
         serde_json::from_value::<GqlMember>(null).expect_err("null teams");
+    }
+
+    /// A parked page (written to disk while REST is slow) keeps the member's sign-ins.
+    #[test]
+    fn the_last_sign_in_survives_a_parked_page() {
+        let member: GqlMember = serde_json::from_value(serde_json::json!({
+            "role": "MEMBER", "user": { "uuid": "u-1" },
+            "sso": { "authorizations": { "edges": [
+                { "node": { "createdAt": "2026-01-02T03:04:05Z" } },
+                { "node": { "createdAt": "2026-03-02T03:04:05Z" } },
+                { "node": null },
+            ] } }
+        }))
+        .expect("decodes");
+        let want = member.sso.as_ref().and_then(GqlSso::last_sign_in_at);
+        assert_eq!(
+            want.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-03-02T03:04:05+00:00")
+        );
+        let parked = serde_json::to_vec(&member).expect("serialises");
+        let back: GqlMember = serde_json::from_slice(&parked).expect("reads back");
+        assert_eq!(back.sso.as_ref().and_then(GqlSso::last_sign_in_at), want);
     }
 
     #[test]
