@@ -420,8 +420,12 @@ mod tests {
         assert_eq!(requested(q, json!({ "n": 2 })), 4 + 2 * 4);
         assert_eq!(requested(q, json!({ "n": null })), 4 + 500 * 4);
         assert_eq!(requested(q, json!({ "n": 2, "m": 9 })), 4 + 9 * 4);
-        let members = include_str!("graphql/members.graphql");
-        let doc = Document::parse(members).expect("parses");
+        // The document as sent when no optional field is selected.
+        let members = crate::fields::document(
+            include_str!("graphql/members.graphql"),
+            &unidir_core::ListQuery::new(),
+        );
+        let doc = Document::parse(&members).expect("parses");
         let names: Vec<_> = doc
             .page_vars()
             .into_iter()
@@ -438,6 +442,14 @@ mod tests {
         // 500 members with 40 teams each: what the simulator's documented rule also says.
         let v = json!({ "first": 500, "teamsFirst": 40 });
         assert_eq!(doc.requested(&v), 4 + 500 * (5 + 3 + 40 * 2));
+        // Selecting the last sign-in adds `authorizations(first: 1) { edges { node } }`:
+        // 3 points a member.
+        let with = crate::fields::document(
+            include_str!("graphql/members.graphql"),
+            &unidir_core::ListQuery::new().with_field(unidir_core::UserField::LastSignInAt),
+        );
+        let with = Document::parse(&with).expect("parses");
+        assert_eq!(with.requested(&v), 4 + 500 * (5 + 3 + 3 + 40 * 2));
         assert!(Document::parse("{ a(b: \"unterminated) }").is_none());
         assert!(Document::parse("{ a { b }").is_none());
     }
