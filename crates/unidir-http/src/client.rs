@@ -166,6 +166,7 @@ impl HttpClientBuilder {
                 observer: self.observer,
                 rate_limits: self.rate_limits,
                 cooldown_until: Mutex::new(None),
+                advised_until: Mutex::new(None),
                 budget: Mutex::new(None),
             }),
         })
@@ -191,7 +192,12 @@ struct Inner {
     origins: Option<OriginGuard>,
     observer: Option<Arc<dyn Observer>>,
     rate_limits: Arc<dyn RateLimitScheme>,
+    /// Set by a 429: the provider refused a request, so none is sent before this.
     cooldown_until: Mutex<Option<Instant>>,
+    /// Set by budget headers on an answered request (or a known shortfall): advice to pace
+    /// by, waited out when short enough, never a reason to refuse a request (the provider
+    /// answered; only a 429 is an order).
+    advised_until: Mutex<Option<Instant>>,
     /// What the last response said is left of the budget, and when it refills.
     budget: Mutex<Option<KnownBudget>>,
 }
@@ -239,6 +245,7 @@ impl HttpClient {
                 observer: inner.observer.clone(),
                 rate_limits: Arc::clone(&inner.rate_limits),
                 cooldown_until: Mutex::new(None),
+                advised_until: Mutex::new(None),
                 budget: Mutex::new(None),
             }),
         }
@@ -247,16 +254,17 @@ impl HttpClient {
     /// Waits until the budget can pay for a request costing `cost` units (a GraphQL query's
     /// expected complexity; 1 for a plain request), as far as the last response said: when
     /// fewer remain, the wait lasts until the window resets. So a known shortfall is waited
-    /// out instead of sent and answered with a 429. Fails like a cooldown that is too long
-    /// ([`ErrorKind::RateLimited`] with the wait) when the reset is further away than
-    /// [`RetryPolicy::max_rate_limit_wait`].
+    /// out instead of sent and answered with a 429. Such a shortfall is advice, not an
+    /// order: a reset further away than [`RetryPolicy::max_rate_limit_wait`] is not waited
+    /// for and never an error (the request goes, and the provider decides); only a 429's
+    /// cooldown that is too long fails ([`ErrorKind::RateLimited`] with the wait).
     pub async fn reserve(&self, operation: &'static str, cost: u64) -> Result<()> {
         let known = *self.inner.budget.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(known) = known
             && known.remaining < cost
             && let Some(wait) = known.resets_at.checked_duration_since(Instant::now())
         {
-            self.pause_for(wait);
+            self.pause_for(wait, false);
         }
         self.wait_cooldown(
             operation,
@@ -335,55 +343,71 @@ impl HttpClient {
         }
     }
 
-    fn pause_for(&self, wait: Duration) {
+    /// Sets a cooldown of `wait`: `ordered` by a 429, or advised by budget headers.
+    fn pause_for(&self, wait: Duration, ordered: bool) {
         let wait = wait.min(MAX_WAIT);
         // Saturating: a wait is capped above, but `Instant` arithmetic must never panic.
         let now = Instant::now();
         let until = now.checked_add(wait).unwrap_or(now);
-        let mut cooldown = self
-            .inner
-            .cooldown_until
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let slot = if ordered {
+            &self.inner.cooldown_until
+        } else {
+            &self.inner.advised_until
+        };
+        let mut cooldown = slot.lock().unwrap_or_else(|e| e.into_inner());
         if cooldown.is_none_or(|current| current < until) {
             *cooldown = Some(until);
         }
     }
 
-    /// Waits out a shared cooldown, or fails at once when it is longer than the cap or
-    /// than what is left of the call's deadline.
+    /// What is left of the cooldown in `slot`.
+    fn left_of(slot: &Mutex<Option<Instant>>) -> Option<Duration> {
+        let cooldown = slot.lock().unwrap_or_else(|e| e.into_inner());
+        cooldown
+            .and_then(|until| until.checked_duration_since(Instant::now()))
+            .filter(|d| !d.is_zero())
+    }
+
+    /// Waits out a shared cooldown, or fails at once when a 429's is longer than the cap or
+    /// than what is left of the call's deadline. An advised one (budget headers on an
+    /// answer) that long is not waited for: the request goes, and the provider decides.
     async fn wait_cooldown(&self, operation: &'static str, deadline: &Deadline) -> Result<()> {
-        let remaining = {
-            let cooldown = self
-                .inner
-                .cooldown_until
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            cooldown.and_then(|until| until.checked_duration_since(Instant::now()))
-        };
-        let Some(remaining) = remaining.filter(|d| !d.is_zero()) else {
-            return Ok(());
-        };
-        if remaining > self.inner.policy.max_rate_limit_wait || remaining > deadline.left() {
+        let cap = self.inner.policy.max_rate_limit_wait.min(deadline.left());
+        let ordered = Self::left_of(&self.inner.cooldown_until);
+        if let Some(ordered) = ordered
+            && ordered > cap
+        {
             return Err(self
                 .error(
                     ErrorKind::RateLimited,
                     operation,
                     "the provider's rate-limit budget is exhausted",
                 )
-                .with_retry_after(remaining));
+                .with_retry_after(ordered));
         }
+        let advised = Self::left_of(&self.inner.advised_until);
+        if let Some(advised) = advised
+            && advised > cap
+        {
+            debug!(
+                operation,
+                wait_s = advised.as_secs(),
+                "the budget headers advise a wait longer than allowed; sending anyway"
+            );
+        }
+        let advised = advised.filter(|d| *d <= cap);
+        let Some(remaining) = ordered.max(advised) else {
+            return Ok(());
+        };
         self.notify(operation, WaitReason::RateLimit, remaining);
         self.inner.sleeper.sleep(remaining).await;
         // The wait is served; clear it so a fake sleeper does not make us wait twice.
-        let mut cooldown = self
-            .inner
-            .cooldown_until
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
         let served = Instant::now().checked_add(remaining);
-        if cooldown.is_some_and(|until| served.is_none_or(|s| until <= s)) {
-            *cooldown = None;
+        for slot in [&self.inner.cooldown_until, &self.inner.advised_until] {
+            let mut cooldown = slot.lock().unwrap_or_else(|e| e.into_inner());
+            if cooldown.is_some_and(|until| served.is_none_or(|s| until <= s)) {
+                *cooldown = None;
+            }
         }
         Ok(())
     }
@@ -488,14 +512,15 @@ impl HttpClient {
             match outcome {
                 Ok(Ok(response)) => {
                     self.note_budget(&response.rate_limit);
+                    // On an answer, budget headers are advice; a 429 is an order.
                     if let Some(wait) = response.rate_limit.wait_if_exhausted() {
-                        self.pause_for(wait);
+                        self.pause_for(wait, response.status == 429);
                     }
                     if response.status == 429 {
                         let wait = response
                             .retry_after()
                             .unwrap_or_else(|| self.inner.backoff.delay(policy, attempt));
-                        self.pause_for(wait);
+                        self.pause_for(wait, true);
                         if retry_allowed
                             && wait <= policy.max_rate_limit_wait
                             && wait < deadline.left()

@@ -357,3 +357,52 @@ async fn shared_options_build_a_hardened_client_with_their_user_agent() {
         "nothing reached the other origin"
     );
 }
+
+/// Budget headers on an answered request are advice: an hour of "0 left" is neither waited
+/// for (past the cap) nor an error, for the next request or a reservation; the provider
+/// answers, and decides. A 429 is an order: its long cooldown refuses what follows.
+#[tokio::test]
+async fn budget_headers_on_an_answer_are_advice_a_429_is_an_order() {
+    let server = MockServer::start_async().await;
+    let advised = server
+        .mock_async(|when, then| {
+            when.path("/a");
+            then.status(200)
+                .header("RateLimit-Remaining", "0")
+                .header("RateLimit-Reset", "3600");
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.path("/b");
+            then.status(429).header("Retry-After", "3600");
+        })
+        .await;
+    let rec = RecordingSleeper::default();
+    let http = client(&rec, Duration::from_secs(5), 1024);
+    let a = server.url("/a");
+    for _ in 0..3 {
+        let response = http
+            .execute("read", true, || http.reqwest().get(&a))
+            .await
+            .expect("an answered request's headers never refuse the next one");
+        assert_eq!(response.status, 200);
+    }
+    http.reserve("read", 10)
+        .await
+        .expect("a shortfall past the cap is not refused");
+    assert_eq!(advised.calls_async().await, 3);
+    assert!(rec.delays().is_empty(), "{:?}", rec.delays());
+    let b = server.url("/b");
+    let response = http
+        .execute("read", true, || http.reqwest().get(&b))
+        .await
+        .expect("the 429 is returned");
+    assert_eq!(response.status, 429);
+    let refused = http
+        .execute("read", true, || http.reqwest().get(&a))
+        .await
+        .expect_err("a 429's hour-long cooldown is an order");
+    assert_eq!(refused.kind(), ErrorKind::RateLimited);
+    assert_eq!(advised.calls_async().await, 3);
+}
