@@ -151,9 +151,16 @@ fn team_member_edge(u: u64, role: Value) -> Value {
 }
 
 fn team_members(count: Value, edges: Vec<Value>) -> Reply {
+    team_members_paged(count, edges, false)
+}
+
+/// A `UnidirTeamMembers` answer whose `pageInfo` says whether more pages follow.
+fn team_members_paged(count: Value, edges: Vec<Value>, has_next: bool) -> Reply {
     Reply::json(
         200,
-        &json!({ "data": { "team": { "members": { "count": count, "edges": edges } } } }),
+        &json!({ "data": { "team": { "members": {
+            "count": count, "pageInfo": { "hasNextPage": has_next }, "edges": edges,
+        } } } }),
     )
 }
 
@@ -821,15 +828,16 @@ async fn team_members_with_a_count_below_the_edges_keep_every_edge_once() {
     }
 }
 
-/// A count above the edges means more than one page: REST reads the team, once; GraphQL
-/// never takes it again.
+/// More than one page (`pageInfo`, whatever the count says): REST reads the team, once;
+/// GraphQL never takes it again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn team_members_with_a_huge_count_go_to_rest_once() {
+async fn team_members_with_a_next_page_go_to_rest_once() {
     for detail in [Detail::Essential, Detail::Full] {
-        for count in [json!(2), json!(1_000_000), json!(u64::MAX)] {
+        for count in [json!(0), json!(2), json!(1_000_000), json!(u64::MAX)] {
             let label = format!("{detail:?}, count {count}");
             let mut s = Scenario::start(team3_says(move || {
-                team_members(count.clone(), vec![team_member_edge(4, json!("MEMBER"))])
+                let edges = vec![team_member_edge(4, json!("MEMBER"))];
+                team_members_paged(count.clone(), edges, true)
             }))
             .await;
             let result = full_read(&s, detail).await;
@@ -897,8 +905,12 @@ async fn team_members_of_the_wrong_shape_are_refused() {
         ("no members", || {
             Reply::json(200, &json!({ "data": { "team": {} } }))
         }),
-        ("team null", || {
-            Reply::json(200, &json!({ "data": { "team": null } }))
+        ("no pageInfo", || {
+            Reply::json(
+                200,
+                &json!({ "data": { "team": { "members": { "count": 1,
+                    "edges": [team_member_edge(4, json!("MEMBER"))] } } } }),
+            )
         }),
     ];
     for (label, reply) in cases {

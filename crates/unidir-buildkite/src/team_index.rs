@@ -12,6 +12,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use chrono::DateTime;
@@ -156,11 +157,56 @@ fn halves(digest: u128) -> [u64; 2] {
 /// A 128-bit digest of an id ([`unidir_core::key_digest`]).
 pub(crate) use unidir_core::key_digest as digest;
 
-/// Sorts by user, then team (stably: of a membership read twice, the first is kept), and
-/// drops the repeats.
-fn sort_entries(entries: &mut Vec<Entry>) {
+/// What [`sort_entries`] dropped.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Dropped {
+    /// Memberships read twice, kept once.
+    pub(crate) repeats: u64,
+    /// Of those, the ones whose second reading gave another role (the first is kept).
+    pub(crate) role_conflicts: u64,
+}
+
+/// Sorts by user, then team (stably: of a membership read twice, the first is kept: one
+/// deterministic rule, whatever the roles say), and drops the repeats, counting them.
+fn sort_entries(entries: &mut Vec<Entry>) -> Dropped {
     entries.sort_by_key(|e| (e.user, e.team));
-    entries.dedup_by(|later, earlier| later.user == earlier.user && later.team == earlier.team);
+    let mut dropped = Dropped::default();
+    entries.dedup_by(|later, earlier| {
+        let same = later.user == earlier.user && later.team == earlier.team;
+        if same {
+            dropped.repeats += 1;
+            if later.role != earlier.role {
+                dropped.role_conflicts += 1;
+            }
+        }
+        same
+    });
+    dropped
+}
+
+/// The starts of each user's run of (sorted) entries.
+fn user_starts(entries: &[Entry]) -> impl Iterator<Item = usize> + '_ {
+    (0..entries.len()).filter(|&i| i == 0 || entries[i].user != entries[i - 1].user)
+}
+
+/// Marks the user whose run starts at `start` as found in a member list.
+fn mark(found: &[AtomicU64], start: usize) {
+    if let Some(word) = found.get(start / 64) {
+        word.fetch_or(1 << (start % 64), Ordering::Relaxed);
+    }
+}
+
+fn is_marked(found: &[AtomicU64], start: usize) -> bool {
+    found
+        .get(start / 64)
+        .is_some_and(|w| w.load(Ordering::Relaxed) & (1 << (start % 64)) != 0)
+}
+
+/// A bit per entry, all clear.
+fn bits(entries: &[Entry]) -> Vec<AtomicU64> {
+    (0..entries.len().div_ceil(64))
+        .map(|_| AtomicU64::new(0))
+        .collect()
 }
 
 /// The group assignments of one user's (sorted) entries.
@@ -184,12 +230,12 @@ fn assignments(teams: &[TeamEntry], roles: &[String], entries: &[Entry]) -> Vec<
         .collect()
 }
 
-/// The entries of `user` in a vector sorted by [`sort_entries`].
-fn entries_of(entries: &[Entry], user: u128) -> &[Entry] {
+/// The entries of `user` in a vector sorted by [`sort_entries`], and where they start.
+fn entries_of(entries: &[Entry], user: u128) -> (usize, &[Entry]) {
     let key = halves(user);
     let start = entries.partition_point(|e| e.user < key);
     let end = start + entries[start..].partition_point(|e| e.user == key);
-    &entries[start..end]
+    (start, &entries[start..end])
 }
 
 /// Collects memberships in any order (from REST and GraphQL at once); finishing orders each
@@ -300,14 +346,16 @@ impl TeamIndexBuilder {
             mut entries,
             ..
         } = self;
-        sort_entries(&mut entries);
+        let dropped = sort_entries(&mut entries);
         entries.shrink_to_fit();
         let ids = teams.iter().map(|t| digest(&t.id)).collect();
         TeamIndex {
             ids,
             teams,
             roles: roles.into_names(),
+            found: bits(&entries),
             entries,
+            dropped,
             last_used: Mutex::new(Instant::now()),
         }
     }
@@ -338,6 +386,10 @@ pub(crate) struct TeamIndex {
     roles: Vec<String>,
     /// Sorted by [`sort_entries`].
     entries: Vec<Entry>,
+    /// A bit per entry, set at the start of each user's run once a member list held them.
+    found: Vec<AtomicU64>,
+    /// Memberships read twice, kept once.
+    dropped: Dropped,
     pub(crate) last_used: Mutex<Instant>,
 }
 
@@ -349,11 +401,23 @@ impl TeamIndex {
 
     /// The teams of `user_id`, with roles, in team-list order.
     pub(crate) fn groups_of(&self, user_id: &str) -> Vec<GroupAssignment> {
-        assignments(
-            &self.teams,
-            &self.roles,
-            entries_of(&self.entries, digest(user_id)),
-        )
+        let (start, entries) = entries_of(&self.entries, digest(user_id));
+        if !entries.is_empty() {
+            mark(&self.found, start);
+        }
+        assignments(&self.teams, &self.roles, entries)
+    }
+
+    /// Users with memberships whose groups were never asked for: in no member list read.
+    pub(crate) fn orphan_users(&self) -> u64 {
+        user_starts(&self.entries)
+            .filter(|&start| !is_marked(&self.found, start))
+            .count() as u64
+    }
+
+    /// Memberships read twice (kept once).
+    pub(crate) fn dropped(&self) -> Dropped {
+        self.dropped
     }
 }
 
@@ -410,11 +474,13 @@ impl JoinedPartitions {
             entries.push(Entry::decode(digest, bytes)?);
         }
         drop(reader);
-        sort_entries(&mut entries);
+        let dropped = sort_entries(&mut entries);
         Ok(Some(Partition {
             teams: &self.teams,
             roles: &self.roles,
+            found: bits(&entries),
             entries,
+            dropped,
             members: self.members.read(index),
         }))
     }
@@ -426,6 +492,9 @@ pub(crate) struct Partition<'a> {
     teams: &'a [TeamEntry],
     roles: &'a [String],
     entries: Vec<Entry>,
+    /// As [`TeamIndex`]'s.
+    found: Vec<AtomicU64>,
+    dropped: Dropped,
     members: PartitionReader,
 }
 
@@ -435,8 +504,24 @@ impl Partition<'_> {
         let Some((digest, record)) = self.members.next_record()? else {
             return Ok(None);
         };
-        let groups = assignments(self.teams, self.roles, entries_of(&self.entries, digest));
+        let (start, entries) = entries_of(&self.entries, digest);
+        if !entries.is_empty() {
+            mark(&self.found, start);
+        }
+        let groups = assignments(self.teams, self.roles, entries);
         Ok(Some((record, groups)))
+    }
+
+    /// Once every member is read: users of this partition with memberships and no row.
+    pub(crate) fn orphan_users(&self) -> u64 {
+        user_starts(&self.entries)
+            .filter(|&start| !is_marked(&self.found, start))
+            .count() as u64
+    }
+
+    /// Memberships of this partition read twice (kept once).
+    pub(crate) fn dropped(&self) -> Dropped {
+        self.dropped
     }
 }
 

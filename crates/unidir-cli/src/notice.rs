@@ -2,7 +2,7 @@
 //! (every wait over two seconds), what a read adapted to or could not read (reports), and
 //! duplicates dropped from a listing.
 
-use unidir_buildkite::{Notice, Observer, Report};
+use unidir_buildkite::{Notice, Observer, Report, ReportKind};
 
 use crate::output;
 
@@ -20,11 +20,29 @@ impl Observer for StderrNotices {
     }
 }
 
-/// Warns when a walk dropped objects that showed up again on a later page.
-pub(crate) fn warn_duplicates(what: &str, duplicates: u64) {
+/// Warns when a walk dropped objects that showed up again on a later page: a
+/// [`ReportKind::Repeats`] report, printed as every other report is.
+pub(crate) fn warn_duplicates(what: &'static str, duplicates: u64) {
     if duplicates > 0 {
-        output::note(format!(
-            "warning: {duplicates} {what} appeared on more than one page (the list changed while it was read); each is shown once"
+        StderrNotices.report(&Report::new(
+            operation(what),
+            ReportKind::Repeats,
+            duplicates,
+            format!(
+                "{duplicates} {what} appeared on more than one page (the list changed while it was read); each is shown once"
+            ),
         ));
+    }
+}
+
+/// The read that listed `what`.
+fn operation(what: &str) -> &'static str {
+    match what {
+        "users" => "list_users",
+        "groups" => "list_groups",
+        "organizations" => "list_organizations",
+        "roles" => "list_roles",
+        "group_memberships" | "members" | "memberships" => "list_group_members",
+        _ => "list",
     }
 }

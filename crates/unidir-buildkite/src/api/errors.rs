@@ -150,7 +150,14 @@ pub(super) fn graphql_status_error(
         .first()
         .cloned()
         .or_else(|| rest_message(&response.body, Some(token)));
-    status_error(operation, response.status, message, response)
+    let error = status_error(operation, response.status, message, response);
+    // The GraphQL endpoint refusing the token (a 403 that names no other scope) is GraphQL
+    // refused, whatever the scope list says: the class that sends a read to REST.
+    if error.kind() == ErrorKind::PermissionDenied && error.missing_scope().is_none() {
+        error.with_missing_scope("graphql")
+    } else {
+        error
+    }
 }
 
 /// A query refused for its complexity ("Query has complexity of N, which exceeds max

@@ -172,8 +172,10 @@ impl Buildkite {
         }
     }
 
-    /// In `Auto` mode, a token without GraphQL access switches this directory to REST.
-    fn falls_back(&self, error: &Error) -> bool {
+    /// In `Auto` mode, a token without GraphQL access (a 403 from GraphQL, "not enabled", or
+    /// a missing `graphql` scope) switches this directory to REST for good: page walks and
+    /// full reads alike.
+    pub(crate) fn falls_back(&self, error: &Error) -> bool {
         let no_graphql =
             error.kind() == ErrorKind::PermissionDenied && error.missing_scope() == Some("graphql");
         if no_graphql && self.mode == GraphqlMode::Auto {

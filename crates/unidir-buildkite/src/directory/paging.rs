@@ -209,11 +209,15 @@ impl Buildkite {
                 Some(n) => page = n,
                 None => {
                     if duplicates > 0 {
-                        tracing::warn!(
+                        // Said through the one channel (the CLI prints it), not only logged.
+                        self.api.report(unidir_http::Report::new(
                             operation,
+                            unidir_http::ReportKind::Repeats,
                             duplicates,
-                            "dropped items repeated across pages"
-                        );
+                            format!(
+                                "{duplicates} rows came again on a later page of a list (it changed while it was read); each is kept once"
+                            ),
+                        ));
                     }
                     return Ok(());
                 }

@@ -10,8 +10,11 @@ use tokio::sync::{mpsc, watch};
 use unidir_core::{ListQuery, Result, User};
 use unidir_http::paging::relay_next;
 
+use super::fallback::{Scope, Tally, Trouble};
 use super::parked::Parked;
-use super::{GRAPHQL_TEAM_PAGE, NESTED_POINTS_PER_MEMBER, OP, Shared, TeamRef, spill_error, tag};
+use super::{
+    GRAPHQL_TEAM_PAGE, NESTED_POINTS_PER_MEMBER, OP, Shared, TeamRef, spill_error, tag, wait,
+};
 use crate::api::contract;
 use crate::calibration::Charging;
 use crate::directory::{
@@ -91,10 +94,13 @@ impl Buildkite {
     }
 
     /// Every page of `UnidirMembers` (teams nested), 500 members a page.
+    /// `sent` gets each user's digest before it is sent, for a REST read to go on from if a
+    /// later page fails (see `fallback`).
     pub(super) async fn nested_walk(
         &self,
         query: &ListQuery,
         out: &mpsc::Sender<Result<Vec<User>>>,
+        sent: &mut HashSet<u128>,
     ) -> Result<()> {
         let binding = users_binding(query);
         let mut budget = self.walk_limits.start();
@@ -109,6 +115,7 @@ impl Buildkite {
                 Some(cursor) => graphql_after(&binding, cursor)?,
                 None => None,
             };
+            sent.extend(page.result.iter().map(|u| digest(&u.id)));
             if !page.result.is_empty() && out.send(Ok(page.result)).await.is_err() {
                 return Ok(()); // The caller stopped reading.
             }
@@ -120,7 +127,7 @@ impl Buildkite {
     }
 
     /// Every team with its member count (`UnidirTeamSizes`, 2 points a team).
-    pub(super) async fn list_team_sizes(&self) -> Result<Vec<TeamRef>> {
+    pub(super) async fn list_team_sizes(&self, tally: &Tally) -> Result<Vec<TeamRef>> {
         let mut budget = self.walk_limits.start();
         let mut teams = Vec::new();
         let mut seen = HashSet::new();
@@ -146,7 +153,9 @@ impl Buildkite {
             budget.add_items(nodes.len()).map_err(tag)?;
             for node in nodes {
                 let team = node.ok_or_else(|| contract(OP, "a teams edge has no node"))?;
-                if seen.insert(digest(&team.uuid)) {
+                if !seen.insert(digest(&team.uuid)) {
+                    Tally::add(&tally.repeats, 1);
+                } else {
                     let team_entry = TeamEntry::checked(OP, team.uuid, team.name, Some(team.slug))?;
                     teams.push(TeamRef {
                         position: 0,
@@ -173,7 +182,9 @@ impl Buildkite {
     }
 
     /// One team's members over GraphQL: `false` (nothing recorded) when the team has more
-    /// than one page or no slug, so it is REST's.
+    /// than one page or no slug, so it is REST's. The count is only a hint: `pageInfo` says
+    /// whether the edges are all; a count that disagrees with them is reported, never
+    /// trusted over them. A team GraphQL cannot find is `NotFound` (REST reads it).
     pub(super) async fn graphql_team_members(
         &self,
         shared: &Shared,
@@ -190,17 +201,24 @@ impl Buildkite {
             .api
             .graphql(OP, TEAM_MEMBERS, "UnidirTeamMembers", variables)
             .await?;
-        let mut members = data
-            .team
-            .and_then(|t| t.members)
+        let team_data = data.team.ok_or_else(|| {
+            tag(unidir_core::Error::new(
+                unidir_core::ErrorKind::NotFound,
+                "Buildkite GraphQL found no team with this slug",
+            ))
+        })?;
+        let mut members = team_data
+            .members
             .ok_or_else(|| contract(OP, "team.members is missing"))?;
-        // `count` instead of `pageInfo` (a scalar costs nothing): more members than edges
-        // means more than one page.
         let count = members
             .count
             .ok_or_else(|| contract(OP, "the team members connection has no count"))?;
+        let info = members
+            .page_info
+            .take()
+            .ok_or_else(|| contract(OP, "the team members connection has no pageInfo"))?;
         let nodes: Vec<Option<GqlTeamMember>> = members.nodes().collect();
-        if count > nodes.len() as u64 {
+        if info.has_next_page {
             return Ok(false);
         }
         let mut seen = HashSet::with_capacity(nodes.len());
@@ -209,16 +227,56 @@ impl Buildkite {
             let user = member
                 .user
                 .ok_or_else(|| contract(OP, "a team member has no user"))?;
-            if seen.insert(digest(&user.uuid)) {
-                shared.add(team, &user.uuid, Some(&member.role), member.created_at);
-            }
+            // A member listed twice is the index's to keep once (and count, with its roles).
+            seen.insert(digest(&user.uuid));
+            shared.add(team, &user.uuid, Some(&member.role), member.created_at);
+        }
+        if count != seen.len() as u64 {
+            Tally::add(&shared.tally.disagreements, 1);
         }
         Ok(true)
     }
 
+    /// GraphQL's turn at the team queue until it is empty or GraphQL fails for the read
+    /// (see `fallback`): a team it cannot read goes back to REST.
+    pub(super) async fn graphql_teams(
+        &self,
+        shared: &Shared,
+        teams_done: watch::Receiver<bool>,
+    ) -> Result<()> {
+        loop {
+            // Wait for the budget before taking a team, so REST can take it meanwhile; once
+            // REST has taken the last one, there is nothing to wait for.
+            let mut done = teams_done.clone();
+            tokio::select! {
+                ready = self.api.reserve_graphql(OP, self.team_page_points()) => if let Err(e) = ready {
+                    self.graphql_trouble(e, Scope::Organization, &shared.tally)?;
+                    return Ok(());
+                },
+                () = wait(&mut done) => return Ok(()),
+            }
+            let Some(team) = shared.take_back() else {
+                return Ok(());
+            };
+            match self.graphql_team_members(shared, &team).await {
+                Ok(true) => shared.graphql_finished(None),
+                Ok(false) => shared.graphql_finished(Some(team)),
+                Err(e) => {
+                    // Back to REST whatever the failure: a failed read ends before REST takes it.
+                    shared.graphql_finished(Some(team));
+                    match self.graphql_trouble(e, Scope::Team, &shared.tally)? {
+                        Trouble::Team => Tally::add(&shared.tally.teams_to_rest, 1),
+                        Trouble::Off => return Ok(()),
+                    }
+                }
+            }
+        }
+    }
+
     /// GraphQL member pages without teams, sent joined with the index and REST's SSO modes
-    /// once REST is done; returns the pages read before that, still to send (parked past a
-    /// bound on disk, see `parked.rs`).
+    /// once REST is done; the pages read before that are left in `waiting`, still to send
+    /// (parked past a bound on disk, see `parked.rs`; also when a page fails: those read are
+    /// kept).
     pub(super) async fn graphql_members(
         &self,
         shared: &Shared,
@@ -226,11 +284,11 @@ impl Buildkite {
         rest_done: watch::Receiver<bool>,
         query: &ListQuery,
         out: &mpsc::Sender<Result<Vec<User>>>,
-    ) -> Result<Parked> {
+        waiting: &mut Parked,
+    ) -> Result<()> {
         let keep = query.include_remote_data;
         let document = crate::fields::document(MEMBERS_LITE, query);
         let mut budget = self.walk_limits.start();
-        let mut waiting = Parked::new(&self.spill);
         let mut seen = HashSet::new();
         let mut after: Option<String> = None;
         loop {
@@ -248,11 +306,13 @@ impl Buildkite {
             for (member, raw) in rows {
                 if seen.insert(digest(&member.user.uuid)) {
                     batch.push((member, raw));
+                } else {
+                    Tally::add(&shared.tally.repeats, 1);
                 }
             }
             waiting.push(batch).map_err(spill_error)?;
-            if *rest_done.borrow() && !self.send_parked(shared, index, &mut waiting, out).await? {
-                return Ok(Parked::new(&self.spill));
+            if *rest_done.borrow() && !self.send_parked(shared, index, waiting, out).await? {
+                return Ok(()); // The caller stopped reading.
             }
             match relay_next(
                 "Buildkite",
@@ -263,10 +323,9 @@ impl Buildkite {
             .map_err(tag)?
             {
                 Some(end) => after = Some(end),
-                None => break,
+                None => return Ok(()),
             }
         }
-        Ok(waiting)
     }
 
     /// Sends every parked page (REST is done); `false` when the caller stopped reading.
@@ -312,7 +371,14 @@ impl Buildkite {
                 .map(|(member, raw)| {
                     let groups = index.groups_of(&member.user.uuid);
                     // Taken out: what is left at the end, GraphQL never listed.
-                    let sso_required = sso.remove(&digest(&member.user.uuid)).flatten();
+                    let sso_required = match sso.remove(&digest(&member.user.uuid)) {
+                        Some(sso) => sso,
+                        None => {
+                            // REST's member pages never listed them.
+                            Tally::add(&shared.tally.graphql_only, 1);
+                            None
+                        }
+                    };
                     let mut user = map::graphql_user(member, groups, raw);
                     user.is_sso_required = sso_required;
                     user

@@ -35,14 +35,29 @@
 //! partition at a time (users then come out partition by partition, not page by page).
 //! Repeated users are dropped by the walker over the read, in bounded memory, not here.
 //!
+//! When GraphQL fails, the read degrades to REST instead of failing (see `fallback`), and
+//! everything it adapted to, dropped as a repeat or could not place is counted and reported
+//! ([`unidir_http::Report`]).
+//!
+//! **Precedence.** Each team's memberships come from the worker that read it, in full: GraphQL
+//! records a team only when `pageInfo` says its page is the last (its `count` is a hint, and
+//! one that disagrees with the edges is reported), and otherwise hands the team to REST,
+//! which reads every page. REST's and GraphQL's roles for one membership are therefore never
+//! mixed. Within one listing, a membership listed twice keeps the first (the team index's one
+//! stable rule, whoever read it); a second listing with another role is reported as a
+//! disagreement. The split between the workers depends on their speed, so a provider whose
+//! two APIs disagree about a team role can give different roles from run to run; the
+//! adapter cannot see such a disagreement without reading the team twice.
+//!
 //! Only an unfiltered read from the first page without a page size is planned; a filter, a
 //! cursor or a `limit` (pages of a chosen size) gets the page walk.
 
+mod fallback;
 mod graphql;
 mod parked;
 mod rest;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use futures::stream::{self, BoxStream, StreamExt};
@@ -52,6 +67,7 @@ use unidir_core::{Detail, Error, Filters, ListQuery, Result, User};
 use crate::directory::Buildkite;
 use crate::roles;
 use crate::team_index::{Built, TeamEntry, TeamIndex, TeamIndexBuilder};
+use fallback::{Scope, Tally};
 
 const OP: &str = "list_users";
 /// Points a member costs in `UnidirMembers` with nested teams, estimated high: 8 for the
@@ -94,6 +110,8 @@ struct Shared {
     /// SSO requirement by user-id digest (as the team index keys users), from REST member
     /// pages (for `Detail::Full`).
     sso: Mutex<HashMap<u128, Option<bool>>>,
+    /// What the read adapted to or dropped, reported at its end.
+    tally: Tally,
 }
 
 impl Shared {
@@ -241,9 +259,36 @@ impl Buildkite {
         out: &mpsc::Sender<Result<Vec<User>>>,
     ) -> Result<()> {
         let graphql = self.use_graphql(OP).await?;
-        if graphql && self.nested_fits_budget().await? {
-            return self.nested_walk(query, out).await;
+        if !graphql {
+            return self.planned(query, out, false).await;
         }
+        let tally = Tally::default();
+        match self.nested_fits_budget().await {
+            Ok(false) => self.planned(query, out, true).await,
+            Ok(true) => {
+                let mut sent = HashSet::new();
+                match self.nested_walk(query, out, &mut sent).await {
+                    Ok(()) => Ok(()),
+                    Err(e) => {
+                        self.graphql_trouble(e, Scope::Organization, &tally)?;
+                        self.rest_plan(query, out, sent, &tally).await
+                    }
+                }
+            }
+            Err(e) => {
+                self.graphql_trouble(e, Scope::Organization, &tally)?;
+                self.rest_plan(query, out, HashSet::new(), &tally).await
+            }
+        }
+    }
+
+    /// The two workers (see the module docs); `graphql` false leaves it all to REST.
+    async fn planned(
+        &self,
+        query: &ListQuery,
+        out: &mpsc::Sender<Result<Vec<User>>>,
+        graphql: bool,
+    ) -> Result<()> {
         let full = graphql && query.detail == Detail::Full;
         // Reading the essentials, GraphQL lists the teams with their sizes, so it can take
         // the smallest (cheapest in points per REST request saved); otherwise REST lists them.
@@ -258,6 +303,7 @@ impl Buildkite {
                 TeamIndexBuilder::spilling(self.spill.clone())
             }),
             sso: Mutex::new(HashMap::new()),
+            tally: Tally::default(),
         };
         let (listed_tx, listed_rx) = signal();
         let (rest_done_tx, rest_done_rx) = signal();
@@ -291,7 +337,10 @@ impl Buildkite {
                         .await?;
                 }
                 // Not kept for page walks: it is read once, partition by partition.
-                Built::Disk(join) => self.rest_member_pages_joined(join, keep, out).await?,
+                Built::Disk(join) => {
+                    self.rest_member_pages_joined(join, keep, out, &shared.tally)
+                        .await?;
+                }
             }
             let _ = rest_done_tx.send(true);
             Ok::<(), Error>(())
@@ -299,38 +348,39 @@ impl Buildkite {
 
         let gql = async {
             let mut waiting = parked::Parked::new(&self.spill);
-            if full {
-                waiting = self
-                    .graphql_members(&shared, &index, rest_done_rx.clone(), query, out)
-                    .await?;
+            // GraphQL still works for this read (see `fallback`).
+            let mut on = graphql;
+            if full
+                && let Err(e) = self
+                    .graphql_members(
+                        &shared,
+                        &index,
+                        rest_done_rx.clone(),
+                        query,
+                        out,
+                        &mut waiting,
+                    )
+                    .await
+            {
+                // The members it did not list come from REST after the join (leftovers).
+                self.graphql_trouble(e, Scope::Organization, &shared.tally)?;
+                on = false;
             }
             if graphql_lists {
-                shared.set_teams(checked_ids(self.list_team_sizes().await?)?);
+                let teams = match self.list_team_sizes(&shared.tally).await {
+                    Ok(teams) => teams,
+                    Err(e) => {
+                        self.graphql_trouble(e, Scope::Organization, &shared.tally)?;
+                        on = false;
+                        self.list_team_refs().await?
+                    }
+                };
+                shared.set_teams(checked_ids(teams)?);
                 let _ = listed_tx.send(true);
             }
-            if graphql {
+            if on {
                 wait(&mut listed_rx.clone()).await;
-                loop {
-                    // Wait for the budget before taking a team, so REST can take it meanwhile;
-                    // once REST has taken the last one, there is nothing to wait for.
-                    let mut teams_done = teams_done_rx.clone();
-                    tokio::select! {
-                        ready = self.api.reserve_graphql(OP, self.team_page_points()) => ready?,
-                        () = wait(&mut teams_done) => break,
-                    }
-                    let Some(team) = shared.take_back() else {
-                        break;
-                    };
-                    let result = self.graphql_team_members(&shared, &team).await;
-                    match result {
-                        Ok(true) => shared.graphql_finished(None),
-                        Ok(false) => shared.graphql_finished(Some(team)),
-                        Err(e) => {
-                            shared.graphql_finished(None);
-                            return Err(e);
-                        }
-                    }
-                }
+                self.graphql_teams(&shared, teams_done_rx.clone()).await?;
             }
             if full {
                 wait(&mut rest_done_rx.clone()).await;
@@ -345,6 +395,15 @@ impl Buildkite {
             Ok::<(), Error>(())
         };
         futures::future::try_join(rest, gql).await?;
+        if !out.is_closed() {
+            // Read to the end: every user the index holds and no member list did is an orphan.
+            let finished = index.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            if let Some(finished) = finished {
+                Tally::add(&shared.tally.orphans, finished.orphan_users());
+                shared.tally.dropped(finished.dropped());
+            }
+            self.report_tally(&shared.tally);
+        }
         Ok(())
     }
 }

@@ -9,6 +9,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use unidir_core::{Result, User};
 
+use super::fallback::Tally;
 use super::{OP, Shared, TeamRef, spill_error, tag};
 use crate::directory::Buildkite;
 use crate::map;
@@ -87,6 +88,7 @@ impl Buildkite {
         mut join: DiskJoin,
         keep: bool,
         out: &mpsc::Sender<Result<Vec<User>>>,
+        tally: &Tally,
     ) -> Result<()> {
         let mut pages = self.member_pages(keep);
         while let Some(rows) = pages.next().await? {
@@ -110,6 +112,8 @@ impl Buildkite {
             if !users.is_empty() && out.send(Ok(users)).await.is_err() {
                 return Ok(());
             }
+            Tally::add(&tally.orphans, partition.orphan_users());
+            tally.dropped(partition.dropped());
         }
         Ok(())
     }
@@ -172,9 +176,14 @@ impl Buildkite {
             OP,
             unidir_http::ReportKind::FieldsUnknown,
             count,
-            format!(
-                "{count} members listed over REST were missing from GraphQL's member pages; they are read from REST, so their avatar, bot flag, 2FA state, join date and last activity are unknown (null)"
-            ),
+            match shared.tally.stopped() {
+                Some(why) => format!(
+                    "{why} before its member pages listed {count} members; they are read from REST, so their avatar, bot flag, 2FA state, join date and last activity are unknown (null)"
+                ),
+                None => format!(
+                    "{count} members listed over REST were missing from GraphQL's member pages; they are read from REST, so their avatar, bot flag, 2FA state, join date and last activity are unknown (null)"
+                ),
+            },
         ));
         let mut pages = self.member_pages(keep);
         while !left.is_empty()

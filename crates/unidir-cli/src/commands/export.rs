@@ -21,7 +21,7 @@ use futures::TryStreamExt;
 use futures::stream::{BoxStream, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
-use unidir_core::{Detail, DirectoryExt, ListQuery, Page, Result, User, UserField, Walker};
+use unidir_core::{Detail, ListQuery, Page, Result, User, UserField, Walker};
 
 use crate::cli::{ExportFormat, Format};
 use crate::connect::Connection;
@@ -235,7 +235,9 @@ pub(crate) async fn export(
     // Written as they arrive; only `--remote-data`, which reads each group's members
     // afterwards, keeps their ids and labels.
     let mut groups: Vec<(String, String)> = Vec::new();
-    let mut stream = directory.groups(query());
+    // Through a walker of our own, whose count of repeats dropped is reported below.
+    let w = walker();
+    let mut stream = w.items(query(), |q| async move { directory.list_groups(&q).await });
     while let Some(group) = stream.try_next().await? {
         sink.write(&group)?;
         bar.inc(1);
@@ -245,6 +247,7 @@ pub(crate) async fn export(
         }
     }
     drop(stream);
+    crate::notice::warn_duplicates(sink.resource, w.stats().duplicates());
     sinks.push(sink);
 
     phase(&bar, "users");

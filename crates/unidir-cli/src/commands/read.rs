@@ -37,7 +37,7 @@ async fn emit<T: Serialize + Send>(
     mut pages: Pages<'_, T>,
     walker: &Walker,
     render: impl Fn(&[T]) -> Table,
-    noun: &str,
+    noun: &'static str,
 ) -> CliResult {
     if args.single_page() {
         let page = pages
