@@ -734,3 +734,21 @@ async fn a_membership_listed_twice_with_two_roles_keeps_the_first_and_says_so() 
         s.finish();
     }
 }
+
+/// A team page without `pageInfo` cannot say it is the last: REST reads the team, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_page_without_page_info_is_read_by_rest() {
+    for detail in DETAILS {
+        let mut s = Scenario::start(team3_says(|| {
+            Reply::json(
+                200,
+                &json!({ "data": { "team": { "members": { "count": 1,
+                    "edges": [team_member_edge(4)] } } } }),
+            )
+        }))
+        .await;
+        read_exactly(&mut s, detail, "no pageInfo").await;
+        assert_eq!(s.server.hits(&team_members_path(3)), 1);
+        s.finish();
+    }
+}

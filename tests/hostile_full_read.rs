@@ -905,13 +905,6 @@ async fn team_members_of_the_wrong_shape_are_refused() {
         ("no members", || {
             Reply::json(200, &json!({ "data": { "team": {} } }))
         }),
-        ("no pageInfo", || {
-            Reply::json(
-                200,
-                &json!({ "data": { "team": { "members": { "count": 1,
-                    "edges": [team_member_edge(4, json!("MEMBER"))] } } } }),
-            )
-        }),
     ];
     for (label, reply) in cases {
         let mut s = Scenario::start(team3_says(reply)).await;
