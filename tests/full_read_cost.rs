@@ -181,6 +181,10 @@ async fn full_read_completes_under_a_stricter_cost_rule_and_charge_before() {
 #[tokio::test]
 async fn a_caller_chosen_page_too_large_names_the_largest_that_fits() {
     use unidir_core::{Directory, ErrorKind};
+    // Every test of this binary logs into a capture of its own: a thread without a
+    // subscriber that reaches a log line first can leave it disabled for the thread whose
+    // test reads the calibration event (tracing caches callsite interest).
+    let _logs = LogCapture::start();
     let sim = Simulator::start(
         SimConfig::unlimited()
             .with_users(30)
