@@ -274,6 +274,62 @@ mod tests {
     }
 
     #[test]
+    fn the_set_moves_to_disk_exactly_past_its_memory_keys() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut seen = SeenKeys::new(4, Some(dir.path().to_owned()));
+        for key in ["a", "b", "c", "d"] {
+            assert!(seen.insert(key));
+            assert!(!seen.on_disk(), "{key}: still within the bound");
+        }
+        // A repeat at the bound neither counts nor moves the set.
+        assert!(!seen.insert("a"));
+        assert!(!seen.on_disk());
+        assert!(seen.insert("e"));
+        assert!(seen.on_disk(), "the fifth key is past the bound");
+        assert!(seen.memory.is_empty(), "the digests moved, not copied");
+        for key in ["a", "b", "c", "d", "e"] {
+            assert!(!seen.insert(key), "{key} is still known on disk");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_spilled_table_is_sized_for_growth_and_stays_at_most_half_full() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut seen = SeenKeys::new(1_000, Some(dir.path().to_owned()));
+        for i in 0..=1_000 {
+            assert!(seen.insert(&i.to_string()));
+        }
+        let table = seen.disk.as_ref().expect("on disk");
+        // Room for four times the keys moved, so the table does not grow at once.
+        assert!(table.slots >= 4 * 1_001, "{} slots", table.slots);
+        for i in 1_001..20_000 {
+            assert!(seen.insert(&i.to_string()));
+        }
+        let table = seen.disk.as_ref().expect("on disk");
+        assert_eq!(table.len, 20_000);
+        assert!(table.slots.is_power_of_two(), "{} slots", table.slots);
+        assert!(
+            table.len * 2 <= table.slots,
+            "{} of {}",
+            table.len,
+            table.slots
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn both_halves_of_a_digest_carry_the_key() {
+        let digests: Vec<u128> = (0..64).map(|i| key_digest(&format!("k{i}"))).collect();
+        let highs: HashSet<u64> = digests.iter().map(|d| (d >> 64) as u64).collect();
+        let lows: HashSet<u64> = digests.iter().map(|d| *d as u64).collect();
+        assert_eq!(highs.len(), 64, "the high half tells keys apart");
+        assert_eq!(lows.len(), 64, "the low half tells keys apart");
+        // Two passes under different keys: the halves are not one hash twice.
+        assert!(digests.iter().all(|d| (d >> 64) as u64 != *d as u64));
+    }
+
+    #[test]
     fn without_a_usable_directory_the_set_stays_in_memory() {
         let mut seen = SeenKeys::new(10, Some(PathBuf::from("/nonexistent/unidir-seen")));
         for i in 0..100 {
